@@ -1,0 +1,233 @@
+"""The ``reconcile`` command: a thin click layer over the library (DESIGN.md §3).
+
+Each command parses its options, calls one library function and prints the outcome. Errors
+are translated in exactly one place, :class:`ReconcileGroup`: a :class:`ReconcileError`
+becomes one line on stderr and its exit code; anything else is a bug, reported as exit 1
+with a hint to re-run with ``--debug`` for the traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.text import Text
+
+from reconcile import config as config_module
+from reconcile.console import configure_logging, stderr
+from reconcile.errors import NotAvailableError, ReconcileError
+
+
+@dataclass
+class Settings:
+    """What the group options decided, shared with every command through ``ctx.obj``."""
+
+    quiet: bool = False
+    verbose: bool = False
+    debug: bool = False
+
+
+class ReconcileGroup(click.Group):
+    """A click group that turns library errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ReconcileError as exc:
+            if _debug(ctx):
+                raise
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was written", 130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if _debug(ctx):
+                raise
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc}. This is a bug in reconcile; "
+                "re-run with --debug for the traceback and report it",
+                1,
+            )
+
+
+def _debug(ctx: click.Context) -> bool:
+    settings = ctx.find_object(Settings)
+    return bool(settings and settings.debug)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    stderr.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
+    sys.exit(code)
+
+
+def _not_yet(command: str) -> NoReturn:
+    raise NotAvailableError(
+        f"`reconcile {command}` is not available in this version yet; see the README for "
+        "what works today"
+    )
+
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The reconcile.toml to use.",
+)
+as_of_option = click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Judge progress as on this date (YYYY-MM-DD); default today in the org's timezone.",
+)
+
+
+@click.group(cls=ReconcileGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bars.")
+@click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="reconcile")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: bool, debug: bool) -> None:
+    """Reconcile CPD minutes from learning platforms against HR's roster and policy."""
+    ctx.obj = Settings(quiet=quiet, verbose=verbose, debug=debug)
+    configure_logging(quiet=quiet, verbose=verbose, debug=debug)
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the demo's config, spreadsheets and reports (default: a new temp folder).",
+)
+@click.option("--people", type=click.IntRange(10, 200_000), default=200, show_default=True)
+@click.pass_obj
+def demo(settings: Settings, out: Path | None, people: int) -> None:
+    """Run the whole pipeline against the built-in sandbox: no network, no credentials."""
+    from reconcile.demo import run_demo
+
+    run_demo(out=out, people=people, echo=_echo(settings))
+
+
+@cli.command()
+@config_option
+@as_of_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--compare", "compare_dir", type=click.Path(file_okay=False, path_type=Path))
+def run(
+    config_path: Path, as_of: dt.datetime | None, out: Path | None, compare_dir: Path | None
+) -> None:
+    """Pull, snapshot, reconcile and render: the monthly job."""
+    config_module.load(config_path)
+    _not_yet("run")
+
+
+@cli.command()
+@config_option
+def pull(config_path: Path) -> None:
+    """Pull every configured source and write a snapshot."""
+    config_module.load(config_path)
+    _not_yet("pull")
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--snapshot", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@as_of_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def report(config_path: Path, snapshot: Path, as_of: dt.datetime | None, out: Path | None) -> None:
+    """Reconcile and render from a saved snapshot, with no network."""
+    config_module.load(config_path)
+    _not_yet("report")
+
+
+@cli.command()
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sources", is_flag=True, help="Also reach each configured API once.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def check(
+    config_path: Path | None, sources: bool, csv_path: Path | None, files: tuple[Path, ...]
+) -> None:
+    """Validate HR spreadsheets and list every problem with where and how to fix it."""
+    _not_yet("check")
+
+
+@cli.command()
+@config_option
+@click.option(
+    "-r", "--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--dry-run", is_flag=True, help="Write .eml files instead of sending.")
+@click.option("--only", default=None, help="Send only to this manager's employee id.")
+@click.option("--redirect-to", default=None, help="Send every message to this address instead.")
+def send(
+    config_path: Path, run_dir: Path, dry_run: bool, only: str | None, redirect_to: str | None
+) -> None:
+    """E-mail each manager their team's statement."""
+    config_module.load(config_path)
+    _not_yet("send")
+
+
+@cli.command("push-completions")
+@config_option
+@click.option(
+    "-r", "--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--apply", is_flag=True, help="Really create the completions (default: list only).")
+def push_completions(config_path: Path, run_dir: Path, apply: bool) -> None:
+    """Write completions earned elsewhere back to Thrive."""
+    config_module.load(config_path)
+    _not_yet("push-completions")
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--people", type=click.IntRange(10, 1_000_000), default=2000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(0, 1_000_000),
+    default=0,
+    help="Requests a minute (0: none).",
+)
+@click.pass_obj
+def sandbox(
+    settings: Settings, port: int, people: int, seed: int, latency_ms: int, rate_limit: int
+) -> None:
+    """Serve the three platforms' sample APIs on 127.0.0.1 until stopped (Ctrl-C)."""
+    from reconcile.sandbox.cli import serve_until_stopped
+
+    serve_until_stopped(
+        port=port,
+        people=people,
+        seed=seed,
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        echo=_echo(settings),
+    )
+
+
+def _echo(settings: Settings) -> Any:
+    """A print function for library results that respects --quiet."""
+
+    def echo(message: str = "") -> None:
+        if not settings.quiet:
+            click.echo(message)
+
+    return echo
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="reconcile")

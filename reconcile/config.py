@@ -1,0 +1,598 @@
+"""The TOML config file (DESIGN.md §4), loaded into frozen dataclasses.
+
+Why a hand-written reader rather than a schema library: every mistake must come back as one
+line naming the key, what was expected and how to fix it, and an unknown key must be refused
+with the nearest known one suggested (a typo in ``duplicate_window_days`` silently falling back
+to the default would change a compliance figure).
+
+Relative paths resolve against the config file's folder. Secrets are never stored here: a
+source keeps the *names* of its environment variables and :func:`secret` reads them when a
+client is built, so a config object can be printed, logged or pickled without leaking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from reconcile.errors import ConfigError
+
+SYSTEMS = ("thrive", "brightspace", "coursepath")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    name: str
+    timezone: str = "UTC"
+    date_format: Literal["dd/mm/yyyy", "mm/dd/yyyy"] = "dd/mm/yyyy"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    as_of: dt.date | None = None  # None: today in the organisation's timezone
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class SpreadsheetRef:
+    """A spreadsheet named in the config: its path, optional sheet and header overrides."""
+
+    path: Path
+    sheet: str | None = None
+    columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Policy:
+    path: Path | None = None
+    sheet_overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    multiple_audiences: Literal["max", "sum"] = "max"
+    prorate: bool = True
+    count_unlogged_completions: bool = True
+    duplicate_window_days: int = 1
+    completion_match_days: int = 14
+    max_activity_minutes: int = 1440
+
+
+@dataclass(frozen=True)
+class Http:
+    """How hard the HTTP core tries: shared by every source unless a source overrides it."""
+
+    concurrency: int = 8
+    timeout_seconds: float = 30.0
+    max_retries: int = 6
+    max_wait_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class ThriveSource:
+    base_url: str
+    tenant_id: str
+    auth: Literal["basic", "oauth2"] = "basic"
+    secret_env: str | None = None
+    token_url: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    scope: str | None = None
+    concurrency: int | None = None
+    name: str = "thrive"
+
+    def secret_envs(self) -> tuple[str, ...]:
+        if self.auth == "basic":
+            return (self.secret_env,) if self.secret_env else ()
+        return tuple(e for e in (self.client_id_env, self.client_secret_env) if e)
+
+
+@dataclass(frozen=True)
+class BrightspaceSource:
+    base_url: str
+    le_version: str = "1.84"
+    lp_version: str = "1.46"
+    token_env: str | None = None
+    token_url: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    scope: str | None = None
+    concurrency: int | None = None
+    name: str = "brightspace"
+
+    def secret_envs(self) -> tuple[str, ...]:
+        if self.token_env:
+            return (self.token_env,)
+        return tuple(e for e in (self.client_id_env, self.client_secret_env) if e)
+
+
+@dataclass(frozen=True)
+class CoursepathSource:
+    base_url: str
+    email: str
+    api_key_env: str
+    concurrency: int | None = None
+    name: str = "coursepath"
+
+    def secret_envs(self) -> tuple[str, ...]:
+        return (self.api_key_env,)
+
+
+Source = ThriveSource | BrightspaceSource | CoursepathSource
+
+
+@dataclass(frozen=True)
+class Output:
+    dir: Path
+    statements: Literal["none", "manager", "person"] = "manager"
+    templates: Path | None = None  # a folder of the user's own templates, overriding ours
+
+
+@dataclass(frozen=True)
+class Email:
+    sender: str
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    starttls: bool = True
+    ssl: bool = False  # implicit TLS (port 465); exclusive with starttls
+    username_env: str | None = None
+    password_env: str | None = None
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    organisation: Organisation
+    period: Period
+    roster: SpreadsheetRef
+    policy: Policy
+    http: Http
+    sources: Mapping[str, Source]
+    cpd_logs: tuple[SpreadsheetRef, ...]
+    output: Output
+    email: Email | None
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def input_files(self) -> tuple[Path, ...]:
+        """Every spreadsheet the config names, for validation and the snapshot manifest."""
+        files = [self.roster.path]
+        if self.policy.path:
+            files.append(self.policy.path)
+        files.extend(log.path for log in self.cpd_logs)
+        return tuple(files)
+
+
+def secret(env_name: str, *, key: str) -> str:
+    """Read a secret from the environment, or say which variable to set and where it is named."""
+    value = os.environ.get(env_name)
+    if not value:
+        raise ConfigError(
+            f"environment variable {env_name} is not set (named by {key} in the config); "
+            f"export {env_name}=... before running"
+        )
+    return value
+
+
+def require_secrets(config: Config) -> None:
+    """Fail before any network traffic if a configured source's secret is missing."""
+    for name, source in config.sources.items():
+        for env_name in source.secret_envs():
+            secret(env_name, key=f"[sources.{name}]")
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Read and check a config file; every problem is a :class:`ConfigError` of one line."""
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found; pass the path of your reconcile.toml")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the line it names") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the config as UTF-8") from None
+    return _Reader(path).config(raw)
+
+
+class _Reader:
+    """Walks the parsed TOML, checking each key once and refusing the ones it does not know."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.folder = path.parent
+
+    def fail(self, key: str, problem: str, fix: str) -> ConfigError:
+        return ConfigError(f"{self.path.name}: {key} {problem}; {fix}")
+
+    def table(self, raw: Mapping[str, Any], key: str, *, required: bool = False) -> dict[str, Any]:
+        value = raw.get(key)
+        if value is None:
+            if required:
+                raise self.fail(f"[{key}]", "is missing", f"add a [{key}] section (see README)")
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table", f"write it as a [{key}] section")
+        return dict(value)
+
+    def take(
+        self,
+        table: dict[str, Any],
+        section: str,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any,
+    ) -> Any:
+        value = table.pop(key, default)
+        full = f"{section}.{key}" if section else key
+        if value is _REQUIRED:
+            raise self.fail(full, "is missing", f"add `{key} = ...` under [{section}]")
+        if value is None or value is default:
+            return value
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            value = _WRONG
+        if value is _WRONG or not isinstance(value, kinds):
+            names = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+            raise self.fail(full, f"must be {names}", f"check the value of `{key}`")
+        return value
+
+    def choice(
+        self, table: dict[str, Any], section: str, key: str, options: tuple[str, ...]
+    ) -> str:
+        value = self.take(table, section, key, str, options[0])
+        if value not in options:
+            listed = ", ".join(f'"{o}"' for o in options)
+            raise self.fail(f"{section}.{key}", f'is "{value}"', f"use one of {listed}")
+        return value
+
+    def positive(self, table: dict[str, Any], section: str, key: str, default: int) -> int:
+        value = self.take(table, section, key, int, default)
+        if value < 0:
+            raise self.fail(f"{section}.{key}", f"is {value}", "use a number of 0 or more")
+        return value
+
+    def file(self, table: dict[str, Any], section: str, key: str, *, required: bool) -> Path | None:
+        value = self.take(table, section, key, str, _REQUIRED if required else None)
+        if value is None:
+            return None
+        resolved = (self.folder / Path(value).expanduser()).resolve()
+        if not resolved.is_file():
+            raise self.fail(
+                f"{section}.{key}",
+                f'names "{value}", which does not exist ({resolved})',
+                "fix the path (relative paths start from the config file's folder)",
+            )
+        return resolved
+
+    def done(self, table: dict[str, Any], section: str, known: tuple[str, ...]) -> None:
+        for key in table:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f'did you mean "{near[0]}"?' if near else f"known keys: {', '.join(known)}"
+            where = f"[{section}]" if section else "the top level"
+            raise self.fail(
+                f"{section}.{key}" if section else key, f"is not a key of {where}", hint
+            )
+
+    def config(self, raw: dict[str, Any]) -> Config:
+        raw = dict(raw)
+        organisation = self.organisation(self.table(raw, "organisation", required=True))
+        period = self.period(self.table(raw, "period", required=True))
+        roster = self.spreadsheet(self.table(raw, "roster", required=True), "roster")
+        policy = self.policy(self.table(raw, "policy"))
+        http = self.http(self.table(raw, "http"))
+        sources = self.sources(self.table(raw, "sources"))
+        cpd_logs = self.cpd_logs(raw.pop("cpd_logs", []))
+        output = self.output(self.table(raw, "output"))
+        email_table = self.table(raw, "email")
+        email = self.email(email_table) if email_table else None
+        raw.pop("organisation", None)
+        for key in ("period", "roster", "policy", "http", "sources", "output", "email"):
+            raw.pop(key, None)
+        self.done(raw, "", _TOP_LEVEL)
+        return Config(
+            path=self.path,
+            organisation=organisation,
+            period=period,
+            roster=roster,
+            policy=policy,
+            http=http,
+            sources=MappingProxyType(sources),
+            cpd_logs=cpd_logs,
+            output=output,
+            email=email,
+        )
+
+    def organisation(self, t: dict[str, Any]) -> Organisation:
+        name = self.take(t, "organisation", "name", str, _REQUIRED)
+        timezone = self.take(t, "organisation", "timezone", str, "UTC")
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise self.fail(
+                "organisation.timezone",
+                f'is "{timezone}", which is not a known timezone',
+                'use an IANA name such as "Europe/London" or "America/New_York"',
+            ) from None
+        date_format = self.choice(t, "organisation", "date_format", ("dd/mm/yyyy", "mm/dd/yyyy"))
+        self.done(t, "organisation", ("name", "timezone", "date_format"))
+        return Organisation(name=name, timezone=timezone, date_format=date_format)  # type: ignore[arg-type]
+
+    def date(self, t: dict[str, Any], key: str, default: Any) -> dt.date | None:
+        value = self.take(t, "period", key, (dt.date, str), default)
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise self.fail(
+                    f"period.{key}", f'is "{value}"', "write it as 2026-01-31"
+                ) from None
+        return value
+
+    def period(self, t: dict[str, Any]) -> Period:
+        start = self.date(t, "start", _REQUIRED)
+        end = self.date(t, "end", _REQUIRED)
+        as_of = self.date(t, "as_of", None)
+        assert start is not None and end is not None
+        if end < start:
+            raise self.fail("period.end", f"({end}) is before period.start ({start})", "swap them")
+        self.done(t, "period", ("start", "end", "as_of"))
+        return Period(start=start, end=end, as_of=as_of)
+
+    def columns(self, t: dict[str, Any], section: str) -> Mapping[str, str]:
+        columns = self.take(t, section, "columns", dict, {})
+        for canonical, header in columns.items():
+            if not isinstance(header, str):
+                raise self.fail(
+                    f"{section}.columns.{canonical}",
+                    "must be text",
+                    "give the header as it is typed",
+                )
+        return MappingProxyType(dict(columns))
+
+    def spreadsheet(self, t: dict[str, Any], section: str) -> SpreadsheetRef:
+        path = self.file(t, section, "path", required=True)
+        assert path is not None
+        sheet = self.take(t, section, "sheet", str, None)
+        columns = self.columns(t, section)
+        self.done(t, section, ("path", "sheet", "columns"))
+        return SpreadsheetRef(path=path, sheet=sheet, columns=columns)
+
+    def cpd_logs(self, raw: Any) -> tuple[SpreadsheetRef, ...]:
+        if isinstance(raw, dict):
+            raw = [raw]
+        if not isinstance(raw, list):
+            raise self.fail("cpd_logs", "must be a list of tables", "write each as [[cpd_logs]]")
+        return tuple(self.spreadsheet(dict(t), "cpd_logs") for t in raw)
+
+    def policy(self, t: dict[str, Any]) -> Policy:
+        s = "policy"
+        policy = Policy(
+            path=self.file(t, s, "path", required=False),
+            sheet_overrides=MappingProxyType(dict(self.take(t, s, "sheets", dict, {}))),
+            multiple_audiences=self.choice(t, s, "multiple_audiences", ("max", "sum")),  # type: ignore[arg-type]
+            prorate=self.take(t, s, "prorate", bool, True),
+            count_unlogged_completions=self.take(t, s, "count_unlogged_completions", bool, True),
+            duplicate_window_days=self.positive(t, s, "duplicate_window_days", 1),
+            completion_match_days=self.positive(t, s, "completion_match_days", 14),
+            max_activity_minutes=self.positive(t, s, "max_activity_minutes", 1440),
+        )
+        self.done(t, s, _POLICY_KEYS)
+        return policy
+
+    def http(self, t: dict[str, Any]) -> Http:
+        s = "http"
+        concurrency = self.take(t, s, "concurrency", int, 8)
+        if not 1 <= concurrency <= 64:
+            raise self.fail("http.concurrency", f"is {concurrency}", "use a number from 1 to 64")
+        http = Http(
+            concurrency=concurrency,
+            timeout_seconds=float(self.take(t, s, "timeout_seconds", (int, float), 30.0)),
+            max_retries=self.positive(t, s, "max_retries", 6),
+            max_wait_seconds=float(self.take(t, s, "max_wait_seconds", (int, float), 120.0)),
+        )
+        self.done(t, s, ("concurrency", "timeout_seconds", "max_retries", "max_wait_seconds"))
+        return http
+
+    def url(self, t: dict[str, Any], section: str) -> str:
+        url = self.take(t, section, "base_url", str, _REQUIRED).rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise self.fail(f"{section}.base_url", f'is "{url}"', "give a full https:// URL")
+        return url
+
+    def sources(self, t: dict[str, Any]) -> dict[str, Source]:
+        readers = {
+            "thrive": self.thrive,
+            "brightspace": self.brightspace,
+            "coursepath": self.coursepath,
+        }
+        sources: dict[str, Source] = {}
+        for name, value in t.items():
+            if name not in readers:
+                near = difflib.get_close_matches(name, SYSTEMS, n=1)
+                hint = f'did you mean "{near[0]}"?' if near else f"use one of {', '.join(SYSTEMS)}"
+                raise self.fail(f"[sources.{name}]", "is not a platform reconcile reads", hint)
+            if not isinstance(value, dict):
+                raise self.fail(f"sources.{name}", "must be a table", f"write [sources.{name}]")
+            sources[name] = readers[name](dict(value))
+        return sources
+
+    def env_name(self, t: dict[str, Any], section: str, key: str, *, required: bool) -> str | None:
+        value = self.take(t, section, key, str, _REQUIRED if required else None)
+        if value is not None and not value.replace("_", "").isalnum():
+            raise self.fail(
+                f"{section}.{key}",
+                f'is "{value[:3]}...", which is not an environment variable name',
+                "name the variable that holds the secret (never the secret itself)",
+            )
+        return value
+
+    def thrive(self, t: dict[str, Any]) -> ThriveSource:
+        s = "sources.thrive"
+        base_url = self.url(t, s)
+        tenant_id = self.take(t, s, "tenant_id", str, _REQUIRED)
+        auth = self.choice(t, s, "auth", ("basic", "oauth2"))
+        source = ThriveSource(
+            base_url=base_url,
+            tenant_id=tenant_id,
+            auth=auth,  # type: ignore[arg-type]
+            secret_env=self.env_name(t, s, "secret_env", required=auth == "basic"),
+            token_url=self.take(t, s, "token_url", str, None),
+            client_id_env=self.env_name(t, s, "client_id_env", required=auth == "oauth2"),
+            client_secret_env=self.env_name(t, s, "client_secret_env", required=auth == "oauth2"),
+            scope=self.take(t, s, "scope", str, None),
+            concurrency=self.take(t, s, "concurrency", int, None),
+        )
+        self.done(t, s, _THRIVE_KEYS)
+        return source
+
+    def brightspace(self, t: dict[str, Any]) -> BrightspaceSource:
+        s = "sources.brightspace"
+        source = BrightspaceSource(
+            base_url=self.url(t, s),
+            le_version=str(self.take(t, s, "le_version", (str, float), "1.84")),
+            lp_version=str(self.take(t, s, "lp_version", (str, float), "1.46")),
+            token_env=self.env_name(t, s, "token_env", required=False),
+            token_url=self.take(t, s, "token_url", str, None),
+            client_id_env=self.env_name(t, s, "client_id_env", required=False),
+            client_secret_env=self.env_name(t, s, "client_secret_env", required=False),
+            scope=self.take(t, s, "scope", str, None),
+            concurrency=self.take(t, s, "concurrency", int, None),
+        )
+        if not source.token_env and not (source.client_id_env and source.client_secret_env):
+            raise self.fail(
+                s,
+                "has no credentials",
+                "set token_env, or token_url + client_id_env + client_secret_env",
+            )
+        self.done(t, s, _BRIGHTSPACE_KEYS)
+        return source
+
+    def coursepath(self, t: dict[str, Any]) -> CoursepathSource:
+        s = "sources.coursepath"
+        source = CoursepathSource(
+            base_url=self.url(t, s),
+            email=self.take(t, s, "email", str, _REQUIRED),
+            api_key_env=self.env_name(t, s, "api_key_env", required=True) or "",
+            concurrency=self.take(t, s, "concurrency", int, None),
+        )
+        self.done(t, s, ("base_url", "email", "api_key_env", "concurrency"))
+        return source
+
+    def output(self, t: dict[str, Any]) -> Output:
+        s = "output"
+        folder = self.take(t, s, "dir", str, "reports")
+        templates = self.take(t, s, "templates", str, None)
+        templates_path = (self.folder / templates).resolve() if templates else None
+        if templates_path is not None and not templates_path.is_dir():
+            raise self.fail(
+                "output.templates", f'names "{templates}", which is not a folder', "fix the path"
+            )
+        output = Output(
+            dir=(self.folder / Path(folder).expanduser()).resolve(),
+            statements=self.choice(t, s, "statements", ("manager", "none", "person")),  # type: ignore[arg-type]
+            templates=templates_path,
+        )
+        self.done(t, s, ("dir", "statements", "templates"))
+        return output
+
+    def email(self, t: dict[str, Any]) -> Email:
+        s = "email"
+        email = Email(
+            sender=self.take(t, s, "sender", str, _REQUIRED),
+            smtp_host=self.take(t, s, "smtp_host", str, "localhost"),
+            smtp_port=self.take(t, s, "smtp_port", int, 587),
+            starttls=self.take(t, s, "starttls", bool, True),
+            ssl=self.take(t, s, "ssl", bool, False),
+            username_env=self.env_name(t, s, "username_env", required=False),
+            password_env=self.env_name(t, s, "password_env", required=False),
+            reply_to=self.take(t, s, "reply_to", str, None),
+        )
+        if email.ssl and email.starttls:
+            raise self.fail("email.ssl", "and email.starttls are both true", "set starttls = false")
+        self.done(t, s, _EMAIL_KEYS)
+        return email
+
+
+class _Marker:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED: Any = _Marker()
+_WRONG: Any = _Marker()
+_TYPE_NAMES = {
+    str: "text in quotes",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    dict: "a table",
+    dt.date: "a date like 2026-01-31",
+}
+_TOP_LEVEL = (
+    "organisation",
+    "period",
+    "roster",
+    "policy",
+    "http",
+    "sources",
+    "cpd_logs",
+    "output",
+    "email",
+)
+_POLICY_KEYS = (
+    "path",
+    "sheets",
+    "multiple_audiences",
+    "prorate",
+    "count_unlogged_completions",
+    "duplicate_window_days",
+    "completion_match_days",
+    "max_activity_minutes",
+)
+_THRIVE_KEYS = (
+    "base_url",
+    "tenant_id",
+    "auth",
+    "secret_env",
+    "token_url",
+    "client_id_env",
+    "client_secret_env",
+    "scope",
+    "concurrency",
+)
+_BRIGHTSPACE_KEYS = (
+    "base_url",
+    "le_version",
+    "lp_version",
+    "token_env",
+    "token_url",
+    "client_id_env",
+    "client_secret_env",
+    "scope",
+    "concurrency",
+)
+_EMAIL_KEYS = (
+    "sender",
+    "smtp_host",
+    "smtp_port",
+    "starttls",
+    "ssl",
+    "username_env",
+    "password_env",
+    "reply_to",
+)

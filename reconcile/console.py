@@ -1,0 +1,86 @@
+"""Terminal side of the CLI: logging levels and progress bars. Only ``cli.py`` imports this."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichBars
+
+from reconcile.progress import NullProgress, Progress
+
+stderr = Console(stderr=True, highlight=False)
+
+
+def configure_logging(*, quiet: bool, verbose: bool, debug: bool) -> None:
+    """Warnings by default, info with --verbose, everything with --debug, errors with --quiet."""
+    level = logging.WARNING
+    if verbose:
+        level = logging.INFO
+    if debug:
+        level = logging.DEBUG
+    if quiet:
+        level = logging.ERROR
+    handler = RichHandler(console=stderr, show_path=debug, show_time=debug, markup=False)
+    logger = logging.getLogger("reconcile")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+class TerminalProgress:
+    """Rich bars, one per task, showing pages and records; used only on a terminal."""
+
+    def __init__(self) -> None:
+        self._bars = RichBars(
+            TextColumn("{task.description:<34}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("pages  {task.fields[records]:>9,} records"),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=False,
+        )
+        self._ids: dict[str, int] = {}
+        self._records: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> TerminalProgress:
+        self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bars.stop()
+
+    def _task(self, task: str, total: int | None = None) -> int:
+        if task not in self._ids:
+            self._ids[task] = self._bars.add_task(task, total=total, records=0)
+            self._records[task] = 0
+        return self._ids[task]
+
+    def start(self, task: str, *, total_pages: int | None = None) -> None:
+        with self._lock:
+            self._bars.update(self._task(task, total_pages), total=total_pages)
+
+    def advance(self, task: str, *, pages: int = 0, records: int = 0) -> None:
+        with self._lock:
+            task_id = self._task(task)
+            self._records[task] += records
+            self._bars.update(task_id, advance=pages, records=self._records[task])
+
+    def finish(self, task: str) -> None:
+        with self._lock:
+            task_id = self._task(task)
+            done = self._bars.tasks[[t.id for t in self._bars.tasks].index(task_id)].completed
+            self._bars.update(task_id, total=done)
+
+
+def progress_for(*, quiet: bool) -> Progress | TerminalProgress:
+    """Bars on an interactive terminal; silence when piped, redirected or --quiet."""
+    if quiet or not sys.stderr.isatty():
+        return NullProgress()
+    return TerminalProgress()
