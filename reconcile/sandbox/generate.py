@@ -719,6 +719,11 @@ class _Generator:
             orig=rows,
         )
 
+    def has_spare(self, order: np.ndarray, k: np.ndarray, want: np.ndarray) -> np.ndarray:
+        """Per person: is there an available, not yet completed course among ``want``?"""
+        unused = np.arange(order.shape[1])[None, :] >= k[:, None]
+        return (unused & np.take_along_axis(self.avail, order, axis=1) & want[order]).any(axis=1)
+
     def spare_courses(
         self, persons: np.ndarray, order: np.ndarray, k: np.ndarray, want: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -801,7 +806,7 @@ class _Generator:
             ("unlogged_cp_mapped", p.has_c, cp_value & v.course_external),
             ("unlogged_cp", p.has_c, cp_value & ~v.course_external),
         ):
-            persons = picker.pick(mask, self.count(key))
+            persons = picker.pick(mask & self.has_spare(order, k, want), self.count(key))
             persons, course = self.spare_courses(persons, order, k, want)
             new_comps.append(self.plant_completion(persons, course, "unlogged_completion"))
 
@@ -811,7 +816,10 @@ class _Generator:
         )
         new_acts.extend(self.out_of_period(p, picker))
         persons, course = self.spare_courses(
-            picker.pick(p.has_c, self.count("oop")), order, k, cp_value
+            picker.pick(p.has_c & self.has_spare(order, k, cp_value), self.count("oop")),
+            order,
+            k,
+            cp_value,
         )
         new_comps.append(
             self.plant_completion(persons, course, "out_of_period", day=self.start - 1, mod=23 * 60)
@@ -833,8 +841,12 @@ class _Generator:
 
         # activities that claim catalogue courses
         new_acts.append(self.unverified_claims(p, picker, comps))
+        want = cp_value & v.course_listed
         persons, course = self.spare_courses(
-            picker.pick(p.has_c, self.count("failed")), order, k, cp_value & v.course_listed
+            picker.pick(p.has_c & self.has_spare(order, k, want), self.count("failed")),
+            order,
+            k,
+            want,
         )
         failed = self.plant_completion(persons, course, "", success=False)
         new_comps.append(failed)
@@ -1034,7 +1046,8 @@ class _Assembler:
         cased = self.first + "." + self.last + _take(suffix_vocab, p.dup_rank)
         typed = cased + "@Acme-Health.example"
         self.roster_email = self.work_email.where(~p.case_email, typed)
-        personal = local + digit_ids(p.number % 1000, 3) + "@" + cat.PERSONAL_DOMAIN
+        self.personal_local = local + digit_ids(p.number % 1000, 3)
+        personal = self.personal_local + "@" + cat.PERSONAL_DOMAIN
         self.account_email = self.work_email.where(~p.explicit, personal)
         self.user_name = local
         self.employee_id = digit_ids(p.number, 6)
@@ -1050,8 +1063,12 @@ class _Assembler:
         for system in (THRIVE, BRIGHTSPACE, COURSEPATH):
             acc, ids = accounts[system]
             row = acc.row_of_person
+            missing = ~(p.explicit & (row >= 0))
+            if len(ids) == 0:
+                explicit[system] = pd.Series([pd.NA] * p.n, dtype=STR)
+                continue
             values = ids.astype(STR).take(np.maximum(row, 0)).reset_index(drop=True)
-            explicit[system] = _null_where(values, ~(p.explicit & (row >= 0)))
+            explicit[system] = _null_where(values, missing)
         manager = self.employee_id.take(np.maximum(p.manager, 0)).reset_index(drop=True)
         return _frame(
             {
@@ -1233,8 +1250,7 @@ class _Assembler:
         )
 
         rows = np.flatnonzero(a["system"] == THRIVE)
-        ts = _utc(a["day"][rows], a["mod"][rows], g.tz)
-        rows = rows[np.lexsort((rows, ts.to_numpy()))]
+        rows = rows[np.lexsort((rows, a["mod"][rows], a["day"][rows]))]
         ts = _utc(a["day"][rows], a["mod"][rows], g.tz)
         entry_ids = hex_ids("6601a1b2", np.arange(len(rows)), self.salt + 5)
         self.ids_by_pos[THRIVE] = pd.Series(entry_ids.to_numpy(), index=rows)
@@ -1290,8 +1306,7 @@ class _Assembler:
         )
         c = self.comps
         c_rows = np.flatnonzero(c["system"] == THRIVE)
-        c_ts = _utc(c["day"][c_rows], c["mod"][c_rows], g.tz)
-        c_rows = c_rows[np.lexsort((c_rows, c_ts.to_numpy()))]
+        c_rows = c_rows[np.lexsort((c_rows, c["mod"][c_rows], c["day"][c_rows]))]
         c_ts = _utc(c["day"][c_rows], c["mod"][c_rows], g.tz)
         comp_ids = hex_ids("63d4e6f7", np.arange(len(c_rows)), self.salt + 7)
         self.comp_ids_by_pos[THRIVE] = pd.Series(comp_ids.to_numpy(), index=c_rows)
@@ -1359,7 +1374,13 @@ class _Assembler:
                     ignore_index=True,
                 ),
                 "ExternalEmail": email,
-                "UserName": email.str.split("@").str[0].astype(STR),
+                "UserName": pd.concat(
+                    [
+                        self.user_name.where(~p.explicit, self.personal_local).take(persons),
+                        u_email.str.replace("@" + cat.AGENCY_DOMAIN, "", regex=False),
+                    ],
+                    ignore_index=True,
+                ),
                 "FirstName": pd.concat(
                     [self.first.take(persons), _take(cat.FIRST_NAMES, u_first)], ignore_index=True
                 ),
@@ -1372,8 +1393,7 @@ class _Assembler:
         users = users.sort_values("UserId", kind="stable", ignore_index=True)
 
         rows = np.flatnonzero(a["system"] == BRIGHTSPACE)
-        ts = _utc(a["day"][rows], a["mod"][rows], g.tz)
-        rows = rows[np.lexsort((rows, ts.to_numpy()))]
+        rows = rows[np.lexsort((rows, a["mod"][rows], a["day"][rows]))]
         ts = _utc(a["day"][rows], a["mod"][rows], g.tz)
         record_ids = (1_000_001 + np.arange(len(rows))).astype(np.int64)
         self.ids_by_pos[BRIGHTSPACE] = pd.Series(digit_ids(record_ids, 7).to_numpy(), index=rows)
