@@ -413,6 +413,8 @@ def test_bad_arguments_raise_config_error() -> None:
         generate(people=0)
     with pytest.raises(ConfigError, match="timezone"):
         generate(people=10, timezone="Mars/Olympus")
+    with pytest.raises(ConfigError, match="later as_of"):
+        generate(people=10, as_of=dt.date(2026, 1, 5))
     with pytest.raises(ConfigError, match="before its start"):
         generate(people=10, period_start=dt.date(2026, 5, 1), period_end=dt.date(2026, 4, 1))
 
@@ -527,14 +529,23 @@ def test_identity_unmatched_and_case_different(org: Organisation) -> None:
     assert unmatched["minutes"].gt(0).any(), "some unmatched accounts have activity"
     assert set(unmatched["system"]) == {"thrive", "brightspace", "coursepath"}
     case = p[p["kind"] == "case_different_email"]
-    users = org.thrive_users.set_index("id")
+    assert "thrive" in set(case["system"])
+    accounts = {
+        "thrive": org.thrive_users.set_index("id")[["email", "ref"]],
+        "brightspace": org.bs_users.assign(UserId=org.bs_users["UserId"].astype(str))
+        .set_index("UserId")[["ExternalEmail", "OrgDefinedId"]]
+        .set_axis(["email", "ref"], axis=1),
+        "coursepath": org.cp_members.set_index("id")[["email", "externalId"]].set_axis(
+            ["email", "ref"], axis=1
+        ),
+    }
     roster = org.roster.set_index("employee_id")
     for _, row in case.iterrows():
-        account_email = users.loc[row["account_id"], "email"]
+        account = accounts[row["system"]].loc[row["account_id"]]
         roster_email = roster.loc[row["employee_id"], "email"]
-        assert account_email != roster_email and account_email == roster_email.lower()
-        assert pd.isna(users.loc[row["account_id"], "ref"])
-        assert ident["thrive"][row["account_id"]] == row["employee_id"]
+        assert account["email"] != roster_email and account["email"] == roster_email.lower()
+        assert pd.isna(account["ref"])
+        assert ident[row["system"]][row["account_id"]] == row["employee_id"]
 
 
 def test_dispositions_before_duplicates_are_exactly_the_planted(ledger: pd.DataFrame, org) -> None:

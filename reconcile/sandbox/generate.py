@@ -60,6 +60,7 @@ OFFSET_MINUTES = np.array([30, 45, 60, 90, 120, 240, -30, -60, -120])
 
 # Background local times of day (minutes after midnight): 07:00 to 19:00 in 15-minute steps.
 DAY_START_MIN, DAY_STEPS = 7 * 60, 49
+MIN_DAYS_OF_DATA = 10  # background needs [start + 3, as_of - 1] and completions ±3 days in it
 DUP_SAFE_DAYS = 3  # background rows sharing owner, title and minutes are at least this far apart
 
 # Share of each plant kind per person (count = max(1, round(people * rate)) for people >= 50).
@@ -1665,17 +1666,18 @@ class _Assembler:
                     "account matches nobody on the roster",
                 )
             )
-        persons = np.flatnonzero(p.case_email)
-        parts.append(
-            self.account_rows(
-                "case_different_email",
-                THRIVE,
-                persons,
-                np.full(len(persons), -1),
-                np.zeros(len(persons), dtype=np.int64),
-                "roster e-mail differs only in case: must match",
+        for system, has in ((THRIVE, p.has_t), (BRIGHTSPACE, p.has_b), (COURSEPATH, p.has_c)):
+            persons = np.flatnonzero(p.case_email & has)
+            parts.append(
+                self.account_rows(
+                    "case_different_email",
+                    system,
+                    persons,
+                    np.full(len(persons), -1),
+                    np.zeros(len(persons), dtype=np.int64),
+                    "roster e-mail differs only in case: must match",
+                )
             )
-        )
         return parts
 
     def account_rows(
@@ -1761,6 +1763,11 @@ def generate(
     if period_end < period_start:
         raise ConfigError(
             f"period end {period_end} is before its start {period_start}; swap the dates"
+        )
+    if min(period_end, as_of) < period_start + dt.timedelta(days=MIN_DAYS_OF_DATA):
+        raise ConfigError(
+            f"as_of {as_of} (or the period end) leaves fewer than {MIN_DAYS_OF_DATA} days of "
+            f"the period starting {period_start} for sample data; use a later as_of"
         )
     if activities_per_person < 0 or completions_per_person < 0:
         raise ConfigError("activities and completions per person must be >= 0")
