@@ -783,3 +783,17 @@ def test_unknown_format_is_a_config_error(tmp_path: Path, small_org: Organisatio
     with pytest.raises(ConfigError, match="xlsx"):
         write_spreadsheets(small_org, tmp_path, fmt="ods")
     assert not list(tmp_path.iterdir())
+
+
+def test_joiners_and_leavers_do_cpd_while_employed(ledger: pd.DataFrame, org) -> None:
+    roster = org.roster.set_index("employee_id")
+    acts = ledger[ledger["disposition"] == "counted"].join(
+        roster[["start_date", "leave_date"]], on="person"
+    )
+    movers = acts[(acts["start_date"] > pd.Timestamp(START)) | acts["leave_date"].notna()]
+    assert len(movers) > 0
+    inside = (movers["date"] >= movers["start_date"] - pd.Timedelta(days=3)) & (
+        movers["leave_date"].isna()
+        | (movers["date"] <= movers["leave_date"] + pd.Timedelta(days=3))
+    )
+    assert inside.mean() > 0.95

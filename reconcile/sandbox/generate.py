@@ -536,7 +536,7 @@ class _Generator:
             np.nan,
         )
         score[in_progress] = np.nan
-        day = self.days(m, self.lo + 3, self.hi - 3)
+        day = self.employed_days(pi, p, margin=3)
         comps = _rows(
             COMP_FIELDS,
             m,
@@ -593,9 +593,23 @@ class _Generator:
             system=system,
             title=title,
             minutes=self.template_minutes(title),
-            day=self.days(m),
+            day=self.days(m) if p is None else self.employed_days(owner, p),
             mod=self.mods(m),
         )
+
+    def employed_days(self, owner: np.ndarray, p: _People, margin: int = 0) -> np.ndarray:
+        """Local days inside the person's employment within the background range.
+
+        Joiners and leavers do CPD while employed; when that leaves under a week of the
+        range (a joiner a few days before as_of) the whole range is used instead.
+        """
+        lo = np.maximum(self.lo, p.start[owner]) + margin
+        leave = np.where(p.leave[owner] >= 0, p.leave[owner], self.hi)
+        hi = np.minimum(self.hi, leave) - margin
+        narrow = hi - lo < 7
+        lo = np.where(narrow, self.lo + margin, lo)
+        hi = np.where(narrow, max(self.lo + margin, self.hi - margin), hi)
+        return lo + (self.rng.random(len(owner)) * (hi - lo + 1)).astype(np.int64)
 
     def template_minutes(self, title: np.ndarray) -> np.ndarray:
         v = self.v
@@ -618,7 +632,7 @@ class _Generator:
             system=CPD_LOG,
             title=title,
             minutes=self.template_minutes(title),
-            day=self.days(m),
+            day=self.employed_days(owner, p),
             mod=12 * 60,
         )
 
