@@ -60,6 +60,7 @@ OFFSET_MINUTES = np.array([30, 45, 60, 90, 120, 240, -30, -60, -120])
 
 # Background local times of day (minutes after midnight): 07:00 to 19:00 in 15-minute steps.
 DAY_START_MIN, DAY_STEPS = 7 * 60, 49
+ID_STREAM = 1 << 44  # each id table counts in its own range, so no two share a hex tail
 MIN_DAYS_OF_DATA = 10  # background needs [start + 3, as_of - 1] and completions ±3 days in it
 DUP_SAFE_DAYS = 3  # background rows sharing owner, title and minutes are at least this far apart
 
@@ -1189,7 +1190,7 @@ class _Assembler:
         acc = _Accounts(p.has_t, self.sizes[THRIVE])
         self.thrive_acc = acc
         u_n = acc.n - acc.n_people
-        user_ids = hex_ids("5f3c2e10", np.arange(acc.n), self.salt + 1)
+        user_ids = hex_ids("5f3c2e10", np.arange(acc.n), self.salt + 1 * ID_STREAM)
         self.thrive_user_ids = user_ids
         u_first = self.rng.integers(0, len(cat.FIRST_NAMES), u_n)
         u_last = self.rng.integers(0, len(cat.LAST_NAMES), u_n)
@@ -1216,7 +1217,7 @@ class _Assembler:
         )
 
         aud = cat.AUDIENCES
-        aud_ids = hex_ids("60a7b3c1", np.arange(len(aud)), self.salt + 2)
+        aud_ids = hex_ids("60a7b3c1", np.arange(len(aud)), self.salt + 2 * ID_STREAM)
         audiences = _frame(
             {
                 "id": aud_ids,
@@ -1252,14 +1253,16 @@ class _Assembler:
         updated[np.arange(n_req) % 2 == 0] = pd.NaT
         requirements = _frame(
             {
-                "audienceRequirementId": hex_ids("61b2c4d5", np.arange(n_req), self.salt + 3),
+                "audienceRequirementId": hex_ids(
+                    "61b2c4d5", np.arange(n_req), self.salt + 3 * ID_STREAM
+                ),
                 "audienceId": aud_ids.take(with_req),
                 "requiredMinutes": np.array([aud[i][2] for i in with_req], dtype=np.int64),
                 "createdAt": created,
                 "updatedAt": updated,
             }
         )
-        cat_ids = hex_ids("5c893615", np.arange(len(cat.CATEGORIES)), self.salt + 4)
+        cat_ids = hex_ids("5c893615", np.arange(len(cat.CATEGORIES)), self.salt + 4 * ID_STREAM)
         categories = _frame(
             {"categoryId": cat_ids, "name": pd.Series([c[0] for c in cat.CATEGORIES], dtype=STR)}
         )
@@ -1267,7 +1270,7 @@ class _Assembler:
         rows = np.flatnonzero(a["system"] == THRIVE)
         rows = rows[np.lexsort((rows, a["mod"][rows], a["day"][rows]))]
         ts = _utc(a["day"][rows], a["mod"][rows], g.tz)
-        entry_ids = hex_ids("6601a1b2", np.arange(len(rows)), self.salt + 5)
+        entry_ids = hex_ids("6601a1b2", np.arange(len(rows)), self.salt + 5 * ID_STREAM)
         self.ids_by_pos[THRIVE] = pd.Series(entry_ids.to_numpy(), index=rows)
         acct_rows = acc.rows(a["person"][rows], a["uacct"][rows])
         title_cat = v.title_category[a["title"][rows]]
@@ -1299,7 +1302,7 @@ class _Assembler:
         # contents: the catalogue, then Coursepath courses also published in Thrive
         ext = np.flatnonzero(v.course_external)
         n_content = v.n_thrive + len(ext)
-        content_ids = hex_ids("62c3d5e6", np.arange(n_content), self.salt + 6)
+        content_ids = hex_ids("62c3d5e6", np.arange(n_content), self.salt + 6 * ID_STREAM)
         self.content_ids = content_ids.iloc[: v.n_thrive].reset_index(drop=True)
         self.external_content_ids = content_ids.iloc[v.n_thrive :].reset_index(drop=True)
         contents = _frame(
@@ -1323,7 +1326,7 @@ class _Assembler:
         c_rows = np.flatnonzero(c["system"] == THRIVE)
         c_rows = c_rows[np.lexsort((c_rows, c["mod"][c_rows], c["day"][c_rows]))]
         c_ts = _utc(c["day"][c_rows], c["mod"][c_rows], g.tz)
-        comp_ids = hex_ids("63d4e6f7", np.arange(len(c_rows)), self.salt + 7)
+        comp_ids = hex_ids("63d4e6f7", np.arange(len(c_rows)), self.salt + 7 * ID_STREAM)
         self.comp_ids_by_pos[THRIVE] = pd.Series(comp_ids.to_numpy(), index=c_rows)
         completions = _frame(
             {
