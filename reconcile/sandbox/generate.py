@@ -414,6 +414,14 @@ class _Generator:
         hi = self.hi if hi is None else max(lo, hi)
         return self.rng.integers(lo, hi + 1, size)
 
+    def share(self, n: int, rate: float, among: np.ndarray | None = None) -> np.ndarray:
+        """Exactly round(n × rate) people (at least one from 20 people up), chosen at random."""
+        pool = np.arange(n) if among is None else np.flatnonzero(among)
+        count = max(1, round(n * rate)) if n >= 20 else round(n * rate)
+        mask = np.zeros(n, dtype=bool)
+        mask[self.rng.choice(pool, size=min(count, len(pool)), replace=False)] = True
+        return mask
+
     def mods(self, size: int) -> np.ndarray:
         return DAY_START_MIN + 15 * self.rng.integers(0, DAY_STEPS, size)
 
@@ -431,6 +439,8 @@ class _Generator:
         dept_choice = rng.choice(len(cat.DEPARTMENTS), size=n_dept, replace=False)
         weights = rng.gamma(2.0, 1.0, n_dept)
         dept = dept_choice[rng.choice(n_dept, size=n, p=weights / weights.sum())]
+        seeded = rng.permutation(n)[: min(n, n_dept)]  # every chosen department has someone
+        dept[seeded] = dept_choice[: len(seeded)]
         manager = self._hierarchy(dept)
 
         usual = np.array([a for _d, a in cat.DEPARTMENTS])[dept]
@@ -441,15 +451,15 @@ class _Generator:
         roster_aud = rng.random(n) < 0.7
 
         start = rng.integers(_day(dt.date(2001, 1, 1)), self.start, n)
-        joiner = rng.random(n) < 0.08
+        joiner = self.share(n, 0.08)
         start = np.where(joiner, self.days(n, self.start + 1, self.as_of), start)
-        leaver = rng.random(n) < 0.04
+        leaver = self.share(n, 0.04, among=~joiner)
         leave_day = self.days(n, self.start + 30, self.end)
         leave = np.where(leaver & (leave_day > start), leave_day, -1)
 
         fte_steps = np.array([0.4, 0.5, 0.6, 0.75, 0.8, 0.9])
         fte = np.where(rng.random(n) < 0.8, 1.0, fte_steps[rng.integers(0, 6, n)])
-        exempt = rng.random(n) < 0.01
+        exempt = self.share(n, 0.01)
         exempt_reason = rng.integers(0, len(cat.EXEMPT_REASONS), n)
 
         has_t = rng.random(n) < 0.92
