@@ -196,8 +196,12 @@ def norm(titles: pd.Series) -> pd.Series:
     return s.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
-def local_date(ts: pd.Series) -> pd.Series:
-    return ts.dt.tz_convert(TZ).dt.tz_localize(None).dt.normalize()
+def local_date(ts: pd.Series, tz: str = TZ) -> pd.Series:
+    return ts.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+
+
+def period(org: Organisation) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
+    return tuple(pd.Timestamp(d) for d in (org.period_start, org.period_end, org.as_of))
 
 
 def identity(org: Organisation) -> dict[str, pd.Series]:
@@ -272,19 +276,20 @@ def activities(org: Organisation) -> pd.DataFrame:
                 "person": log_person.to_numpy(),
                 "title": log["title"].astype(str),
                 "minutes": log["minutes"],
-                "ts": log["date"].dt.tz_localize(TZ).dt.tz_convert("UTC") + pd.Timedelta(hours=12),
+                "ts": log["date"].dt.tz_localize(org.timezone).dt.tz_convert("UTC")
+                + pd.Timedelta(hours=12),
                 "state": 1,
             }
         ),
     ]
     acts = pd.concat(frames, ignore_index=True)
-    acts["date"] = local_date(acts["ts"])
+    acts["date"] = local_date(acts["ts"], org.timezone)
     acts["key"] = norm(acts["title"])
     return acts
 
 
 def dispositions(org: Organisation, acts: pd.DataFrame) -> pd.Series:
-    start, end, as_of = (pd.Timestamp(d) for d in (START, END, AS_OF))
+    start, end, as_of = period(org)
     out = pd.Series("counted", index=acts.index)
     rules = [
         ("unmatched", acts["person"].isna()),
@@ -351,7 +356,7 @@ def completions(org: Organisation) -> pd.DataFrame:
     ]
     comps = pd.concat(frames, ignore_index=True)
     comps = comps[comps["completed"]].copy()
-    comps["date"] = local_date(comps["ts"])
+    comps["date"] = local_date(comps["ts"], org.timezone)
     comps["key"] = norm(comps["title"])
     return comps
 
@@ -578,14 +583,15 @@ def test_out_of_period_includes_the_utc_local_boundary(ledger: pd.DataFrame, org
     )
 
 
-def test_implausible_and_future_are_what_they_say(ledger: pd.DataFrame) -> None:
+def test_implausible_and_future_are_what_they_say(ledger: pd.DataFrame, org) -> None:
+    start, end, as_of = period(org)
     bad = ledger[ledger["disposition"] == "implausible"]
     assert ((bad["minutes"] <= 0) | (bad["minutes"] > 1440)).all()
     future = ledger[ledger["disposition"] == "future_dated"]
-    assert (future["date"] > pd.Timestamp(AS_OF)).all()
-    assert (future["date"] <= pd.Timestamp(END)).all()
+    assert (future["date"] > as_of).all()
+    assert (future["date"] <= end).all()
     counted = ledger[ledger["disposition"] == "counted"]
-    assert counted["date"].between(pd.Timestamp(START), pd.Timestamp(AS_OF)).all()
+    assert counted["date"].between(start, min(as_of, end)).all()
     assert counted["minutes"].between(1, 1440).all()
 
 
@@ -616,7 +622,7 @@ def test_planted_duplicate_pairs_share_title_minutes_and_day(ledger: pd.DataFram
 
 def test_completion_matching_is_exactly_the_planted(ledger: pd.DataFrame, org) -> None:
     comps = completions(org)
-    start, end, as_of = (pd.Timestamp(d) for d in (START, END, AS_OF))
+    start, end, as_of = period(org)
     in_scope = comps["person"].notna() & comps["date"].between(start, min(end, as_of))
     out = comps[comps["person"].notna() & ~comps["date"].between(start, end)]
     assert set(zip(out["system"], out["record_id"], strict=True)) == planted_set(
@@ -650,15 +656,16 @@ def test_course_claims_without_a_pass_are_exactly_the_planted(ledger, org) -> No
 
 
 def test_platform_totals_disagree_only_where_planted(org: Organisation) -> None:
-    start = pd.Timestamp(START, tz=TZ).tz_convert("UTC")
-    end = (pd.Timestamp(END, tz=TZ) + pd.Timedelta(days=1)).tz_convert("UTC")
-    lo, hi = pd.Timestamp(START), pd.Timestamp(END)
+    tz = org.timezone
+    start = pd.Timestamp(org.period_start, tz=tz).tz_convert("UTC")
+    end = (pd.Timestamp(org.period_end, tz=tz) + pd.Timedelta(days=1)).tz_convert("UTC")
+    lo, hi = pd.Timestamp(org.period_start), pd.Timestamp(org.period_end)
     e = org.thrive_entries
     in_range = e["entryDate"].between(start, end - pd.Timedelta(milliseconds=1))
     summary = e[in_range].groupby("userId")["durationMinutes"].sum()
     offsets = org.thrive_summary_offsets.set_index("userId")["offsetMinutes"]
     summary = summary.add(offsets, fill_value=0)
-    detail = e[local_date(e["entryDate"]).between(lo, hi)].groupby("userId")["durationMinutes"]
+    detail = e[local_date(e["entryDate"], tz).between(lo, hi)].groupby("userId")["durationMinutes"]
     diff = summary.sub(detail.sum(), fill_value=0)
     thrive_bad = set(diff[diff != 0].index)
     b = org.bs_records
@@ -666,7 +673,7 @@ def test_platform_totals_disagree_only_where_planted(org: Organisation) -> None:
     num = published[published["DateCompleted"].between(start, end - pd.Timedelta(milliseconds=1))]
     numerator = num.groupby("UserId")["CreditMinutes"].sum()
     numerator = numerator.add(org.bs_targets.set_index("UserId")["OffsetMinutes"], fill_value=0)
-    bs_detail = published[local_date(published["DateCompleted"]).between(lo, hi)]
+    bs_detail = published[local_date(published["DateCompleted"], tz).between(lo, hi)]
     bs_diff = numerator.sub(bs_detail.groupby("UserId")["CreditMinutes"].sum(), fill_value=0)
     bs_bad = {str(u) for u in bs_diff[bs_diff != 0].index}
     p = org.planted[org.planted["kind"] == "platform_total_mismatch"]
@@ -797,3 +804,33 @@ def test_joiners_and_leavers_do_cpd_while_employed(ledger: pd.DataFrame, org) ->
         | (movers["date"] <= movers["leave_date"] + pd.Timedelta(days=3))
     )
     assert inside.mean() > 0.95
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timezone": "Asia/Tokyo"},
+        {
+            "timezone": "Australia/Sydney",
+            "period_start": dt.date(2025, 7, 1),
+            "period_end": dt.date(2026, 6, 30),
+            "as_of": dt.date(2026, 3, 31),
+        },
+        {"timezone": "Europe/London", "as_of": dt.date(2027, 2, 1)},
+    ],
+    ids=["tokyo", "sydney-fiscal-year", "london-after-period"],
+)
+def test_other_timezones_and_periods_find_exactly_the_plants(options: dict) -> None:
+    org = generate(people=300, seed=5, **options)
+    acts = activities(org)
+    acts["disposition"] = dispositions(org, acts)
+    test_dispositions_before_duplicates_are_exactly_the_planted(acts, org)
+    test_duplicates_are_exactly_the_planted(acts, org)
+    test_completion_matching_is_exactly_the_planted(acts, org)
+    test_course_claims_without_a_pass_are_exactly_the_planted(acts, org)
+    test_implausible_and_future_are_what_they_say(acts, org)
+    test_platform_totals_disagree_only_where_planted(org)
+    expected = set(KINDS) | {"case_different_email"}
+    if org.as_of >= org.period_end - dt.timedelta(days=3):
+        expected.discard("future_dated")  # no room after as_of inside the period
+    assert set(org.planted["kind"]) == expected
