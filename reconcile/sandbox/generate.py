@@ -382,6 +382,12 @@ class _Picker:
 
 
 class _Generator:
+    """Draws the organisation as numbers: people, long activity/completion tables, plants.
+
+    Every method draws from ``self.rng`` and ``run`` calls them in a fixed order, which is
+    what makes the output a pure function of the arguments.
+    """
+
     def __init__(
         self,
         people: int,
@@ -1036,6 +1042,8 @@ class _Accounts:
 
 
 class _Assembler:
+    """Turns the generator's number tables into the frames of model.py (strings made here)."""
+
     def __init__(
         self,
         g: _Generator,
