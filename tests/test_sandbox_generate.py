@@ -17,7 +17,7 @@ import pytest
 
 from reconcile.errors import ConfigError
 from reconcile.sandbox import catalogue as cat
-from reconcile.sandbox.generate import KINDS, generate, plant_count
+from reconcile.sandbox.generate import KINDS, generate, normalise_title, plant_count
 from reconcile.sandbox.model import Organisation
 from reconcile.sandbox.spreadsheets import write_spreadsheets
 
@@ -834,3 +834,11 @@ def test_other_timezones_and_periods_find_exactly_the_plants(options: dict) -> N
     if org.as_of >= org.period_end - dt.timedelta(days=3):
         expected.discard("future_dated")  # no room after as_of inside the period
     assert set(org.planted["kind"]) == expected
+
+
+def test_public_normalise_title_matches_design(org: Organisation) -> None:
+    titles = pd.concat([org.thrive_entries["activityName"], org.bs_records["RecordName"]])
+    titles = pd.concat([titles, pd.Series(["  Journal  club:  Sepsis!! ", "E-learning: X"])])
+    ours = normalise_title(titles.reset_index(drop=True))
+    assert ours.tolist() == norm(titles.reset_index(drop=True)).tolist()
+    assert ours.iloc[-2] == "journal club sepsis"
