@@ -265,6 +265,7 @@ def test_repeat_bookmark_points_back_at_the_same_page(
     assert first["Objects"] == second["Objects"]
     page = session.get(url, params={"limit": 2, "recordIdBookmark": 504}).json()
     assert page["Next"].endswith("recordIdBookmark=504")
+    sandbox.faults.repeat_bookmark(r"/lp/1\.46/users/")
     users = session.get(f"{base}/d2l/api/lp/1.46/users/", params={"bookmark": BS_USER + 99})
     assert users.json()["PagingInfo"] == {"Bookmark": str(BS_USER + 99), "HasMoreItems": True}
     sandbox.faults.clear()
