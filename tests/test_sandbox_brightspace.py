@@ -180,7 +180,12 @@ def test_target_progress_sums_published_records_plus_offset(
     assert body["Unstructured"] == {"Numerator": unstructured + 15, "Denominator": 900}
     assert body["StartDate"] == params["startDate"] and body["EndDate"] == params["endDate"]
     by_category = {c["Category"]["Id"]: c for c in body["CategoryProgress"]}
-    assert by_category[1]["Category"] == {"Id": 1, "Name": "Mandatory", "SortOrder": 1, "InUse": True}
+    assert by_category[1]["Category"] == {
+        "Id": 1,
+        "Name": "Mandatory",
+        "SortOrder": 1,
+        "InUse": True,
+    }
     assert by_category[1]["Structured"]["Numerator"] == 75
     assert by_category[2]["Unstructured"]["Numerator"] == 75
 

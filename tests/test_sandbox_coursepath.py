@@ -19,7 +19,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def get(sandbox: Sandbox):  # noqa: ANN201
+def get(sandbox: Sandbox):
     base = sandbox.base_urls["coursepath"]
     session = requests.Session()
 
@@ -30,7 +30,7 @@ def get(sandbox: Sandbox):  # noqa: ANN201
     session.close()
 
 
-def test_members_offset_and_limit(get) -> None:  # noqa: ANN001
+def test_members_offset_and_limit(get) -> None:
     pages = [get("/members", offset=o, limit=2).json() for o in (0, 2, 4, 6)]
     assert [len(p) for p in pages] == [2, 2, 1, 0]
     assert [m["id"] for p in pages for m in p] == [f"70000{i}" for i in range(5)]
@@ -46,7 +46,7 @@ def test_members_offset_and_limit(get) -> None:  # noqa: ANN001
     assert pages[0][1]["externalId"] is None
 
 
-def test_default_limit_is_100_and_500_is_the_cap(get) -> None:  # noqa: ANN001
+def test_default_limit_is_100_and_500_is_the_cap(get) -> None:
     assert len(get("/members").json()) == 5
     assert get("/members", limit=500).status_code == 200
     for params in ({"limit": 501}, {"limit": 0}, {"offset": -1}, {"limit": "x"}):
@@ -55,15 +55,18 @@ def test_default_limit_is_100_and_500_is_the_cap(get) -> None:  # noqa: ANN001
         assert set(response.json()) == {"error"}
 
 
-def test_member_filters(get) -> None:  # noqa: ANN001
+def test_member_filters(get) -> None:
     assert [m["id"] for m in get("/members", email="member2@example.ORG").json()] == ["700002"]
     assert [m["id"] for m in get("/members", externalId="E4").json()] == ["700004"]
     assert [m["id"] for m in get("/members", department="Ward B").json()] == ["700001", "700003"]
     assert get("/members", email="nobody@example.org").json() == []
 
 
-def test_courses_groups_and_their_members(get) -> None:  # noqa: ANN001
-    assert get("/courses").json() == [{"id": "48200", "name": "ALS"}, {"id": "48201", "name": "ILS"}]
+def test_courses_groups_and_their_members(get) -> None:
+    assert get("/courses").json() == [
+        {"id": "48200", "name": "ALS"},
+        {"id": "48201", "name": "ILS"},
+    ]
     assert get("/groups").json() == [{"id": "7100", "name": "Ward A"}]
     assert [m["id"] for m in get("/courses/48200/members").json()] == ["700000", "700002"]
     assert [m["id"] for m in get("/courses/48200/members", offset=1, limit=1).json()] == ["700002"]
@@ -72,7 +75,7 @@ def test_courses_groups_and_their_members(get) -> None:  # noqa: ANN001
     assert get("/courses/48201").json() == {"id": "48201", "name": "ILS"}
 
 
-def test_coursemember_results(get) -> None:  # noqa: ANN001
+def test_coursemember_results(get) -> None:
     passed = get("/courses/48200/members/700000/coursemember").json()
     assert passed == {
         "courseId": "48200",
@@ -92,7 +95,7 @@ def test_coursemember_results(get) -> None:  # noqa: ANN001
     assert not_enrolled.status_code == 404 and "not enrolled" in not_enrolled.json()["error"]
 
 
-def test_member_courses_and_groups(get) -> None:  # noqa: ANN001
+def test_member_courses_and_groups(get) -> None:
     assert [c["id"] for c in get("/members/700000/courses").json()] == ["48200", "48201"]
     assert [g["id"] for g in get("/members/700004/groups").json()] == ["7100"]
     assert get("/members/nobody").status_code == 404
@@ -130,7 +133,7 @@ def test_same_jti_in_a_new_token_is_refused(sandbox: Sandbox) -> None:
         (lambda: {"Authorization": "Bearer not.a.jwt"}, ""),
     ],
 )
-def test_token_refusals(sandbox: Sandbox, make, fragment: str) -> None:  # noqa: ANN001
+def test_token_refusals(sandbox: Sandbox, make, fragment: str) -> None:
     status, body = _status(sandbox, make())
     assert status == 401
     assert fragment in body["error"]
