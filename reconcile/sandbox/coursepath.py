@@ -21,19 +21,19 @@ import pandas as pd
 from reconcile.sandbox.model import Organisation
 from reconcile.sandbox.platform import COURSEPATH_API_KEY, COURSEPATH_EMAIL, Platform, bearer_token
 from reconcile.sandbox.wire import (
+    BoolColumn,
+    InstantColumn,
     NotFound,
     Request,
     Response,
     Route,
     Table,
-    bool_fragments,
-    date_fragments,
-    float_fragments,
+    TextColumn,
+    float_column,
     int_arg,
     join_objects,
     json_response,
     route,
-    str_fragments,
     text_json_response,
 )
 
@@ -91,8 +91,8 @@ class Coursepath(Platform):
         members = org.cp_members
         self.members = Table(
             "{" + ",".join(f'"{c}":%s' for c in _MEMBER_FIELDS) + "}",
-            {c: str_fragments(members[c]) for c in _MEMBER_FIELDS},
-            ids=members["id"].astype(str).to_numpy(),
+            {c: TextColumn(members[c]) for c in _MEMBER_FIELDS},
+            id_column="id",
         )
         self._member_index = pd.Index(members["id"].astype(str))
         self._member_filters = {
@@ -104,13 +104,13 @@ class Coursepath(Platform):
         }
         self.courses = Table(
             '{"id":%s,"name":%s}',
-            {c: str_fragments(org.cp_courses[c]) for c in ("id", "name")},
-            ids=org.cp_courses["id"].astype(str).to_numpy(),
+            {c: TextColumn(org.cp_courses[c]) for c in ("id", "name")},
+            id_column="id",
         )
         self.groups = Table(
             '{"id":%s,"name":%s}',
-            {c: str_fragments(org.cp_groups[c]) for c in ("id", "name")},
-            ids=org.cp_groups["id"].astype(str).to_numpy(),
+            {c: TextColumn(org.cp_groups[c]) for c in ("id", "name")},
+            id_column="id",
         )
         links = org.cp_course_members
         self.course_members = _grouped(links, "courseId", self._member_index)
@@ -119,18 +119,16 @@ class Coursepath(Platform):
             '{"courseId":%s,"memberId":%s,"enrolledAt":%s,"completed":%s,"completedAt":%s,'
             '"score":%s,"success":%s,"certificateUrl":%s}',
             {
-                "courseId": str_fragments(links["courseId"]),
-                "memberId": str_fragments(links["memberId"]),
-                "enrolledAt": date_fragments(links["enrolledAt"], millis=False),
-                "completed": bool_fragments(links["completed"]),
-                "completedAt": date_fragments(links["completedAt"], millis=False),
-                "score": float_fragments(links["score"]),
-                "success": bool_fragments(links["success"]),
-                "certificateUrl": str_fragments(links["certificateUrl"]),
+                "courseId": TextColumn(links["courseId"]),
+                "memberId": TextColumn(links["memberId"]),
+                "enrolledAt": InstantColumn(links["enrolledAt"], millis=False),
+                "completed": BoolColumn(links["completed"]),
+                "completedAt": InstantColumn(links["completedAt"], millis=False),
+                "score": float_column(links["score"]),
+                "success": BoolColumn(links["success"]),
+                "certificateUrl": TextColumn(links["certificateUrl"]),
             },
-            ids=(links["courseId"].astype(str) + "/" + links["memberId"].astype(str)).to_numpy(
-                dtype=object
-            ),
+            ids=(links["courseId"].astype(str) + "/" + links["memberId"].astype(str)).tolist(),
         )
         member_courses = links.assign(position=np.arange(len(links)))
         self._courses_of_member = {
