@@ -29,9 +29,7 @@ def big_entries(template: pd.DataFrame, n: int) -> pd.DataFrame:
     """``n`` Thrive CPD entries made by tiling a generated frame, with fresh ids and dates."""
     reps = -(-n // len(template))
     frame = pd.concat([template] * reps, ignore_index=True).iloc[:n].copy()
-    frame["logEntryId"] = pd.Series(
-        [f"{i:024x}" for i in range(n)], dtype="string"
-    )
+    frame["logEntryId"] = pd.Series([f"{i:024x}" for i in range(n)], dtype="string")
     start = pd.Timestamp("2026-01-01", tz="UTC").value
     span = 365 * 86_400 * 10**9
     rng = np.random.default_rng(1)
@@ -40,7 +38,7 @@ def big_entries(template: pd.DataFrame, n: int) -> pd.DataFrame:
     return frame
 
 
-def timed(fn, repeat: int) -> float:  # noqa: ANN001
+def timed(fn, repeat: int) -> float:
     """Median milliseconds of ``repeat`` calls."""
     samples = []
     for _ in range(repeat):

@@ -136,6 +136,8 @@ def _requirements(org: Organisation) -> Listing:
 def _sorted_by(frame: pd.DataFrame, when: str) -> pd.DataFrame:
     """Oldest first; equal instants keep the frame's order (a stable sort, no string sort)."""
     keys = instant_ns(frame[when])
+    if len(keys) < 2 or bool(np.all(keys[1:] >= keys[:-1])):
+        return frame.reset_index(drop=True).assign(_key=keys)
     order = np.argsort(keys, kind="stable")
     return frame.take(order).reset_index(drop=True).assign(_key=keys[order])
 

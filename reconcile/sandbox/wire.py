@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 NS_PER_MS = 1_000_000
 NS_PER_DAY = 86_400 * 1_000_000_000
@@ -148,7 +150,8 @@ def format_instant_ms(ns: int) -> str:
 
 # --- columns: raw values that render themselves as JSON fragments --------------------------
 
-_NEEDS_ESCAPE = r'["\\\x00-\x1f\x7f\u2028\u2029]'
+# What JSON must escape: a quote, a backslash or a control character (RE2 syntax, for Arrow).
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 
 class Column:
@@ -181,7 +184,8 @@ class TextColumn(Column):
     def __init__(self, values: pd.Series | pd.api.extensions.ExtensionArray) -> None:
         series = pd.Series(values).astype("string[pyarrow]")
         self.values = series.array
-        self.plain = not bool(series.str.contains(_NEEDS_ESCAPE, regex=True).fillna(False).any())
+        flagged = pc.match_substring_regex(pa.array(self.values), _NEEDS_ESCAPE)
+        self.plain = not pc.any(flagged).as_py()
 
     def __len__(self) -> int:
         return len(self.values)
