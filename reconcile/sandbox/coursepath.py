@@ -81,6 +81,12 @@ def _verified_claims(token: str) -> dict | str:
     return claims
 
 
+def _owners_of(links: tuple[TextColumn, pd.Series], member_id: str) -> list[str]:
+    members, owners = links
+    found = members.equals(member_id, 0, len(members))
+    return owners.to_numpy(dtype=object)[found].tolist()
+
+
 class Coursepath(Platform):
     name = "coursepath"
     prefix = "/coursepath"
@@ -130,16 +136,13 @@ class Coursepath(Platform):
             },
             ids=(links["courseId"].astype(str) + "/" + links["memberId"].astype(str)).tolist(),
         )
-        member_courses = links.assign(position=np.arange(len(links)))
-        self._courses_of_member = {
-            str(m): g["courseId"].astype(str).to_numpy()
-            for m, g in member_courses.groupby("memberId", sort=False)
-        }
-        group_links = org.cp_group_members
-        self._groups_of_member = {
-            str(m): g["groupId"].astype(str).to_numpy()
-            for m, g in group_links.groupby("memberId", sort=False)
-        }
+        # Per-member lookups scan the link tables on request (a rarely used route), which
+        # keeps startup fast for large academies.
+        self._course_links = (TextColumn(links["memberId"]), links["courseId"].astype(str))
+        self._group_links = (
+            TextColumn(org.cp_group_members["memberId"]),
+            org.cp_group_members["groupId"].astype(str),
+        )
         self.routes = self._routes()
 
     def _routes(self) -> list[Route]:
@@ -248,14 +251,14 @@ class Coursepath(Platform):
     def _member_courses(self, request: Request, memberId: str) -> Response:
         if self.members.position(memberId) is None:
             raise NotFound(f"member {memberId} not found")
-        ids = self._courses_of_member.get(memberId, np.empty(0, dtype=object))
+        ids = _owners_of(self._course_links, memberId)
         positions = np.array([self.courses.position(i) for i in ids], dtype=np.int64)
         return self._page(request, self.courses, positions)
 
     def _member_groups(self, request: Request, memberId: str) -> Response:
         if self.members.position(memberId) is None:
             raise NotFound(f"member {memberId} not found")
-        ids = self._groups_of_member.get(memberId, np.empty(0, dtype=object))
+        ids = _owners_of(self._group_links, memberId)
         positions = np.array([self.groups.position(i) for i in ids], dtype=np.int64)
         return self._page(request, self.groups, positions)
 
