@@ -161,3 +161,33 @@ def test_latency_still_answers() -> None:
 def test_unknown_prefix_is_404(sandbox: Sandbox) -> None:
     response = requests.get(f"{sandbox.url}/moodle/api")
     assert response.status_code == 404 and "error" in response.json()
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(sandbox: Sandbox) -> None:
+    import base64
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    token = base64.b64encode(f"{THRIVE_TENANT_ID}:{THRIVE_API_SECRET}".encode()).decode()
+    sockets = []
+    try:
+        for page in (1, 2, 3):
+            connection.request(
+                "GET",
+                f"/thrive/rest/v1/users?perPage=1&page={page}",
+                headers={"Authorization": f"Basic {token}"},
+            )
+            response = connection.getresponse()
+            body = response.read()
+            assert response.status == 200
+            assert int(response.headers["Content-Length"]) == len(body)
+            sockets.append(connection.sock)
+        assert sockets[0] is not None
+        assert all(s is sockets[0] for s in sockets)  # one connection served all three
+    finally:
+        connection.close()
+
+
+def test_wrong_method_is_405(sandbox: Sandbox) -> None:
+    response = requests.delete(f"{sandbox.base_urls['thrive']}/users", auth=AUTH)
+    assert response.status_code == 405 and response.json()["status"] == 405
