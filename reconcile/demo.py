@@ -74,9 +74,13 @@ def run_demo(
 
 
 def _export_sandbox_credentials(env: dict[str, str]) -> None:
-    """The sandbox's credentials are public constants, not secrets; the config names them."""
+    """Set the sandbox's credentials (public constants, not secrets) in this process only.
+
+    Overwriting is deliberate: a real tenant's secret in the user's shell must never be sent
+    to the sandbox, and the demo's process ends with the demo.
+    """
     for name, value in env.items():
-        os.environ[name] = value  # this process only: a real tenant secret must not reach the sandbox
+        os.environ[name] = value
 
 
 def _row_table(rows: dict[tuple[str, str], int]) -> str:
