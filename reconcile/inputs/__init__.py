@@ -37,6 +37,7 @@ __all__ = [
     "ISSUE_COLUMNS",
     "SEVERITY",
     "Inputs",
+    "check_config",
     "check_files",
     "read_inputs",
 ]
@@ -128,7 +129,7 @@ def read_inputs(config: Any, *, known_audiences: Iterable[str] | None = None) ->
     )
 
 
-def _EMPTY_POLICY() -> _Policy:  # noqa: N802 - reads as a constant
+def _EMPTY_POLICY() -> _Policy:
     return _Policy(
         requirements=_empty(policy_module.REQUIREMENT_COLUMNS),
         categories=_empty(policy_module.CATEGORY_COLUMNS),
@@ -397,6 +398,15 @@ def _best_partial(partial: dict[str, Any], sheet: str | None) -> tuple[str, str 
         headers = ", ".join(f'"{h}"' for h in match.headers if h)
         return "unrecognised", headers
     return "unrecognised", None
+
+
+def check_config(config: Any, *, known_audiences: Iterable[str] | None = None) -> pd.DataFrame:
+    """Every problem in the spreadsheets a config names (``reconcile check -c``); never raises
+    for bad spreadsheets, only returns their issues."""
+    try:
+        return read_inputs(config, known_audiences=known_audiences).issues
+    except ValidationFailed as failed:
+        return failed.issues
 
 
 def severity_counts(frame: pd.DataFrame) -> dict[str, int]:

@@ -280,7 +280,7 @@ class CsvText:
 
 
 def csv_dialect(path: Path) -> CsvText:
-    """Detect encoding (UTF-8 with/without BOM, UTF-16 with BOM, else Windows-1252) and separator."""
+    """Detect the encoding (UTF-8 with or without BOM, UTF-16, else Windows-1252) and separator."""
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"

@@ -7,9 +7,11 @@ hand back the typed column, so each table module reads as a list of rules.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,8 @@ from reconcile.inputs.aliases import (
 )
 from reconcile.inputs.issues import Issues
 from reconcile.inputs.reader import Grid, Workbook, read_csv_grid, sheet_grid, sniff
+
+log = logging.getLogger(__name__)
 
 ID_COLUMNS = frozenset(
     {
@@ -150,7 +154,10 @@ class Checked:
                 mask,
                 canonical,
                 problem=problem,
-                fix=f"type the date as 2026-03-31 or {self.date_format}, or format the cell as a date",
+                fix=(
+                    f"type the date as 2026-03-31 or {self.date_format}, "
+                    "or format the cell as a date"
+                ),
             )
         return dates
 
@@ -351,8 +358,12 @@ def _settle(
     return None
 
 
-def guard(label: str, issues: Issues, action: Callable[[], object]) -> object:
-    """Run ``action``; a whole-file :class:`InputError` becomes one issue row instead."""
+def guard(label: str, issues: Issues, action: Callable[[], Any]) -> Any:
+    """Run ``action``; a whole-file :class:`InputError` becomes one issue row instead.
+
+    Any other exception while reading is a parser choking on a damaged file: it is logged
+    (with its traceback at debug level) and reported as ``unreadable_file``, never raised.
+    """
     try:
         return action()
     except InputError as exc:
@@ -365,6 +376,17 @@ def guard(label: str, issues: Issues, action: Callable[[], object]) -> object:
             file=label,
             problem=problem,
             fix=fix or "save the data again as .xlsx or .csv",
+        )
+        return None
+    except (MemoryError, RecursionError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        log.debug("reading %s failed", label, exc_info=True)
+        issues.add(
+            "unreadable_file",
+            file=label,
+            problem=f"the file could not be read ({type(exc).__name__}: {exc})"[:300],
+            fix="open it in Excel, Save As a new .xlsx (or CSV UTF-8) and try again",
         )
         return None
 
