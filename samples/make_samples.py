@@ -155,7 +155,7 @@ def write_policy(path: Path) -> None:
                 "Category",
                 "Structured",
                 "Thrive content ID",
-            ],  # fmt: skip
+            ],
             COURSES,
         ),
     }
