@@ -30,7 +30,7 @@ from reconcile.inputs import roster as roster_module
 from reconcile.inputs.aliases import normalise
 from reconcile.inputs.issues import COLUMNS as ISSUE_COLUMNS
 from reconcile.inputs.issues import SEVERITY, Issues
-from reconcile.inputs.reader import Grid, Workbook, read_csv_grid, sheet_grid, sniff
+from reconcile.inputs.reader import Grid, Workbook, csv_dialect, read_csv_grid, sheet_grid, sniff
 from reconcile.inputs.tables import Checked, guard, open_table
 
 __all__ = [
@@ -364,7 +364,11 @@ def classify(path: Path) -> tuple[str, str | None]:
                 return table, None
             if result is not None:
                 partial[table] = result
-        return _best_partial(partial, None)
+        found = _best_partial(partial, None)
+        if found[0] == "unrecognised" and found[1] is None:
+            head = next((r for r in csv_dialect(path).head if any(c.strip() for c in r)), [])
+            return "unrecognised", ", ".join(f'"{c.strip()}"' for c in head if c.strip()) or None
+        return found
     book = Workbook(path, kind)
     try:
         if policy_sheets(book.sheet_names, None):

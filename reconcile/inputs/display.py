@@ -86,6 +86,14 @@ def write_csv(issues: pd.DataFrame, path: Path) -> Path:
 
 def _defuse(value: object) -> object:
     """Cells from HR's files could start with = + - @: quote them so Excel shows text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_number(value):
         return "'" + value
     return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -187,7 +187,7 @@ def _manager_loops(t: Checked, employee_id: pd.Series, manager: pd.Series) -> No
     lookup = pd.Series(np.arange(t.n), index=pd.Index(employee_id))
     lookup = lookup[~lookup.index.duplicated(keep="first")]
     lookup = lookup[lookup.index.notna()]
-    nxt = lookup.reindex(manager.to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
+    nxt = np.array(lookup.reindex(manager.to_numpy()).fillna(-1).to_numpy(), dtype=np.int64)
     nxt[~valid_id] = -1
     jump = nxt.copy()
     steps = 1
