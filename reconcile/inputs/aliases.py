@@ -12,6 +12,7 @@ mark removed, so "E-mail address", "E-Mail Address" and "email_address" are the 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -199,12 +200,17 @@ class HeaderMatch:
 
 def lookup(kind: str, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     """normalised header -> canonical column for one table kind, overrides winning."""
+    return _lookup(kind, tuple(sorted((overrides or {}).items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _lookup(kind: str, overrides: tuple[tuple[str, str], ...]) -> dict[str, str]:
     table: dict[str, str] = {}
     for canonical, spellings in ALIASES[kind].items():
         table[normalise(canonical)] = canonical
         for spelling in spellings:
             table.setdefault(normalise(spelling), canonical)
-    for canonical, header in (overrides or {}).items():
+    for canonical, header in overrides:
         table[normalise(header)] = canonical
     return table
 

@@ -215,7 +215,9 @@ def validate_cpd_log(
     )
     if roster_ids is not None and roster_emails is not None:
         by_id = employee_id.isin(roster_ids).to_numpy()
-        by_email = email.str.strip().str.casefold().isin(roster_emails).to_numpy()
+        by_email = np.zeros(t.n, dtype=bool)
+        if t.has("email"):
+            by_email = email.str.strip().str.casefold().isin(roster_emails).to_numpy()
         stranger = ~nobody & ~by_id & ~by_email
         t.flag(
             "unknown_person",

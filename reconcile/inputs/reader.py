@@ -35,6 +35,18 @@ log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a roster or CPD log bigger than this is a mistake
 MAX_UNZIPPED_BYTES = 4 * 1024 * 1024 * 1024  # a zip bomb guard for workbooks
 HEADER_SCAN_ROWS = 30
+# Columns read from CSV as numbers when they look like numbers (everything else is text).
+NUMERIC_COLUMNS = frozenset(
+    {
+        "fte",
+        "minutes",
+        "cpd_minutes",
+        "required_minutes",
+        "structured_minutes",
+        "min_minutes",
+        "max_minutes",
+    }
+)
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_MARK = "EncryptionInfo".encode("utf-16-le")
@@ -277,6 +289,7 @@ class CsvText:
     encoding: str
     delimiter: str
     head: list[list[str]]
+    blank_lines: bool = False  # empty lines between records (Arrow would skip them)
 
 
 def csv_dialect(path: Path) -> CsvText:
@@ -286,6 +299,8 @@ def csv_dialect(path: Path) -> CsvText:
         encoding = "utf-16"
     elif raw.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
+    elif raw.isascii():
+        encoding = "utf-8"
     else:
         try:
             raw.decode("utf-8")
@@ -301,7 +316,10 @@ def csv_dialect(path: Path) -> CsvText:
     counts = {d: sum(line.count(d) for line in lines) for d in (",", ";", "\t")}
     delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     head = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-    return CsvText(encoding=encoding, delimiter=delimiter, head=head)
+    blank_lines = re.search(rb"\n\r?\n", raw.rstrip(b"\r\n")) is not None
+    if encoding == "utf-16":
+        blank_lines = True  # never guess at UTF-16 byte patterns: take the exact path
+    return CsvText(encoding=encoding, delimiter=delimiter, head=head, blank_lines=blank_lines)
 
 
 def read_csv_grid(
@@ -315,30 +333,16 @@ def read_csv_grid(
     choice.match.row = choice.index + 1
     if choice.match.missing():
         return choice.match
-    try:
-        frame = pd.read_csv(
-            path,
-            sep=dialect.delimiter,
-            encoding=dialect.encoding,
-            dtype=str,
-            keep_default_na=False,
-            skiprows=choice.index,
-            header=0,
-            skip_blank_lines=False,
-            usecols=sorted(choice.match.positions.values()),
-            on_bad_lines="warn",
-            encoding_errors="replace",
-        )
-    except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
-        raise InputError(
-            f"{label}: the CSV cannot be parsed ({str(exc).splitlines()[0]}); check for "
-            "unbalanced quotes, or save it again from Excel as CSV UTF-8"
-        ) from None
-    by_position = dict(zip(sorted(choice.match.positions.values()), frame.columns, strict=True))
-    columns = {
-        canonical: _blank_to_na(frame[by_position[pos]])
-        for canonical, pos in choice.match.positions.items()
-    }
+    frame = None
+    if not dialect.blank_lines:
+        frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
+    if frame is None:
+        frame = _pandas_csv(path, dialect, choice.index + 1, choice.match, label)
+    positions = choice.match.positions
+    if frame.attrs.get("trimmed"):
+        columns = {canonical: frame[pos] for canonical, pos in positions.items()}
+    else:
+        columns = {canonical: _blank_to_na(frame[pos]) for canonical, pos in positions.items()}
     first = choice.index + 2  # header line number (1-based) + 1
     rows = np.arange(first, first + len(frame), dtype=np.int64)
     return _drop_blank(
@@ -354,7 +358,88 @@ def read_csv_grid(
     )
 
 
+def _text_columns(match: HeaderMatch) -> list[int]:
+    return [p for c, p in match.positions.items() if c not in NUMERIC_COLUMNS]
+
+
+def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> pd.DataFrame | None:
+    """The fast path: Arrow's multi-threaded reader; None when the file needs pandas' care
+    (ragged rows, line breaks inside quoted cells) or pyarrow is missing."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    width = len(match.headers)
+    names = [f"c{i}" for i in range(width)]
+    wanted = [f"c{p}" for p in match.positions.values()]
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                skip_rows=skip,
+                column_names=names,
+                encoding={"utf-8": "utf8", "utf-8-sig": "utf8"}.get(
+                    dialect.encoding, dialect.encoding
+                ),
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"c{p}": pa.string() for p in _text_columns(match)},
+                include_columns=wanted,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                timestamp_parsers=[],  # never let Arrow guess dates (it rolls 31/02 over)
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:
+        log.info("Arrow could not read %s (%s); reading it with pandas", path, exc)
+        return None
+    import pyarrow.compute as pc
+
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)
+        if pa.types.is_string(column.type):
+            trimmed = pc.utf8_trim_whitespace(column)
+            blank = pc.equal(trimmed, "")
+            table = table.set_column(index, name, pc.if_else(blank, None, trimmed))
+    frame = table.to_pandas()
+    frame.columns = [int(name[1:]) for name in frame.columns]
+    frame.attrs["trimmed"] = True
+    return frame
+
+
+def _pandas_csv(
+    path: Path, dialect: CsvText, skip: int, match: HeaderMatch, label: str
+) -> pd.DataFrame:
+    """The exact path: keeps blank lines (so row numbers match Excel) and ragged rows."""
+    width = len(match.headers)
+    try:
+        return pd.read_csv(
+            path,
+            sep=dialect.delimiter,
+            encoding=dialect.encoding,
+            header=None,
+            names=list(range(width)),
+            index_col=False,
+            skiprows=skip,
+            dtype=dict.fromkeys(_text_columns(match), str),  # text keeps leading zeros
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+        )
+    except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
+        raise InputError(
+            f"{label}: the CSV cannot be parsed ({str(exc).strip().splitlines()[-1]}); check "
+            "for unbalanced quotes or rows with more cells than headers, or save it again "
+            "from Excel as CSV UTF-8"
+        ) from None
+
+
 def _blank_to_na(column: pd.Series) -> pd.Series:
+    if column.dtype != "str" and not isinstance(column.dtype, pd.StringDtype):
+        return column  # inferred numbers: blanks are already NaN
     stripped = column.str.strip()
     return stripped.mask(stripped == "")
 

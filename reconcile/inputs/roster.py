@@ -222,13 +222,12 @@ def _audiences(t: Checked, known: set[str] | None) -> pd.Series:
     raw = t.text("audiences")
     if not t.has("audiences"):
         return raw
-    parts = raw.str.split(r"\s*[;,]\s*", regex=True)
-    joined = parts.map(
-        lambda items: "; ".join(i.strip() for i in items if i and i.strip()), na_action="ignore"
-    ).astype("str")
+    joined = raw.str.replace(r"\s*[;,]\s*", "; ", regex=True)
+    joined = joined.str.replace(r"^(?:; )+|(?:; )+$", "", regex=True)
+    joined = joined.str.replace(r"(?:; ){2,}", "; ", regex=True)
     joined = joined.mask(joined == "")
     if known:
-        exploded = parts.explode()
+        exploded = joined.str.split("; ").explode()
         exploded = exploded[exploded.notna() & (exploded.astype("str").str.strip() != "")]
         unknown = ~audience_key(exploded).isin(known)
         if unknown.any():
@@ -250,16 +249,19 @@ def _audiences(t: Checked, known: set[str] | None) -> pd.Series:
 def _dates(t: Checked, period_start: dt.date | None) -> tuple[pd.Series, pd.Series]:
     start, leave = t.date("start_date"), t.date("leave_date")
     after = (start > leave).to_numpy(dtype=bool)
-    t.flag(
-        "start_after_leave",
-        after,
-        "leave_date",
-        value=leave.dt.strftime("%Y-%m-%d"),
-        problem=start.dt.strftime("start date %Y-%m-%d is after the leave date"),
-        fix="swap or correct the two dates",
-    )
+    if after.any():
+        t.flag(
+            "start_after_leave",
+            after,
+            "leave_date",
+            value=leave.dt.strftime("%Y-%m-%d"),
+            problem=start.dt.strftime("start date %Y-%m-%d is after the leave date"),
+            fix="swap or correct the two dates",
+        )
     if period_start is not None:
         early = (leave < pd.Timestamp(period_start)).to_numpy(dtype=bool) & ~after
+        if not early.any():
+            return start, leave
         t.flag(
             "left_before_period",
             early,
@@ -274,14 +276,11 @@ def _dates(t: Checked, period_start: dt.date | None) -> tuple[pd.Series, pd.Seri
 def _fte(t: Checked) -> pd.Series:
     fte = t.number("fte", what="FTE")
     out = ((fte <= 0) | (fte > 1)).to_numpy(dtype=bool)
-    fix = pd.Series("type a fraction above 0 and at most 1 (1 = full time)", index=fte.index)
-    percent = (fte > 1) & (fte <= 100)
-    fix[percent] = (fte[percent] / 100).map(lambda v: f"type {v:g} for {v * 100:g}% (0 < FTE ≤ 1)")
-    t.flag(
-        "fte_out_of_range",
-        out,
-        "fte",
-        problem="FTE must be above 0 and at most 1",
-        fix=fix,
-    )
+    if out.any():
+        fix = pd.Series("type a fraction above 0 and at most 1 (1 = full time)", index=fte.index)
+        percent = (fte > 1) & (fte <= 100)
+        fix[percent] = (fte[percent] / 100).map(
+            lambda v: f"type {v:g} for {v * 100:g}% (0 < FTE ≤ 1)"
+        )
+        t.flag("fte_out_of_range", out, "fte", problem="FTE must be above 0 and at most 1", fix=fix)
     return fte.mask(pd.Series(out, index=fte.index)).fillna(1.0).astype("float64")

@@ -60,7 +60,7 @@ class Checked:
     def raw(self, canonical: str) -> pd.Series:
         column = self.grid.columns.get(canonical)
         if column is None:
-            return pd.Series([None] * self.n, dtype=object)
+            return values.missing(self.n)
         return column
 
     def header(self, canonical: str) -> str:
@@ -122,13 +122,14 @@ class Checked:
         )
         rounded = np.floor(numbers + 0.5)
         fractional = (numbers.notna() & (rounded != numbers)).to_numpy(dtype=bool)
-        self.flag(
-            "fractional_minutes",
-            fractional,
-            canonical,
-            problem="minutes are not a whole number",
-            fix=rounded.astype("Int64").astype(str).radd("counted as ") + " minutes",
-        )
+        if fractional.any():
+            self.flag(
+                "fractional_minutes",
+                fractional,
+                canonical,
+                problem="minutes are not a whole number",
+                fix=rounded.map(lambda v: f"counted as {v:.0f} minutes", na_action="ignore"),
+            )
         return rounded.mask(negative).astype("Int64")
 
     def date(self, canonical: str) -> pd.Series:

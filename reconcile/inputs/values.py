@@ -40,8 +40,17 @@ def as_text(column: pd.Series, padded: np.ndarray | None = None) -> pd.Series:
     return text
 
 
+def missing(n: int) -> pd.Series:
+    """An absent column: ``n`` missing text cells, built without touching Python objects."""
+    return _all_missing(n)
+
+
 def _all_missing(n: int) -> pd.Series:
-    return pd.Series([None] * n, dtype="str")
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return pd.Series([None] * n, dtype="str")
+    return pd.Series(pd.array(pa.nulls(n, pa.string()), dtype="str"))
 
 
 def _number_text(numbers: pd.Series) -> pd.Series:
@@ -133,10 +142,12 @@ _YES_NO = {
 def as_yes_no(column: pd.Series, *, blank: bool | None) -> tuple[pd.Series, np.ndarray]:
     """Booleans (nullable when ``blank`` is None) and a mask of cells that are not yes/no."""
     text = column.map(_cell_text, na_action="ignore") if _kind(column) != "string" else column
-    lowered = text.astype("str").str.strip().str.lower()
-    mapped = lowered.map(_YES_NO)
-    bad = (column.notna() & mapped.isna()).to_numpy(dtype=bool)
-    result = mapped.astype("boolean")
+    lowered = text.astype("str").str.lower()  # cells arrive trimmed
+    yes = lowered.isin([k for k, v in _YES_NO.items() if v]).to_numpy(dtype=bool)
+    no = lowered.isin([k for k, v in _YES_NO.items() if not v]).to_numpy(dtype=bool)
+    bad = column.notna().to_numpy(dtype=bool) & ~yes & ~no
+    result = pd.Series(pd.array(yes, dtype="boolean"), index=column.index)
+    result[~yes & ~no] = pd.NA
     if blank is not None:
         result = result.fillna(blank).astype(bool)
     return result, bad
@@ -179,7 +190,11 @@ def as_date(column: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series]:
             dates[is_date] = _day(pd.to_datetime(column[is_date], errors="coerce"))
         text = column.where(~is_date).map(_cell_text, na_action="ignore").astype("str")
     present = text.notna().to_numpy() & dates.isna().to_numpy()
-    if present.any():
+    if present.all():
+        parsed, bad = _parse_text_dates(text, date_format)
+        dates[:] = parsed
+        codes[:] = bad
+    elif present.any():
         parsed, bad = _parse_text_dates(text[present], date_format)
         dates[present] = parsed
         codes[present] = bad
@@ -193,39 +208,106 @@ def _day(values: pd.Series) -> pd.Series:
 
 
 def _parse_text_dates(text: pd.Series, date_format: str) -> tuple[np.ndarray, np.ndarray]:
-    text = text.str.strip()
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    # The common case first, in one C-level pass: plain ISO dates.
-    quick = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    out[:] = quick.astype("datetime64[ns]")
-    left = out.isna()
+    """Text cells (already trimmed by the reader) to dates, with a problem code per cell."""
+    text = text.astype("str")
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    # The common case first, with no Python per cell: fixed-width dd/mm/yyyy or yyyy-mm-dd.
+    fast = _fixed_width_dates(text, date_format)
+    done = ~np.isnat(fast)
+    out[done] = fast[done]
+    left = ~done & text.notna().to_numpy()
     if left.any():
-        rest = text[left]
-        iso = rest.str.extract(f"^{_ISO}$")
-        local = rest.str.extract(f"^{_DATE_PART}{_TIME_PART}$")
-        year = iso[0].fillna(local[2])
-        if date_format == "mm/dd/yyyy":
-            month, day = iso[1].fillna(local[0]), iso[2].fillna(local[1])
-        else:
-            month, day = iso[1].fillna(local[1]), iso[2].fillna(local[0])
-        parts = pd.DataFrame(
-            {
-                "year": pd.to_numeric(year, errors="coerce"),
-                "month": pd.to_numeric(month, errors="coerce"),
-                "day": pd.to_numeric(day, errors="coerce"),
-            }
-        )
-        has_parts = parts.notna().all(axis=1)
-        built = pd.Series(pd.NaT, index=rest.index, dtype="datetime64[ns]")
-        if has_parts.any():
-            built[has_parts] = pd.to_datetime(parts[has_parts], errors="coerce").astype(
-                "datetime64[ns]"
-            )
-        out[left] = built
-    codes = np.where(out.isna().to_numpy(), "unparseable_date", "")
-    short = text.str.fullmatch(_SHORT_YEAR).fillna(False).to_numpy(dtype=bool)
-    codes = np.where(short, "ambiguous_date", codes).astype(object)
-    return out.to_numpy(), codes
+        out[left] = _regex_dates(text[left], date_format)
+    codes = np.where(np.isnat(out), "unparseable_date", "").astype(object)
+    if left.any():
+        short = text[left].str.fullmatch(_SHORT_YEAR).fillna(False).to_numpy(dtype=bool)
+        positions = np.flatnonzero(left)[short]
+        codes[positions] = "ambiguous_date"
+    return out, codes
+
+
+def _fixed_width_dates(text: pd.Series, date_format: str) -> np.ndarray:
+    """Parse every 10-character cell shaped like dd/mm/yyyy (or the configured order) or
+    yyyy-mm-dd straight from the Arrow string buffer; NaT where the shape or date is wrong."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(text)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    array = _arrow_strings(text)
+    ten = pc.fill_null(pc.equal(pc.utf8_length(array), 10), False)
+    if not pc.any(ten).as_py():
+        return out
+    picked = pc.filter(array, ten)
+    offsets_type = np.int64 if pa.types.is_large_string(picked.type) else np.int32
+    offsets = np.frombuffer(picked.buffers()[1], dtype=offsets_type)
+    offsets = offsets[picked.offset : picked.offset + len(picked) + 1]
+    raw = np.frombuffer(picked.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    cells = raw.reshape(-1, 10)
+    digits = cells.astype(np.int16) - 48
+    is_digit = (digits >= 0) & (digits <= 9)
+
+    def number(columns: list[int]) -> np.ndarray:
+        value = np.zeros(len(cells), dtype=np.int32)
+        for c in columns:
+            value = value * 10 + digits[:, c]
+        return value
+
+    seps = cells[:, [2, 5]]
+    separators = ((seps == 47) | (seps == 45) | (seps == 46)).all(axis=1)  # / - .
+    local = separators & is_digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1)
+    iso = (cells[:, 4] == 45) & (cells[:, 7] == 45)
+    iso &= is_digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
+    first, second = number([0, 1]), number([3, 4])
+    day = np.where(iso, number([8, 9]), first if date_format != "mm/dd/yyyy" else second)
+    month = np.where(iso, number([5, 6]), second if date_format != "mm/dd/yyyy" else first)
+    year = np.where(iso, number([0, 1, 2, 3]), number([6, 7, 8, 9]))
+    dates = _valid_dates(year, month, day, local | iso)
+    out[np.flatnonzero(ten.to_numpy(zero_copy_only=False))] = dates
+    return out
+
+
+def _arrow_strings(text: pd.Series) -> object:
+    """The column as one Arrow string array, without a round trip through Python objects."""
+    import pyarrow as pa
+
+    backing = getattr(text.array, "_pa_array", None)  # pandas' Arrow-backed "str" dtype
+    if isinstance(backing, pa.ChunkedArray):
+        return backing.combine_chunks()
+    return pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+def _valid_dates(
+    year: np.ndarray, month: np.ndarray, day: np.ndarray, shaped: np.ndarray
+) -> np.ndarray:
+    """datetime64[ns] from parts, NaT where the parts are not a real calendar day."""
+    ok = shaped & (year >= 1900) & (year <= 2199) & (month >= 1) & (month <= 12) & (day >= 1)
+    safe_month = np.where(ok, month, 1)
+    months = (np.where(ok, year, 1970) - 1970) * 12 + (safe_month - 1)
+    start = months.astype("datetime64[M]")
+    length = ((start + 1).astype("datetime64[D]") - start.astype("datetime64[D]")).astype(int)
+    ok &= day <= length
+    result = start.astype("datetime64[D]") + (np.where(ok, day, 1) - 1)
+    result = result.astype("datetime64[ns]")
+    result[~ok] = np.datetime64("NaT")
+    return result
+
+
+def _regex_dates(text: pd.Series, date_format: str) -> np.ndarray:
+    """The rest: d/m/yyyy with one-digit parts, times after the date, ISO with a time."""
+    iso = text.str.extract(f"^{_ISO}$")
+    local = text.str.extract(f"^{_DATE_PART}{_TIME_PART}$")
+    year = iso[0].fillna(local[2])
+    if date_format == "mm/dd/yyyy":
+        month, day = iso[1].fillna(local[0]), iso[2].fillna(local[1])
+    else:
+        month, day = iso[1].fillna(local[1]), iso[2].fillna(local[0])
+    parts = [
+        pd.to_numeric(v, errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+        for v in (year, month, day)
+    ]
+    shaped = (year.notna() & month.notna() & day.notna()).to_numpy(dtype=bool)
+    return _valid_dates(parts[0], parts[1], parts[2], shaped)
 
 
 def swapped_parse(value: str, date_format: str) -> bool:
