@@ -222,9 +222,11 @@ def _audiences(t: Checked, known: set[str] | None) -> pd.Series:
     raw = t.text("audiences")
     if not t.has("audiences"):
         return raw
-    joined = raw.str.replace(r"\s*[;,]\s*", "; ", regex=True)
-    joined = joined.str.replace(r"^(?:; )+|(?:; )+$", "", regex=True)
-    joined = joined.str.replace(r"(?:; ){2,}", "; ", regex=True)
+    from reconcile.inputs.values import replace
+
+    joined = replace(raw, r"\s*[;,]\s*", "; ")
+    joined = replace(joined, r"^(?:; )+|(?:; )+$", "")
+    joined = replace(joined, r"(?:; ){2,}", "; ")
     joined = joined.mask(joined == "")
     if known:
         exploded = joined.str.split("; ").explode()

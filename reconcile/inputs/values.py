@@ -100,8 +100,29 @@ _EMAIL_PATTERN = r"[^@\s,;<>()\[\]]+@[^@\s,;<>()\[\]]+\.[^@\s,;<>()\[\].]{2,}"
 def malformed_emails(emails: pd.Series) -> np.ndarray:
     """True where a present e-mail is not one address like name@example.org."""
     present = emails.notna().to_numpy()
-    ok = emails.str.fullmatch(_EMAIL_PATTERN).fillna(False).to_numpy(dtype=bool)
-    return present & ~ok
+    return present & ~full_match(emails, _EMAIL_PATTERN)
+
+
+def full_match(text: pd.Series, pattern: str) -> np.ndarray:
+    """Cells matching ``pattern`` whole, in Arrow's RE2 when the column is Arrow-backed."""
+    backing = getattr(text.array, "_pa_array", None)
+    if backing is not None:
+        import pyarrow.compute as pc
+
+        matched = pc.match_substring_regex(backing, f"^(?:{pattern})$")
+        return pc.fill_null(matched, False).to_numpy(zero_copy_only=False).astype(bool)
+    return text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+
+
+def replace(text: pd.Series, pattern: str, replacement: str) -> pd.Series:
+    """Regex replace, in Arrow's RE2 when the column is Arrow-backed (no Python per cell)."""
+    backing = getattr(text.array, "_pa_array", None)
+    if backing is not None:
+        import pyarrow.compute as pc
+
+        replaced = pc.replace_substring_regex(backing, pattern, replacement)
+        return pd.Series(pd.array(replaced, dtype="str"), index=text.index)
+    return text.str.replace(pattern, replacement, regex=True)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -220,7 +241,7 @@ def _parse_text_dates(text: pd.Series, date_format: str) -> tuple[np.ndarray, np
         out[left] = _regex_dates(text[left], date_format)
     codes = np.where(np.isnat(out), "unparseable_date", "").astype(object)
     if left.any():
-        short = text[left].str.fullmatch(_SHORT_YEAR).fillna(False).to_numpy(dtype=bool)
+        short = full_match(text[left], _SHORT_YEAR)
         positions = np.flatnonzero(left)[short]
         codes[positions] = "ambiguous_date"
     return out, codes
