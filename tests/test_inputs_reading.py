@@ -251,3 +251,37 @@ def test_check_whole_corpus_never_prints_a_traceback() -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "is a PDF, not a spreadsheet" in proc.stdout
     assert proc.stderr == ""
+
+
+def test_text_dates_agree_with_the_calendar_for_any_day() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2199, 12, 31)),
+        st.sampled_from(["dd/mm/yyyy", "mm/dd/yyyy"]),
+        st.booleans(),
+    )
+    def check(day: dt.date, date_format: str, padded: bool) -> None:
+        d, m = (f"{day.day:02d}", f"{day.month:02d}") if padded else (str(day.day), str(day.month))
+        local = f"{d}/{m}/{day.year}" if date_format == "dd/mm/yyyy" else f"{m}/{d}/{day.year}"
+        cells = pd.Series([local, day.isoformat()], dtype="str")
+        dates, codes = as_date(cells, date_format)
+        assert [x.date() for x in dates] == [day, day]
+        assert codes.tolist() == ["", ""]
+
+    check()
+
+
+def test_impossible_days_are_refused_in_both_parsers() -> None:
+    cells = pd.Series(["29/02/2025", "29/02/2024", "31/04/2026", "2025-02-29", "1/13/2026"])
+    dates, codes = as_date(cells.astype("str"), "dd/mm/yyyy")
+    assert codes.tolist() == [
+        "unparseable_date",
+        "",
+        "unparseable_date",
+        "unparseable_date",
+        "unparseable_date",
+    ]
+    assert dates[1] == pd.Timestamp("2024-02-29")
