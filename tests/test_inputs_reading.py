@@ -285,3 +285,15 @@ def test_impossible_days_are_refused_in_both_parsers() -> None:
         "unparseable_date",
     ]
     assert dates[1] == pd.Timestamp("2024-02-29")
+
+
+def test_blank_lines_in_a_csv_keep_excel_row_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        "Staff list\n\nEmployee ID,Email,Name\n001,a@x.org,Ann\n\n002,b@x.org,Ben\n"
+        '003,"not an email",Cat\n\n\n',
+        encoding="utf-8",
+    )
+    people, issues = roster_of(path)
+    assert people["source_row"].tolist() == [4, 6, 7]
+    assert issues[["row", "code"]].values.tolist() == [[7, "malformed_email"]]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from reconcile.inputs.tables import Checked
+from reconcile.inputs.values import is_in
 
 REQUIREMENT_COLUMNS = ("audience", "required_minutes", "structured_minutes", "source_row")
 CATEGORY_COLUMNS = ("category", "structured", "min_minutes", "max_minutes", "source_row")
@@ -147,7 +148,7 @@ def validate_categories(t: Checked) -> pd.DataFrame:
 
 def validate_courses(t: Checked, categories: pd.Series | None = None) -> pd.DataFrame:
     system = t.text("system").str.strip().str.lower()
-    unknown = system.notna().to_numpy() & ~system.isin(SYSTEMS).to_numpy()
+    unknown = system.notna().to_numpy() & ~is_in(system, SYSTEMS)
     t.flag(
         "unknown_system",
         unknown | system.isna().to_numpy(),
@@ -174,7 +175,7 @@ def validate_courses(t: Checked, categories: pd.Series | None = None) -> pd.Data
     category = t.text("category")
     if categories is not None and t.has("category"):
         known = set(key(categories.dropna()))
-        unlisted = category.notna().to_numpy() & ~key(category).isin(known).to_numpy()
+        unlisted = category.notna().to_numpy() & ~is_in(key(category), known)
         t.flag(
             "unknown_category",
             unlisted,
@@ -214,10 +215,10 @@ def validate_cpd_log(
         fix="type the person's employee ID (or e-mail address)",
     )
     if roster_ids is not None and roster_emails is not None:
-        by_id = employee_id.isin(roster_ids).to_numpy()
+        by_id = is_in(employee_id, roster_ids)
         by_email = np.zeros(t.n, dtype=bool)
         if t.has("email"):
-            by_email = email.str.strip().str.casefold().isin(roster_emails).to_numpy()
+            by_email = is_in(email.str.casefold(), roster_emails)
         stranger = ~nobody & ~by_id & ~by_email
         t.flag(
             "unknown_person",

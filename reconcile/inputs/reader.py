@@ -289,7 +289,6 @@ class CsvText:
     encoding: str
     delimiter: str
     head: list[list[str]]
-    blank_lines: bool = False  # empty lines between records (Arrow would skip them)
 
 
 def csv_dialect(path: Path) -> CsvText:
@@ -316,10 +315,7 @@ def csv_dialect(path: Path) -> CsvText:
     counts = {d: sum(line.count(d) for line in lines) for d in (",", ";", "\t")}
     delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     head = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-    blank_lines = re.search(rb"\n\r?\n", raw.rstrip(b"\r\n")) is not None
-    if encoding == "utf-16":
-        blank_lines = True  # never guess at UTF-16 byte patterns: take the exact path
-    return CsvText(encoding=encoding, delimiter=delimiter, head=head, blank_lines=blank_lines)
+    return CsvText(encoding=encoding, delimiter=delimiter, head=head)
 
 
 def read_csv_grid(
@@ -333,9 +329,7 @@ def read_csv_grid(
     choice.match.row = choice.index + 1
     if choice.match.missing():
         return choice.match
-    frame = None
-    if not dialect.blank_lines:
-        frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
+    frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
     if frame is None:
         frame = _pandas_csv(path, dialect, choice.index + 1, choice.match, label)
     positions = choice.match.positions
@@ -383,7 +377,8 @@ def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> p
                     dialect.encoding, dialect.encoding
                 ),
             ),
-            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
+            # blank lines become empty rows, as in Excel, so row numbers stay exact
+            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={f"c{p}": pa.string() for p in _text_columns(match)},
                 include_columns=wanted,

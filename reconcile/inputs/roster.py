@@ -231,7 +231,7 @@ def _audiences(t: Checked, known: set[str] | None) -> pd.Series:
     if known:
         exploded = joined.str.split("; ").explode()
         exploded = exploded[exploded.notna() & (exploded.astype("str").str.strip() != "")]
-        unknown = ~audience_key(exploded).isin(known)
+        unknown = ~audience_key(exploded).isin(known)  # small: one row per audience named
         if unknown.any():
             bad = exploded[unknown]
             positions = bad.index.to_numpy()

@@ -135,13 +135,15 @@ class Checked:
     def date(self, canonical: str) -> pd.Series:
         """``datetime64[ns]`` column; unreadable or ambiguous dates are errors and become NaT."""
         raw = self.raw(canonical)
-        dates, codes = values.as_date(raw, self.date_format)
-        for code in ("unparseable_date", "ambiguous_date"):
-            mask = (codes == code).to_numpy()
+        nanos, codes = values.date_cells(raw, self.date_format)
+        for number, code in ((1, "unparseable_date"), (2, "ambiguous_date")):
+            mask = codes == number
             if not mask.any():
                 continue
             if code == "ambiguous_date":
-                problem = "the year has two digits, so the date could mean more than one day"
+                problem: str | pd.Series = (
+                    "the year has two digits, so the date could mean more than one day"
+                )
             else:
                 swapped = raw[mask].map(
                     lambda v: isinstance(v, str) and values.swapped_parse(v, self.date_format)
@@ -160,7 +162,7 @@ class Checked:
                     "or format the cell as a date"
                 ),
             )
-        return dates
+        return pd.Series(nanos.view("datetime64[ns]"), index=raw.index)
 
     def yes_no(self, canonical: str, *, blank: bool | None) -> pd.Series:
         result, bad = values.as_yes_no(self.raw(canonical), blank=blank)

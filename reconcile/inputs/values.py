@@ -114,6 +114,33 @@ def full_match(text: pd.Series, pattern: str) -> np.ndarray:
     return text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
 
 
+def is_in(text: pd.Series, allowed: object) -> np.ndarray:
+    """Membership test; Arrow's hash lookup when the column is Arrow-backed (pandas' own
+    ``isin`` on Arrow strings walks the allowed values in Python)."""
+    backing = getattr(text.array, "_pa_array", None)
+    if backing is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = [
+            v for v in pd.unique(pd.Series(list(allowed), dtype=object)) if isinstance(v, str)
+        ]
+        found = pc.is_in(backing, value_set=pa.array(values, type=pa.string()))
+        return pc.fill_null(found, False).to_numpy(zero_copy_only=False).astype(bool)
+    return text.isin(list(allowed)).to_numpy(dtype=bool)
+
+
+def _arrow_value_set(allowed: object) -> object:
+    import pyarrow as pa
+
+    series = allowed if isinstance(allowed, (pd.Series, pd.Index)) else pd.Series(list(allowed))
+    backing = getattr(series.array, "_pa_array", None)
+    if isinstance(backing, pa.ChunkedArray) and pa.types.is_string(backing.type):
+        return backing.combine_chunks()
+    values = [v for v in series.to_numpy(dtype=object) if isinstance(v, str)]
+    return pa.array(values, type=pa.string())
+
+
 def replace(text: pd.Series, pattern: str, replacement: str) -> pd.Series:
     """Regex replace, in Arrow's RE2 when the column is Arrow-backed (no Python per cell)."""
     backing = getattr(text.array, "_pa_array", None)
@@ -164,8 +191,8 @@ def as_yes_no(column: pd.Series, *, blank: bool | None) -> tuple[pd.Series, np.n
     """Booleans (nullable when ``blank`` is None) and a mask of cells that are not yes/no."""
     text = column.map(_cell_text, na_action="ignore") if _kind(column) != "string" else column
     lowered = text.astype("str").str.lower()  # cells arrive trimmed
-    yes = lowered.isin([k for k, v in _YES_NO.items() if v]).to_numpy(dtype=bool)
-    no = lowered.isin([k for k, v in _YES_NO.items() if not v]).to_numpy(dtype=bool)
+    yes = is_in(lowered, [k for k, v in _YES_NO.items() if v])
+    no = is_in(lowered, [k for k, v in _YES_NO.items() if not v])
     bad = column.notna().to_numpy(dtype=bool) & ~yes & ~no
     result = pd.Series(pd.array(yes, dtype="boolean"), index=column.index)
     result[~yes & ~no] = pd.NA
@@ -182,6 +209,10 @@ _ISO = r"(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME_PART + r"(?:Z|[+-]\d{2}:?\d{2})?"
 _SHORT_YEAR = r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}" + _TIME_PART
 
 
+_CODE_NAMES = np.array(["", "unparseable_date", "ambiguous_date"], dtype=object)
+_NAT = np.iinfo(np.int64).min
+
+
 def as_date(column: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series]:
     """``datetime64[ns]`` dates (time dropped) and, per cell, ``""`` or the problem code.
 
@@ -191,15 +222,22 @@ def as_date(column: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series]:
     anything else ``unparseable_date``. A bare number is refused: Excel shows it as a number,
     so nobody checked it as a date.
     """
+    nanos, codes = date_cells(column, date_format)
+    dates = pd.Series(nanos.view("datetime64[ns]"), index=column.index)
+    return dates, pd.Series(_CODE_NAMES[codes], index=column.index)
+
+
+def date_cells(column: pd.Series, date_format: str) -> tuple[np.ndarray, np.ndarray]:
+    """int64 nanoseconds since 1970 (NaT's value when none) and int8 codes (0 ok, 1
+    unparseable, 2 ambiguous): the array form :func:`as_date` and the validators share."""
     n = len(column)
-    dates = pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]")
-    codes = np.full(n, "", dtype=object)
+    nanos = np.full(n, _NAT, dtype=np.int64)
+    codes = np.zeros(n, dtype=np.int8)
     kind = _kind(column)
     if kind == "empty":
-        return dates, pd.Series(codes, index=column.index)
+        return nanos, codes
     if kind in ("date", "datetime", "datetime64"):
-        parsed = pd.to_datetime(column, errors="coerce")
-        return _day(parsed), pd.Series(codes, index=column.index)
+        return _day(pd.to_datetime(column, errors="coerce")), codes
     if kind == "string":
         text = column
     else:
@@ -208,110 +246,127 @@ def as_date(column: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series]:
         ).fillna(False)
         is_date = is_date.to_numpy(dtype=bool)
         if is_date.any():
-            dates[is_date] = _day(pd.to_datetime(column[is_date], errors="coerce"))
+            nanos[is_date] = _day(pd.to_datetime(column[is_date], errors="coerce"))
         text = column.where(~is_date).map(_cell_text, na_action="ignore").astype("str")
-    present = text.notna().to_numpy() & dates.isna().to_numpy()
+    present = text.notna().to_numpy() & (nanos == _NAT)
     if present.all():
-        parsed, bad = _parse_text_dates(text, date_format)
-        dates[:] = parsed
-        codes[:] = bad
+        nanos, codes = _parse_text_dates(text, date_format)
     elif present.any():
         parsed, bad = _parse_text_dates(text[present], date_format)
-        dates[present] = parsed
+        nanos[present] = parsed
         codes[present] = bad
-    return dates, pd.Series(codes, index=column.index)
+    return nanos, codes
 
 
-def _day(values: pd.Series) -> pd.Series:
+def _day(values: pd.Series) -> np.ndarray:
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_localize(None)
-    return values.dt.normalize().astype("datetime64[ns]")
+    day = values.dt.normalize().astype("datetime64[ns]").to_numpy()
+    return day.view(np.int64).copy()
 
 
 def _parse_text_dates(text: pd.Series, date_format: str) -> tuple[np.ndarray, np.ndarray]:
-    """Text cells (already trimmed by the reader) to dates, with a problem code per cell."""
+    """Text cells (already trimmed by the reader) to int64 nanoseconds and int8 codes."""
     text = text.astype("str")
-    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
     # The common case first, with no Python per cell: fixed-width dd/mm/yyyy or yyyy-mm-dd.
-    fast = _fixed_width_dates(text, date_format)
-    done = ~np.isnat(fast)
-    out[done] = fast[done]
-    left = ~done & text.notna().to_numpy()
+    nanos = _fixed_width_dates(text, date_format)
+    left = (nanos == _NAT) & text.notna().to_numpy()
     if left.any():
-        out[left] = _regex_dates(text[left], date_format)
-    codes = np.where(np.isnat(out), "unparseable_date", "").astype(object)
+        nanos[left] = _regex_dates(text[left], date_format)
+    codes = (nanos == _NAT).astype(np.int8)
     if left.any():
         short = full_match(text[left], _SHORT_YEAR)
-        positions = np.flatnonzero(left)[short]
-        codes[positions] = "ambiguous_date"
-    return out, codes
+        codes[np.flatnonzero(left)[short]] = 2
+    return nanos, codes
 
 
 def _fixed_width_dates(text: pd.Series, date_format: str) -> np.ndarray:
     """Parse every 10-character cell shaped like dd/mm/yyyy (or the configured order) or
-    yyyy-mm-dd straight from the Arrow string buffer; NaT where the shape or date is wrong."""
+    yyyy-mm-dd straight from the Arrow string buffers; NaT where the shape or date is wrong."""
+    import pyarrow as pa
+
+    backing = getattr(text.array, "_pa_array", None)
+    if not isinstance(backing, pa.ChunkedArray):
+        backing = pa.chunked_array(
+            [pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)]
+        )
+    parts = [_fixed_width_chunk(chunk, date_format) for chunk in backing.chunks]
+    if not parts:
+        return np.full(len(text), _NAT, dtype=np.int64)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _fixed_width_chunk(chunk: object, date_format: str) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    n = len(text)
-    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    array = _arrow_strings(text)
-    ten = pc.fill_null(pc.equal(pc.utf8_length(array), 10), False)
-    if not pc.any(ten).as_py():
+    n = len(chunk)
+    out = np.full(n, _NAT, dtype=np.int64)
+    ten = pc.fill_null(pc.equal(pc.utf8_length(chunk), 10), False)
+    count = pc.sum(ten).as_py() or 0
+    if not count:
         return out
-    picked = pc.filter(array, ten)
+    picked = chunk if count == n else pc.filter(chunk, ten)
     offsets_type = np.int64 if pa.types.is_large_string(picked.type) else np.int32
     offsets = np.frombuffer(picked.buffers()[1], dtype=offsets_type)
     offsets = offsets[picked.offset : picked.offset + len(picked) + 1]
     raw = np.frombuffer(picked.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
     cells = raw.reshape(-1, 10)
-    digits = cells.astype(np.int16) - 48
+    digits = cells.astype(np.int32) - 48
     is_digit = (digits >= 0) & (digits <= 9)
 
     def number(columns: list[int]) -> np.ndarray:
-        value = np.zeros(len(cells), dtype=np.int32)
-        for c in columns:
+        value = digits[:, columns[0]].copy()
+        for c in columns[1:]:
             value = value * 10 + digits[:, c]
         return value
 
     seps = cells[:, [2, 5]]
-    separators = ((seps == 47) | (seps == 45) | (seps == 46)).all(axis=1)  # / - .
-    local = separators & is_digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1)
+    local = ((seps == 47) | (seps == 45) | (seps == 46)).all(axis=1)  # / - .
+    local &= is_digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1)
     iso = (cells[:, 4] == 45) & (cells[:, 7] == 45)
     iso &= is_digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
     first, second = number([0, 1]), number([3, 4])
-    day = np.where(iso, number([8, 9]), first if date_format != "mm/dd/yyyy" else second)
-    month = np.where(iso, number([5, 6]), second if date_format != "mm/dd/yyyy" else first)
+    american = date_format == "mm/dd/yyyy"
+    day = np.where(iso, number([8, 9]), second if american else first)
+    month = np.where(iso, number([5, 6]), first if american else second)
     year = np.where(iso, number([0, 1, 2, 3]), number([6, 7, 8, 9]))
-    dates = _valid_dates(year, month, day, local | iso)
-    out[np.flatnonzero(ten.to_numpy(zero_copy_only=False))] = dates
+    parsed = _valid_dates(year, month, day, local | iso)
+    if count == n:
+        return parsed
+    out[np.flatnonzero(ten.to_numpy(zero_copy_only=False))] = parsed
     return out
 
 
-def _arrow_strings(text: pd.Series) -> object:
-    """The column as one Arrow string array, without a round trip through Python objects."""
-    import pyarrow as pa
-
-    backing = getattr(text.array, "_pa_array", None)  # pandas' Arrow-backed "str" dtype
-    if isinstance(backing, pa.ChunkedArray):
-        return backing.combine_chunks()
-    return pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_DAY_NANOS = 86_400 * 1_000_000_000
 
 
 def _valid_dates(
     year: np.ndarray, month: np.ndarray, day: np.ndarray, shaped: np.ndarray
 ) -> np.ndarray:
-    """datetime64[ns] from parts, NaT where the parts are not a real calendar day."""
+    """int64 nanoseconds from parts; NaT's value where the parts are not a real calendar day.
+
+    Pure integer arithmetic (days from the civil calendar, proleptic Gregorian), so a million
+    dates cost a few numpy passes.
+    """
+    year = year.astype(np.int64)
+    month = month.astype(np.int64)
+    day = day.astype(np.int64)
     ok = shaped & (year >= 1900) & (year <= 2199) & (month >= 1) & (month <= 12) & (day >= 1)
     safe_month = np.where(ok, month, 1)
-    months = (np.where(ok, year, 1970) - 1970) * 12 + (safe_month - 1)
-    start = months.astype("datetime64[M]")
-    length = ((start + 1).astype("datetime64[D]") - start.astype("datetime64[D]")).astype(int)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    length = _DAYS_IN_MONTH[safe_month] + ((safe_month == 2) & leap)
     ok &= day <= length
-    result = start.astype("datetime64[D]") + (np.where(ok, day, 1) - 1)
-    result = result.astype("datetime64[ns]")
-    result[~ok] = np.datetime64("NaT")
-    return result
+    # days since 1970-01-01 (the "days from civil" algorithm)
+    y = np.where(safe_month <= 2, year - 1, year)
+    era = y // 400
+    yoe = y - era * 400
+    mp = (safe_month + 9) % 12
+    doy = (153 * mp + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return np.where(ok, days * _DAY_NANOS, _NAT)
 
 
 def _regex_dates(text: pd.Series, date_format: str) -> np.ndarray:
