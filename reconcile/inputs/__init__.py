@@ -157,7 +157,12 @@ def _summary(errors: pd.DataFrame) -> str:
 def _concat(frames: list[pd.DataFrame], columns: Iterable[str]) -> pd.DataFrame:
     if not frames:
         return _empty(columns)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(frames) == 1:
+        return frames[0]
+    joined = pd.concat(frames, ignore_index=True)
+    if "file" in joined.columns:
+        joined["file"] = joined["file"].astype(str).astype("category")
+    return joined
 
 
 def _known_audiences(requirements: pd.DataFrame, pulled: Iterable[str] | None) -> set[str] | None:

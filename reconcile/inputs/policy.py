@@ -250,7 +250,7 @@ def validate_cpd_log(
             "minutes": minutes,
             "category": t.text("category"),
             "structured": t.yes_no("structured", blank=None),
-            "file": t.grid.file,
+            "file": pd.Categorical.from_codes(np.zeros(t.n, dtype=np.int8), [t.grid.file]),
             "source_row": t.grid.rows,
         }
     ).loc[:, list(CPD_LOG_COLUMNS)]

@@ -398,7 +398,9 @@ def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> p
         if pa.types.is_string(column.type):
             trimmed = pc.utf8_trim_whitespace(column)
             blank = pc.equal(trimmed, "")
-            table = table.set_column(index, name, pc.if_else(blank, None, trimmed))
+            if pc.any(blank).as_py():
+                trimmed = pc.if_else(blank, None, trimmed)
+            table = table.set_column(index, name, trimmed)
     frame = table.to_pandas()
     frame.columns = [int(name[1:]) for name in frame.columns]
     frame.attrs["trimmed"] = True

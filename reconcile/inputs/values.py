@@ -135,8 +135,10 @@ def _arrow_value_set(allowed: object) -> object:
 
     series = allowed if isinstance(allowed, (pd.Series, pd.Index)) else pd.Series(list(allowed))
     backing = getattr(series.array, "_pa_array", None)
-    if isinstance(backing, pa.ChunkedArray) and pa.types.is_string(backing.type):
-        return backing.combine_chunks()
+    if isinstance(backing, pa.ChunkedArray) and (
+        pa.types.is_string(backing.type) or pa.types.is_large_string(backing.type)
+    ):
+        return backing.combine_chunks().cast(pa.string())
     values = [v for v in series.to_numpy(dtype=object) if isinstance(v, str)]
     return pa.array(values, type=pa.string())
 
