@@ -297,3 +297,19 @@ def test_blank_lines_in_a_csv_keep_excel_row_numbers(tmp_path: Path) -> None:
     people, issues = roster_of(path)
     assert people["source_row"].tolist() == [4, 6, 7]
     assert issues[["row", "code"]].values.tolist() == [[7, "malformed_email"]]
+
+
+def test_check_date_format_option_reads_american_dates() -> None:
+    path = str(CORPUS / "roster_bad_dates.csv")
+    day_first = CliRunner().invoke(cli, ["check", path])
+    month_first = CliRunner().invoke(cli, ["check", path, "--date-format", "mm/dd/yyyy"])
+    assert "5 errors" in day_first.output
+    assert "4 errors" in month_first.output
+
+
+def test_check_with_a_config_lists_roster_problems(tmp_path: Path) -> None:
+    shutil.copy(CORPUS / "roster_unknown_manager.csv", tmp_path / "roster.csv")
+    result = CliRunner().invoke(cli, ["check", "-c", str(_config(tmp_path, "roster.csv"))])
+    assert result.exit_code == 2
+    assert "no one in the roster has this employee ID" in result.output
+    assert "1 error and 0 warnings in 1 file" in result.output
