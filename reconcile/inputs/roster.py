@@ -164,8 +164,7 @@ def _managers(t: Checked, employee_id: pd.Series) -> pd.Series:
     manager = t.text("manager_id")
     if not t.has("manager_id"):
         return manager
-    known = pd.Index(employee_id.dropna().unique())
-    position = known.get_indexer(manager)
+    position = _first_position(manager, employee_id)
     unknown = manager.notna().to_numpy() & (position < 0)
     t.flag(
         "unknown_manager",
@@ -175,19 +174,32 @@ def _managers(t: Checked, employee_id: pd.Series) -> pd.Series:
         problem="no one in the roster has this employee ID",
         fix="use the manager's employee ID from this roster, or leave it blank",
     )
-    _manager_loops(t, employee_id, manager)
+    _manager_loops(t, employee_id, manager, position)
     return manager
 
 
-def _manager_loops(t: Checked, employee_id: pd.Series, manager: pd.Series) -> None:
+def _first_position(keys: pd.Series, ids: pd.Series) -> np.ndarray:
+    """For each key, the row position of the first equal id, or -1 (a hash lookup)."""
+    key_arrow = getattr(keys.array, "_pa_array", None)
+    id_arrow = getattr(ids.array, "_pa_array", None)
+    if key_arrow is not None and id_arrow is not None:
+        import pyarrow.compute as pc
+
+        found = pc.index_in(key_arrow, value_set=id_arrow.combine_chunks(), skip_nulls=True)
+        return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    lookup = pd.Series(np.arange(len(ids)), index=pd.Index(ids))
+    lookup = lookup[~lookup.index.duplicated(keep="first") & lookup.index.notna()]
+    return lookup.reindex(keys.to_numpy()).fillna(-1).to_numpy().astype(np.int64)
+
+
+def _manager_loops(
+    t: Checked, employee_id: pd.Series, manager: pd.Series, position: np.ndarray
+) -> None:
     """Warn on every person whose manager chain comes back to them."""
     ids = employee_id.to_numpy(dtype=object)
     valid_id = employee_id.notna().to_numpy()
     # person position -> their manager's position (first row holding that id), -1 for none
-    lookup = pd.Series(np.arange(t.n), index=pd.Index(employee_id))
-    lookup = lookup[~lookup.index.duplicated(keep="first")]
-    lookup = lookup[lookup.index.notna()]
-    nxt = np.array(lookup.reindex(manager.to_numpy()).fillna(-1).to_numpy(), dtype=np.int64)
+    nxt = np.array(position, dtype=np.int64)
     nxt[~valid_id] = -1
     jump = nxt.copy()
     steps = 1
