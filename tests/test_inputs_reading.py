@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from reconcile.cli import cli
 from reconcile.config import load
 from reconcile.errors import ValidationFailed
-from reconcile.inputs import check_config, read_inputs
+from reconcile.inputs import check_config, check_files, read_inputs
 from reconcile.inputs.issues import Issues
 from reconcile.inputs.roster import COLUMNS as PEOPLE_COLUMNS
 from reconcile.inputs.values import as_date, as_text, as_yes_no
@@ -313,3 +313,16 @@ def test_check_with_a_config_lists_roster_problems(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no one in the roster has this employee ID" in result.output
     assert "1 error and 0 warnings in 1 file" in result.output
+
+
+def test_ragged_rows_are_read_and_unbalanced_quotes_are_one_issue(tmp_path: Path) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("Employee ID,Email,Name\n1,a@x.org,Ann\n2,b@x.org,Ben,note,\n")
+    people, issues = roster_of(ragged)
+    assert issues.empty
+    assert people[["employee_id", "source_row"]].values.tolist() == [["1", 2], ["2", 3]]
+    broken = tmp_path / "broken.csv"
+    broken.write_text('Employee ID,Email,Name\n1,a@x.org,Ann\n2,"b@x.org,Ben\n')
+    found = check_files([broken])
+    assert found["code"].tolist() == ["unreadable_file"]
+    assert "EOF inside string" in found.iloc[0]["problem"]

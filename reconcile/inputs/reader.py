@@ -410,28 +410,47 @@ def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> p
 def _pandas_csv(
     path: Path, dialect: CsvText, skip: int, match: HeaderMatch, label: str
 ) -> pd.DataFrame:
-    """The exact path: keeps blank lines (so row numbers match Excel) and ragged rows."""
+    """The careful path: line breaks inside quoted cells, and ragged rows (cells beyond the
+    last header are ignored, as Excel shows them in a column nobody named)."""
     width = len(match.headers)
     try:
-        return pd.read_csv(
-            path,
-            sep=dialect.delimiter,
-            encoding=dialect.encoding,
-            header=None,
-            names=list(range(width)),
-            index_col=False,
-            skiprows=skip,
-            dtype=dict.fromkeys(_text_columns(match), str),  # text keeps leading zeros
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-        )
+        return _read_pandas(path, dialect, skip, match, width)
+    except pd.errors.ParserError as exc:
+        if "Expected" not in str(exc):
+            raise _unparseable(label, exc) from None
+    except (ValueError, UnicodeError) as exc:
+        raise _unparseable(label, exc) from None
+    with path.open(encoding=dialect.encoding, newline="") as handle:
+        widest = max((len(r) for r in csv.reader(handle, delimiter=dialect.delimiter)), default=0)
+    try:
+        return _read_pandas(path, dialect, skip, match, max(width, widest))
     except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
-        raise InputError(
-            f"{label}: the CSV cannot be parsed ({str(exc).strip().splitlines()[-1]}); check "
-            "for unbalanced quotes or rows with more cells than headers, or save it again "
-            "from Excel as CSV UTF-8"
-        ) from None
+        raise _unparseable(label, exc) from None
+
+
+def _read_pandas(
+    path: Path, dialect: CsvText, skip: int, match: HeaderMatch, width: int
+) -> pd.DataFrame:
+    return pd.read_csv(
+        path,
+        sep=dialect.delimiter,
+        encoding=dialect.encoding,
+        header=None,
+        names=list(range(width)),
+        index_col=False,
+        skiprows=skip,
+        dtype=dict.fromkeys(_text_columns(match), str),  # text keeps leading zeros
+        keep_default_na=False,
+        na_values=[""],
+        skip_blank_lines=False,
+    )
+
+
+def _unparseable(label: str, exc: Exception) -> InputError:
+    return InputError(
+        f"{label}: the CSV cannot be parsed ({str(exc).strip().splitlines()[-1]}); check "
+        "for unbalanced quotes, or save it again from Excel as CSV UTF-8"
+    )
 
 
 def _blank_to_na(column: pd.Series) -> pd.Series:
