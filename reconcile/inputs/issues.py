@@ -92,7 +92,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Issues:
-    """Collects problems for one file/sheet at a time; :meth:`frame` returns them all."""
+    """Collects problems as they are found, in batches; :meth:`frame` returns them all."""
 
     _parts: list[pd.DataFrame] = field(default_factory=list)
 
@@ -110,7 +110,7 @@ class Issues:
     ) -> None:
         """Record one problem, or a batch when ``row``/``value``/``problem`` are arrays."""
         severity = SEVERITY[code]
-        rows = row if isinstance(row, (pd.Series, np.ndarray, list)) else [row]
+        rows = list(row) if isinstance(row, (pd.Series, np.ndarray, list)) else [row]
         n = len(rows)
         if n == 0:
             return
@@ -118,9 +118,7 @@ class Issues:
             {
                 "file": file,
                 "sheet": sheet,
-                "row": pd.array(np.asarray(rows, dtype=object), dtype="Int64")
-                if rows[0] is not None or n > 1
-                else pd.array([None], dtype="Int64"),
+                "row": pd.array([None if r is None else int(r) for r in rows], dtype="Int64"),
                 "column": column,
                 "value": _texts(value, n),
                 "problem": _texts(problem, n),
