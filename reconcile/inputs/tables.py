@@ -232,9 +232,8 @@ def report_missing(
                 break
         fix = f"add a column headed {wanted}"
         if near:
-            fix = (
-                f'rename "{near}" to {wanted.split(" or ")[0]}, or map it in the config, '
-                f'e.g. [{kind_name}.columns] {options[0]} = "{near}"'
+            fix = f'rename "{near}" to {wanted.split(" or ")[0]}' + _mapping_hint(
+                kind_name, options[0], near
             )
         issues.add(
             "missing_column",
@@ -246,6 +245,16 @@ def report_missing(
             problem=f"no {wanted} column; headers found: {listed}",
             fix=fix,
         )
+
+
+def _mapping_hint(section: str, canonical: str, header: str) -> str:
+    """How to map a header in the config instead of renaming it, where the config can."""
+    if section == "roster":
+        return f', or map it in the config: [roster.columns] {canonical} = "{header}"'
+    if section == "cpd_logs":
+        mapping = f'columns = {{ {canonical} = "{header}" }}'
+        return f", or map it in the config: {mapping} under [[cpd_logs]]"
+    return ""
 
 
 def match_header_row(match: HeaderMatch) -> int | None:
