@@ -326,3 +326,30 @@ def test_ragged_rows_are_read_and_unbalanced_quotes_are_one_issue(tmp_path: Path
     found = check_files([broken])
     assert found["code"].tolist() == ["unreadable_file"]
     assert "EOF inside string" in found.iloc[0]["problem"]
+
+
+def test_a_policy_sheet_saved_as_csv_is_recognised(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.csv"
+    requirements.write_text("Audience,Required Minutes\nNurses,600\nnurses,300\n")
+    found = check_files([requirements])
+    assert found[["row", "column", "code"]].values.tolist() == [
+        [2, "Audience", "duplicate_audience"],
+        [3, "Audience", "duplicate_audience"],
+    ]
+
+
+def test_audiences_are_not_judged_when_thrive_has_not_been_pulled(tmp_path: Path) -> None:
+    (tmp_path / "roster.csv").write_text(
+        "Employee ID,Email,Name,Audiences\n1,a@x.org,Ann,Nurses; Porters\n"
+    )
+    (tmp_path / "requirements.csv").write_text("Audience,Required Minutes\nNurses,600\n")
+    extra = (
+        "[policy]\npath = 'requirements.csv'\n"
+        "[sources.thrive]\nbase_url = 'https://example.org/rest/v1'\ntenant_id = 't'\n"
+        "secret_env = 'THRIVE_SECRET'\n"
+    )
+    config = load(_config(tmp_path, "roster.csv", extra))
+    assert read_inputs(config).issues.empty
+    pulled = read_inputs(config, known_audiences=["Doctors"]).issues
+    assert pulled[["value", "code"]].values.tolist() == [["Porters", "unknown_audience"]]
+    assert read_inputs(config).requirements["required_minutes"].tolist() == [600]

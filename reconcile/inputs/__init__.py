@@ -87,6 +87,8 @@ def read_inputs(config: Any, *, known_audiences: Iterable[str] | None = None) ->
         )
         policy = read or policy
     known = _known_audiences(policy.requirements, known_audiences)
+    if "thrive" in config.sources and known_audiences is None:
+        known = None  # Thrive holds audiences we have not pulled: nothing to check against
     people = guard(
         config.roster.path.name,
         issues,
@@ -252,12 +254,9 @@ def read_policy(
 ) -> _Policy:
     """The three optional sheets of the policy workbook, each checked."""
     kind = sniff(path)
-    policy = _EMPTY_POLICY()
     if kind == "csv":
-        raise InputError(
-            f"{path.name}: the policy must be a workbook with sheets Requirements, Categories "
-            "and Courses; save it as .xlsx"
-        )
+        table = _policy_csv_kind(path)
+        return _validate_policy({table: open_table(path, table, issues)}, issues, date_format)
     book = Workbook(path, kind)
     try:
         sheets = policy_sheets(book.sheet_names, sheet_overrides)
@@ -271,13 +270,30 @@ def read_policy(
                 ),
                 fix="rename the sheets, or map them in the config ([policy] sheets = {...})",
             )
-            return policy
+            return _EMPTY_POLICY()
         grids = {
             k: open_table(path, k, issues, sheet=s, config_section="policy", book=book)
             for k, s in sheets.items()
         }
     finally:
         book.close()
+    return _validate_policy(grids, issues, date_format)
+
+
+def _policy_csv_kind(path: Path) -> str:
+    """A CSV can hold one policy sheet: the one whose required headers it has."""
+    for table in policy_module.SHEETS:
+        if isinstance(read_csv_grid(path, table, None, path.name), Grid):
+            return table
+    raise InputError(
+        f"{path.name}: not a policy sheet (no Audience + Required minutes, Category, or "
+        "System + Course ID headers); use a workbook with sheets Requirements, Categories and "
+        "Courses"
+    )
+
+
+def _validate_policy(grids: Mapping[str, Grid | None], issues: Issues, date_format: str) -> _Policy:
+    policy = _EMPTY_POLICY()
     if grids.get("requirements") is not None:
         policy.requirements = policy_module.validate_requirements(
             Checked(grids["requirements"], issues, date_format)
@@ -363,11 +379,11 @@ def classify(path: Path) -> tuple[str, str | None]:
     kind = sniff(path)
     if kind == "csv":
         partial = {}
-        for table in ("roster", "cpd_log"):
+        for table in ("roster", "cpd_log", *policy_module.SHEETS):
             result = read_csv_grid(path, table, None, path.name)
             if isinstance(result, Grid):
-                return table, None
-            if result is not None:
+                return ("policy" if table in policy_module.SHEETS else table), None
+            if result is not None and table in ("roster", "cpd_log"):
                 partial[table] = result
         found = _best_partial(partial, None)
         if found[0] == "unrecognised" and found[1] is None:
