@@ -353,3 +353,18 @@ def test_audiences_are_not_judged_when_thrive_has_not_been_pulled(tmp_path: Path
     pulled = read_inputs(config, known_audiences=["Doctors"]).issues
     assert pulled[["value", "code"]].values.tolist() == [["Porters", "unknown_audience"]]
     assert read_inputs(config).requirements["required_minutes"].tolist() == [600]
+
+
+def test_a_courses_csv_is_not_mistaken_for_categories(tmp_path: Path) -> None:
+    courses = tmp_path / "courses.csv"
+    courses.write_text(
+        "System,Course ID,Title,CPD Minutes,Category\n"
+        "thrive,C1,Infection control,60,Mandatory\n"
+        "thrive,C2,Hand hygiene,30,Mandatory\n"
+        "thrive,C1,Infection control,60,Mandatory\n"
+    )
+    found = check_files([courses])
+    assert found[["row", "code"]].values.tolist() == [
+        [2, "duplicate_course"],
+        [4, "duplicate_course"],
+    ]

@@ -282,9 +282,13 @@ def read_policy(
 
 def _policy_csv_kind(path: Path) -> str:
     """A CSV can hold one policy sheet: the one whose required headers it has."""
+    complete = {}
     for table in policy_module.SHEETS:
-        if isinstance(read_csv_grid(path, table, None, path.name), Grid):
-            return table
+        result = read_csv_grid(path, table, None, path.name)
+        if isinstance(result, Grid):
+            complete[table] = result.match.score
+    if complete:  # the Courses sheet also has a Category column: the fullest match wins
+        return max(complete, key=lambda t: complete[t])
     raise InputError(
         f"{path.name}: not a policy sheet (no Audience + Required minutes, Category, or "
         "System + Course ID headers); use a workbook with sheets Requirements, Categories and "
@@ -379,12 +383,16 @@ def classify(path: Path) -> tuple[str, str | None]:
     kind = sniff(path)
     if kind == "csv":
         partial = {}
+        complete = {}
         for table in ("roster", "cpd_log", *policy_module.SHEETS):
             result = read_csv_grid(path, table, None, path.name)
             if isinstance(result, Grid):
-                return ("policy" if table in policy_module.SHEETS else table), None
-            if result is not None and table in ("roster", "cpd_log"):
+                complete[table] = result.match.score
+            elif result is not None and table in ("roster", "cpd_log"):
                 partial[table] = result
+        if complete:
+            table = max(complete, key=lambda t: complete[t])
+            return ("policy" if table in policy_module.SHEETS else table), None
         found = _best_partial(partial, None)
         if found[0] == "unrecognised" and found[1] is None:
             head = next((r for r in csv_dialect(path).head if any(c.strip() for c in r)), [])
