@@ -201,8 +201,10 @@ def read_roster(
     columns: Mapping[str, str] | None = None,
     known_audiences: set[str] | None = None,
     period_start: dt.date | None = None,
+    book: Workbook | None = None,
 ) -> pd.DataFrame | None:
-    grid = open_table(path, "roster", issues, sheet=sheet, overrides=columns)
+    """Read and check one roster into the ``people`` frame (None when it cannot be read)."""
+    grid = open_table(path, "roster", issues, sheet=sheet, overrides=columns, book=book)
     if grid is None:
         return None
     return roster_module.validate(
@@ -220,9 +222,17 @@ def read_cpd_log(
     sheet: str | None = None,
     columns: Mapping[str, str] | None = None,
     people: pd.DataFrame | None = None,
+    book: Workbook | None = None,
 ) -> pd.DataFrame | None:
+    """Read and check one CPD log; ``people`` (the roster) lets unknown people be flagged."""
     grid = open_table(
-        path, "cpd_log", issues, sheet=sheet, overrides=columns, config_section="cpd_logs"
+        path,
+        "cpd_log",
+        issues,
+        sheet=sheet,
+        overrides=columns,
+        config_section="cpd_logs",
+        book=book,
     )
     if grid is None:
         return None
@@ -251,13 +261,15 @@ def read_policy(
     issues: Issues,
     date_format: str = "dd/mm/yyyy",
     sheet_overrides: Mapping[str, str] | None = None,
+    book: Workbook | None = None,
 ) -> _Policy:
     """The three optional sheets of the policy workbook, each checked."""
-    kind = sniff(path)
+    kind = sniff(path) if book is None else book.kind
     if kind == "csv":
         table = _policy_csv_kind(path)
         return _validate_policy({table: open_table(path, table, issues)}, issues, date_format)
-    book = Workbook(path, kind)
+    owned = book is None
+    book = book or Workbook(path, kind)
     try:
         sheets = policy_sheets(book.sheet_names, sheet_overrides)
         if not sheets:
@@ -276,7 +288,8 @@ def read_policy(
             for k, s in sheets.items()
         }
     finally:
-        book.close()
+        if owned:
+            book.close()
     return _validate_policy(grids, issues, date_format)
 
 
@@ -325,10 +338,25 @@ def check_files(
 ) -> pd.DataFrame:
     """Every problem in any HR files, each file recognised by its headers; the issues frame."""
     issues = Issues()
+    books: dict[Path, Workbook] = {}  # read each workbook once: classified, then checked
+    try:
+        return _check_files(paths, issues, books, date_format, known_audiences)
+    finally:
+        for book in books.values():
+            book.close()
+
+
+def _check_files(
+    paths: Iterable[str | Path],
+    issues: Issues,
+    books: dict[Path, Workbook],
+    date_format: str,
+    known_audiences: Iterable[str] | None,
+) -> pd.DataFrame:
     kinds: dict[Path, tuple[str, str | None]] = {}
     for raw in paths:
         path = Path(raw)
-        kind = guard(path.name, issues, lambda path=path: classify(path))
+        kind = guard(path.name, issues, lambda path=path: classify(path, books))
         if kind is None:
             continue
         if kind[0] == "unrecognised":
@@ -345,7 +373,7 @@ def check_files(
             continue
         kinds[path] = kind
     policies = [
-        guard(p.name, issues, lambda p=p: read_policy(p, issues, date_format))
+        guard(p.name, issues, lambda p=p: read_policy(p, issues, date_format, book=books.get(p)))
         for p, (k, _s) in kinds.items()
         if k == "policy"
     ]
@@ -360,7 +388,12 @@ def check_files(
                 path.name,
                 issues,
                 lambda path=path, sheet=sheet: read_roster(
-                    path, issues, date_format, sheet=sheet, known_audiences=known
+                    path,
+                    issues,
+                    date_format,
+                    sheet=sheet,
+                    known_audiences=known,
+                    book=books.get(path),
                 ),
             )
             if frame is not None:
@@ -372,14 +405,17 @@ def check_files(
                 path.name,
                 issues,
                 lambda path=path, sheet=sheet: read_cpd_log(
-                    path, issues, date_format, sheet=sheet, people=people
+                    path, issues, date_format, sheet=sheet, people=people, book=books.get(path)
                 ),
             )
     return issues.frame()
 
 
-def classify(path: Path) -> tuple[str, str | None]:
-    """("roster"|"policy"|"cpd_log", sheet) by headers, or ("unrecognised", headers seen)."""
+def classify(path: Path, books: dict[Path, Workbook] | None = None) -> tuple[str, str | None]:
+    """("roster"|"policy"|"cpd_log", sheet) by headers, or ("unrecognised", headers seen).
+
+    A workbook opened here is left open in ``books`` (when given) for the check that follows.
+    """
     kind = sniff(path)
     if kind == "csv":
         partial = {}
@@ -399,6 +435,8 @@ def classify(path: Path) -> tuple[str, str | None]:
             return "unrecognised", ", ".join(f'"{c.strip()}"' for c in head if c.strip()) or None
         return found
     book = Workbook(path, kind)
+    if books is not None:
+        books[path] = book
     try:
         if policy_sheets(book.sheet_names, None):
             return "policy", None
@@ -419,7 +457,8 @@ def classify(path: Path) -> tuple[str, str | None]:
             return kind_found, sheet_of[kind_found]
         return kind_found, seen
     finally:
-        book.close()
+        if books is None:
+            book.close()
 
 
 def _best_partial(partial: dict[str, Any], sheet: str | None) -> tuple[str, str | None]:
