@@ -201,7 +201,7 @@ def main() -> None:
     )
     (OUT / "corrupt.xlsx").write_bytes(b"PK\x03\x04" + b"\x14\x00\x00\x00" + b"garbage" * 40)
     with zipfile.ZipFile(OUT / "zip_not_workbook.xlsx", "w") as archive:
-        archive.writestr("readme.txt", "not a workbook")
+        archive.writestr(zipfile.ZipInfo("readme.txt", (2026, 11, 1, 9, 0, 0)), "not a workbook")
     write_csv("unrecognised.csv", [["Colour", "Size"], ["red", "L"]])
     _billion_laughs(OUT / "entity_bomb.xlsx")
     # --- awkward but valid ----------------------------------------------------------------
