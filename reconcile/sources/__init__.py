@@ -109,4 +109,3 @@ def pull_all(
         )
         result.sources[name] = pull_source(source, window, policy=source_policy, progress=progress)
     return result
-

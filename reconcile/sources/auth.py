@@ -8,13 +8,15 @@ never appear in ``repr``.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import jwt
 import requests
+from jwt.algorithms import HMACAlgorithm
+from jwt.utils import base64url_encode
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from reconcile.errors import SourceError
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from reconcile.sources.http import HttpClient
 
 EXPIRY_MARGIN_SECONDS = 60.0
+_HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
 
 
 class BasicAuth(HTTPBasicAuth):
@@ -145,8 +148,19 @@ class CoursepathJwt(AuthBase):
         return f"CoursepathJwt(email={self.email!r}, api_key=***)"
 
     def token(self) -> str:
+        """Sign with PyJWT's HS256 primitive directly.
+
+        ``jwt.encode`` warns when the key is shorter than 32 bytes; the key is the academy's,
+        not ours to lengthen, and a process-wide warnings filter is not thread-safe.
+        """
         claims = {"email": self.email, "iat": int(time.time()), "jti": uuid.uuid4().hex}
-        return jwt.encode(claims, self._api_key, algorithm="HS256", headers={"typ": "JWT"})
+        header = {"alg": "HS256", "typ": "JWT"}
+        signing_input = b".".join(
+            base64url_encode(json.dumps(part, separators=(",", ":")).encode())
+            for part in (header, claims)
+        )
+        signature = _HS256.sign(signing_input, _HS256.prepare_key(self._api_key))
+        return (signing_input + b"." + base64url_encode(signature)).decode("ascii")
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
