@@ -1,0 +1,156 @@
+"""Benchmark the pull against the sandbox: requests made vs the minimum, concurrent vs sequential.
+
+    /work/venv/bin/python bench/pull.py                 # 2,000 people, 10 ms latency, all sources
+    /work/venv/bin/python bench/pull.py --thrive-people 50000   # also a Thrive-only run
+
+For each endpoint it prints the requests made against the fewest any client could make for
+the records served (e.g. ⌈records ÷ 1000⌉ for a Thrive list), then the wall time of a
+concurrent pull ([http] concurrency 8) against a sequential one (concurrency 1), both
+measured in this run against the same sandbox. Targets: requests ≤ minimum + 1 per endpoint,
+concurrent ≥ 4× faster than sequential.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from reconcile import config as config_module
+from reconcile.sandbox import Sandbox
+from reconcile.sandbox.spreadsheets import write_spreadsheets
+from reconcile.sources import HttpPolicy, PullResult, pull_all
+
+
+def ceil_div(n: int, size: int) -> int:
+    return max(1, math.ceil(n / size))
+
+
+def short_page_pages(n: int, size: int) -> int:
+    """Paging until a short page: an exactly full last page costs one empty page more."""
+    return n // size + 1
+
+
+def minimum_requests(pulled: PullResult) -> dict[tuple[str, str], int]:
+    """The fewest requests that could return what was pulled, per (source, endpoint)."""
+    out: dict[tuple[str, str], int] = {}
+    for name, pull in pulled.sources.items():
+        t = pull.tables
+        rows = {k: len(v) + pull.duplicates.get(k, 0) for k, v in t.items()}
+        if name == "thrive":
+            for table in (
+                "users",
+                "audiences",
+                "cpd_categories",
+                "requirements",
+                "cpd_entries",
+                "user_log_summaries",
+                "contents",
+            ):
+                out[(name, pull.endpoints[table])] = ceil_div(rows[table], 1000)
+            per_audience = t["audience_members"].groupby("audience_id").size()
+            audiences = len(t["audiences"])
+            out[(name, pull.endpoints["audience_members"])] = int(
+                sum(ceil_div(int(n), 1000) for n in per_audience) + (audiences - len(per_audience))
+            )
+            out[(name, pull.endpoints["completions"])] = short_page_pages(rows["completions"], 1000)
+        elif name == "brightspace":
+            users = len(t["users"])
+            out[(name, pull.endpoints["users"])] = ceil_div(users, 100)
+            per_user = t["records"].groupby("user_id").size()
+            out[(name, pull.endpoints["records"])] = int(
+                sum(ceil_div(int(n), 100) for n in per_user) + (users - len(per_user))
+            )
+            out[(name, pull.endpoints["targets"])] = users
+        elif name == "coursepath":
+            for table in ("members", "courses", "groups"):
+                out[(name, pull.endpoints[table])] = short_page_pages(rows[table], 500)
+            for table, owner, parent in (
+                ("course_members", "course_id", "courses"),
+                ("group_members", "group_id", "groups"),
+            ):
+                sizes = t[table].groupby(owner).size()
+                empty = len(t[parent]) - len(sizes)
+                out[(name, pull.endpoints[table])] = int(
+                    sum(short_page_pages(int(n), 500) for n in sizes) + empty
+                )
+            out[(name, pull.endpoints["results"])] = len(t["course_members"])
+    return out
+
+
+def run(people: int, latency_ms: int, sources: tuple[str, ...]) -> None:
+    print(f"\n== {people:,} people, {latency_ms} ms latency, sources: {', '.join(sources)} ==")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Sandbox(people=people, seed=1, latency_ms=latency_ms) as sandbox,
+    ):
+        folder = Path(tmp)
+        spreadsheets = write_spreadsheets(sandbox.organisation, folder)
+        config_path = sandbox.write_config(folder, spreadsheets, sources=sources)
+        os.environ.update(sandbox.env())
+        config = config_module.load(config_path)
+
+        timings = {}
+        results = {}
+        for label, concurrency in (
+            ("sequential", 1),
+            ("concurrent", 8),
+            ("sequential", 1),
+            ("concurrent", 8),
+        ):
+            policy = HttpPolicy(concurrency=concurrency, timeout_seconds=30, max_retries=6)
+            started = time.perf_counter()
+            results[label] = pull_all(config, policy=policy)
+            elapsed = time.perf_counter() - started
+            timings[label] = min(timings.get(label, math.inf), elapsed)
+
+        pulled = results["concurrent"]
+        minimum = minimum_requests(pulled)
+        print(f"{'source':<12}{'endpoint':<58}{'requests':>9}{'minimum':>9}{'extra':>7}")
+        worst = 0
+        for name, pull in pulled.sources.items():
+            made = pull.stats.as_dict()["requests"]
+            for endpoint, count in made.items():
+                least = minimum.get((name, endpoint))
+                extra = "" if least is None else count - least
+                if least is not None:
+                    worst = max(worst, count - least)
+                print(
+                    f"{name:<12}{endpoint:<58}{count:>9}{least if least is not None else '':>9}"
+                    f"{extra:>7}"
+                )
+        same = all(results["sequential"].tables[k].equals(v) for k, v in pulled.tables.items())
+        rows = sum(len(v) for v in pulled.tables.values())
+        print(f"rows pulled: {rows:,}; sequential and concurrent frames identical: {same}")
+        print(f"most extra requests on one endpoint: {worst} (target <= 1)")
+        ratio = timings["sequential"] / timings["concurrent"]
+        print(
+            f"wall time: sequential {timings['sequential']:.2f}s, concurrent "
+            f"{timings['concurrent']:.2f}s, ratio {ratio:.1f}x (target >= 4x; best of 2 each)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--latency-ms", type=int, default=10)
+    parser.add_argument(
+        "--thrive-people",
+        type=int,
+        default=0,
+        help="also run a Thrive-only pull with this many people (e.g. 50000)",
+    )
+    args = parser.parse_args()
+    run(args.people, args.latency_ms, ("thrive", "brightspace", "coursepath"))
+    if args.thrive_people:
+        run(args.thrive_people, args.latency_ms, ("thrive",))
+
+
+if __name__ == "__main__":
+    main()
