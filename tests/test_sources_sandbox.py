@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 import requests
 from click.testing import CliRunner
+from reconcile.sandbox.spreadsheets import write_spreadsheets
 
 from reconcile import config as config_module
 from reconcile.cli import cli
 from reconcile.errors import SourceError
 from reconcile.sandbox import Sandbox
-from reconcile.sandbox.spreadsheets import write_spreadsheets
 from reconcile.sources import HttpPolicy, Window, pull_all, pull_source, thrive
 from reconcile.sources.auth import CoursepathJwt
 
@@ -192,6 +192,16 @@ def test_concurrent_pull_equals_sequential(config_path: Path, baseline: Any) -> 
         pd.testing.assert_frame_equal(concurrent.tables[key], frame, obj=str(key))
 
 
+def with_fast_http(text: str) -> str:
+    """The sandbox's config with an [http] section that gives up within a second."""
+    fast = "[http]\nmax_retries = 1\nmax_wait_seconds = 1.0\ntimeout_seconds = 2.0\n"
+    if "[http]" in text:
+        head, _, tail = text.partition("[http]")
+        rest = tail.split("\n[", 1)
+        return head + fast + ("\n[" + rest[1] if len(rest) > 1 else "")
+    return text + "\n" + fast
+
+
 # -- faults -------------------------------------------------------------------------------
 
 
@@ -226,18 +236,8 @@ def test_5xx_forever_exits_3_and_writes_no_snapshot(
     sandbox: Sandbox, config_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sandbox.faults.inject(r"/coursepath/api/v1/groups", "503", times=None)
-    monkeypatch.setenv("RECONCILE_TEST", "1")
-    text = config_path.read_text()
-    fast = tmp_path / "fast.toml"
-    fast.write_text(
-        text.replace(str(config_path.parent), str(config_path.parent))
-        + "\n[http]\nmax_retries = 1\nmax_wait_seconds = 1.0\ntimeout_seconds = 2.0\n"
-        if "[http]" not in text
-        else text
-    )
-    for spreadsheet in config_path.parent.iterdir():
-        if spreadsheet.suffix in (".xlsx", ".csv"):
-            (tmp_path / spreadsheet.name).write_bytes(spreadsheet.read_bytes())
+    fast = config_path.parent / "fast-retries.toml"
+    fast.write_text(with_fast_http(config_path.read_text()))
     out = tmp_path / "run"
     result = CliRunner().invoke(cli, ["pull", "-c", str(fast), "--out", str(out)])
     assert result.exit_code == 3, result.output
