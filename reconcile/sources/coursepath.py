@@ -8,6 +8,7 @@ these follow DESIGN.md §9, so check them against your academy first.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from reconcile.config import CoursepathSource, secret
 from reconcile.progress import NullProgress, Progress
@@ -88,7 +89,8 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     ]
     pulled = client.map(
         lambda item: array(
-            ENDPOINTS[item[0]].replace("{" + item[1] + "}", str(item[2])), ENDPOINTS[item[0]]
+            ENDPOINTS[item[0]].replace("{" + item[1] + "}", _segment(item[2])),
+            ENDPOINTS[item[0]],
         ),
         lists,
     )
@@ -117,7 +119,7 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     def result_of(pair: tuple[str, str]) -> Any:
         course_id, member_id = pair
         body = client.get_json(
-            ENDPOINTS["results"].format(courseId=course_id, memberId=member_id),
+            ENDPOINTS["results"].format(courseId=_segment(course_id), memberId=_segment(member_id)),
             endpoint=ENDPOINTS["results"],
             missing_ok=True,
         )
@@ -143,6 +145,11 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     )
     progress.finish(task)
     return result
+
+
+def _segment(value: Any) -> str:
+    """An id as one URL path segment (ids are opaque: never let one add a path)."""
+    return quote(str(value), safe="")
 
 
 def _add(result: SourcePull, name: str, table: Any, keys: tuple[str, ...]) -> None:

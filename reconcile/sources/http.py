@@ -155,6 +155,8 @@ class RateLimitPacer:
         reset = _number(headers.get("X-Rate-Limit-Reset"))
         if remaining is None or reset is None:
             return
+        if reset > 86_400:  # an epoch timestamp rather than seconds to go
+            reset -= time.time()
         cost = _number(headers.get("X-Request-Cost"))
         with self._lock:
             self._remaining = remaining

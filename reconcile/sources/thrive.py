@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -202,7 +202,7 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     audience_ids = result.tables["audiences"]["id"].dropna().tolist()
     member_requests = [
         ListRequest(
-            f"/audiences/{audience_id}/members",
+            f"/audiences/{quote(str(audience_id), safe='')}/members",
             endpoint=TABLES["audience_members"].endpoint,
             tag=audience_id,
         )
