@@ -328,3 +328,113 @@ def test_coursepath_tables(server: Scripted, monkeypatch: pytest.MonkeyPatch) ->
     sent = [q for path, q, _ in server.seen if path == f"{p}/members"]
     assert sent[0]["limit"] == ["500"]
     assert sent[0]["offset"] == ["0"]
+
+
+def coursepath_config(tmp_path: Any, url: str) -> Any:
+    (tmp_path / "roster.csv").write_text("employee_id,email,name\n001,a@x.org,A\n")
+    path = tmp_path / "reconcile.toml"
+    path.write_text(
+        f"""
+[organisation]
+name = "Acme"
+[period]
+start = 2026-01-01
+end = 2026-12-31
+[roster]
+path = "roster.csv"
+[http]
+max_retries = 1
+max_wait_seconds = 0.5
+[sources.coursepath]
+base_url = "{url}/cp/api/v1"
+email = "r@x.org"
+api_key_env = "CP_KEY"
+[output]
+dir = "reports"
+"""
+    )
+    return path
+
+
+def script_small_academy(server: Scripted) -> None:
+    p = "/cp/api/v1"
+    server.script(f"{p}/members", (200, [{"id": "m1", "email": "a@x.org"}]))
+    server.script(f"{p}/courses", (200, [{"id": "c1", "name": "CPR"}]))
+    server.script(f"{p}/groups", (200, []))
+    server.script(f"{p}/courses/c1/members", (200, [{"id": "m1", "email": "a@x.org"}]))
+    server.script(f"{p}/courses/c1/members/m1/coursemember", (200, {"completed": False}))
+
+
+def test_cli_pull_writes_the_snapshot_and_prints_counts(
+    server: Scripted, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from reconcile.cli import cli
+    from reconcile.snapshot import read_snapshot
+
+    monkeypatch.setenv("CP_KEY", "k" * 32)
+    script_small_academy(server)
+    config = coursepath_config(tmp_path, server.url)
+    result = CliRunner().invoke(cli, ["pull", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "coursepath   results                      1 rows" in result.output
+    tables, manifest = read_snapshot(tmp_path / "reports" / "2026-12")
+    assert len(tables[("coursepath", "course_members")]) == 1
+    assert manifest["sources"]["coursepath"]["requests"]["/members"] == 1
+    assert (
+        "k" * 32
+        not in (tmp_path / "reports" / "2026-12" / "snapshot" / "manifest.json").read_text()
+    )
+
+
+def test_cli_pull_5xx_forever_exits_3_and_keeps_no_snapshot(
+    server: Scripted, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from reconcile.cli import cli
+
+    monkeypatch.setenv("CP_KEY", "k" * 32)
+    script_small_academy(server)
+    server.queues["/cp/api/v1/groups"].clear()
+    server.script("/cp/api/v1/groups", (503, {"error": "maintenance"}))
+    config = coursepath_config(tmp_path, server.url)
+    result = CliRunner().invoke(cli, ["pull", "-c", str(config), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 3
+    assert "coursepath: GET" in result.output
+    assert "/cp/api/v1/groups" in result.output
+    assert "HTTP 503" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_pull_without_the_secret_exits_2(
+    server: Scripted, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from reconcile.cli import cli
+
+    monkeypatch.delenv("CP_KEY", raising=False)
+    config = coursepath_config(tmp_path, server.url)
+    result = CliRunner().invoke(cli, ["pull", "-c", str(config)])
+    assert result.exit_code == 2
+    assert "CP_KEY" in result.output
+    assert server.seen == []
+
+
+def test_progress_counts_pages_and_records(
+    server: Scripted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconcile.progress import RecordingProgress
+
+    monkeypatch.setenv("CP_KEY", "k" * 32)
+    script_small_academy(server)
+    source = CoursepathSource(base_url=server.url + "/cp/api/v1", email="r@x", api_key_env="CP_KEY")
+    progress = RecordingProgress()
+    with coursepath.make_client(source, POLICY) as client:
+        coursepath.pull(client, WINDOW, progress=progress)
+    task = "coursepath members+results"
+    assert progress.pages[task] == 5
+    assert progress.records[task] == 4
+    assert task in progress.finished
