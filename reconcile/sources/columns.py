@@ -50,15 +50,42 @@ def dig(record: Any, path: str) -> Any:
     return record
 
 
+def extract(records: Sequence[Any], path: str) -> list[Any]:
+    """One field of every record; a fast path for the usual shapes, ``dig`` for odd ones."""
+    parts = path.split(".")
+    try:
+        if len(parts) == 1:
+            return [r.get(parts[0]) for r in records]
+        if len(parts) == 2:
+            first, second = parts
+            return [(r.get(first) or {}).get(second) for r in records]
+    except AttributeError:
+        pass
+    return [dig(r, path) for r in records]
+
+
 def _convert(values: list[Any], kind: str) -> Any:
+    """Typed array for one column; pandas' own converters first, per-value fallbacks after."""
     if kind in ("id", "str"):
-        return pd.array([None if v is None else _as_text(v) for v in values], dtype="string")
+        try:  # ints (Brightspace ids) become their decimal text here too
+            return pd.array(values, dtype="string")
+        except (TypeError, ValueError):
+            return pd.array([None if v is None else _as_text(v) for v in values], dtype="string")
     if kind == "int":
-        return pd.array([_as_int(v) for v in values], dtype="Int64")
+        try:
+            return pd.array(values, dtype="Int64")
+        except (TypeError, ValueError):
+            return pd.array([_as_int(v) for v in values], dtype="Int64")
     if kind == "float":
-        return pd.array([_as_float(v) for v in values], dtype="Float64")
+        try:
+            return pd.array(values, dtype="Float64")
+        except (TypeError, ValueError):
+            return pd.array([_as_float(v) for v in values], dtype="Float64")
     if kind == "bool":
-        return pd.array([v if isinstance(v, bool) else None for v in values], dtype="boolean")
+        try:
+            return pd.array(values, dtype="boolean")
+        except (TypeError, ValueError):
+            return pd.array([v if isinstance(v, bool) else None for v in values], dtype="boolean")
     if kind == "datetime":
         series = pd.to_datetime(
             pd.Series(values, dtype="object"), utc=True, format="ISO8601", errors="coerce"
@@ -108,7 +135,7 @@ def frame(
     for name, (kind, values) in (extra or {}).items():
         data[name] = _convert(list(values), kind)
     for column in columns:
-        data[column.name] = _convert([dig(r, column.path) for r in records], column.kind)
+        data[column.name] = _convert(extract(records, column.path), column.kind)
     result = pd.DataFrame(data)
     if result.empty:
         result = pd.DataFrame(
