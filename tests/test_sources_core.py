@@ -61,6 +61,7 @@ class Scripted:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # headers and body in one segment: no Nagle/delayed-ACK stall
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -6,6 +6,7 @@ facts, sharing no paging, auth or wire code, so a misreading on either side fail
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -17,12 +18,13 @@ import pandas as pd
 import pytest
 import requests
 from click.testing import CliRunner
-from reconcile.sandbox.spreadsheets import write_spreadsheets
 
 from reconcile import config as config_module
 from reconcile.cli import cli
 from reconcile.errors import SourceError
 from reconcile.sandbox import Sandbox
+from reconcile.sandbox.generate import generate
+from reconcile.sandbox.spreadsheets import write_spreadsheets
 from reconcile.sources import HttpPolicy, Window, pull_all, pull_source, thrive
 from reconcile.sources.auth import CoursepathJwt
 
@@ -215,7 +217,7 @@ def pull_one(config_path: Path, name: str, policy: HttpPolicy = FAST) -> Any:
 def test_transient_fault_then_success(
     sandbox: Sandbox, config_path: Path, baseline: Any, kind: str
 ) -> None:
-    sandbox.faults.inject(r"/thrive/rest/v1/cpdEntries", kind, times=1, retry_after=0.0)
+    sandbox.faults.inject(r"/thrive/rest/v1/cpdEntries", kind, times=1, retry_after=0.0, hold_s=1.5)
     pulled = pull_one(config_path, "thrive")
     pd.testing.assert_frame_equal(
         pulled.tables["cpd_entries"], baseline.tables[("thrive", "cpd_entries")]
@@ -268,8 +270,11 @@ def test_token_expiring_mid_pull_is_renewed_once(
         first = thrive.pull(client, window)
         sandbox.expire_tokens()
         second = thrive.pull(client, window)
-        assert client.stats.reauthentications == 1
+        # every in-flight request that saw the 401 retries once, but only one new token
+        # is fetched: the threads share it
+        assert client.stats.reauthentications >= 1
         assert client.auth.tokens_fetched == 2  # type: ignore[union-attr]
+        assert client.stats.requests["oauth2 token"] == 2
     for name, frame in first.tables.items():
         assert len(second.tables[name]) == len(frame)
 
@@ -293,21 +298,135 @@ def test_reused_coursepath_jwt_is_rejected_by_the_sandbox(
     )
 
 
-def test_repeated_bookmark_is_followed_once_and_deduplicated(
-    sandbox: Sandbox, config_path: Path, baseline: Any
+ROUTES = {  # our (source, table) → the sandbox's stats route
+    ("thrive", "users"): "/rest/v1/users",
+    ("thrive", "audiences"): "/rest/v1/audiences",
+    ("thrive", "audience_members"): "/rest/v1/audiences/{id}/members",
+    ("thrive", "cpd_categories"): "/rest/v1/cpdCategories",
+    ("thrive", "requirements"): "/rest/v1/cpdRequirementSummaries",
+    ("thrive", "cpd_entries"): "/rest/v1/cpdEntries",
+    ("thrive", "user_log_summaries"): "/rest/v1/cpdUserLogSummaries",
+    ("thrive", "contents"): "/rest/v1/contents",
+    ("thrive", "completions"): "/rest/v1/learning/completions",
+    ("brightspace", "users"): "/d2l/api/lp/{version}/users/",
+    ("brightspace", "records"): "/d2l/api/le/{version}/cpd/record/user/{userId}",
+    ("brightspace", "targets"): "/d2l/api/le/{version}/cpd/target/progress/user/{userId}",
+    ("coursepath", "members"): "/api/v1/members",
+    ("coursepath", "courses"): "/api/v1/courses",
+    ("coursepath", "course_members"): "/api/v1/courses/{courseId}/members",
+    ("coursepath", "results"): "/api/v1/courses/{courseId}/members/{memberId}/coursemember",
+    ("coursepath", "groups"): "/api/v1/groups",
+    ("coursepath", "group_members"): "/api/v1/groups/{groupId}/members",
+}
+
+
+@pytest.fixture(scope="module")
+def edges() -> Iterator[Sandbox]:
+    """An organisation cut to edge cases: exactly 1,000 Thrive completions and 2,000 CPD
+    entries in the pulled window (full last pages), no Thrive contents, no Coursepath groups,
+    and more than one page of Brightspace users."""
+    org = generate(people=300, seed=2)
+    lo, hi = window_of(org)
+    completions = org.thrive_completions
+    completions = completions[completions["completedAt"].between(lo, hi)].head(1000)
+    entries = org.thrive_entries[org.thrive_entries["entryDate"].between(lo, hi)].head(2000)
+    org = dataclasses.replace(
+        org,
+        thrive_completions=completions.reset_index(drop=True),
+        thrive_entries=entries.reset_index(drop=True),
+        thrive_contents=org.thrive_contents.iloc[0:0],
+        cp_groups=org.cp_groups.iloc[0:0],
+        cp_group_members=org.cp_group_members.iloc[0:0],
+    )
+    assert len(org.thrive_completions) == 1000
+    assert len(org.thrive_entries) == 2000
+    assert len(org.bs_users) > 100
+    with Sandbox(org) as running:
+        yield running
+
+
+@pytest.fixture
+def edges_config(edges: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    path = Path(edges.write_config(tmp_path, write_spreadsheets(edges.organisation, tmp_path)))
+    for key, value in edges.env().items():
+        monkeypatch.setenv(key, value)
+    edges.faults.clear()
+    yield path
+    edges.faults.clear()
+
+
+def test_full_last_pages_and_empty_lists(edges: Sandbox, edges_config: Path) -> None:
+    edges.stats.reset()
+    pulled = pull_all(config_module.load(edges_config), policy=FAST)
+    t = pulled.tables
+    assert len(t[("thrive", "completions")]) == 1000
+    assert len(t[("thrive", "cpd_entries")]) == 2000
+    contents, groups = t[("thrive", "contents")], t[("coursepath", "groups")]
+    assert contents.empty and list(contents.columns) == [
+        "id",
+        "title",
+        "type",
+        "duration_minutes",
+        "duration_unit",
+    ]
+    assert contents["duration_minutes"].dtype == "Int64"
+    assert groups.empty and t[("coursepath", "group_members")].empty
+    requests_made = pulled.sources["thrive"].stats.requests
+    assert requests_made["/learning/completions"] == 2  # a full page, then an empty one
+    assert requests_made["/cpdEntries"] == 2  # totalPages says 2: no empty page needed
+    assert requests_made["/contents"] == 1
+    assert pulled.sources["coursepath"].stats.requests["/groups"] == 1
+    assert pulled.sources["brightspace"].stats.requests["/d2l/api/lp/1.46/users/"] == 2
+
+
+def test_pulled_rows_equal_records_served(edges: Sandbox, edges_config: Path) -> None:
+    edges.stats.reset()
+    pulled = pull_all(config_module.load(edges_config), policy=FAST)
+    served = edges.stats.records
+    for (source, table), route in ROUTES.items():
+        assert len(pulled.tables[(source, table)]) == served.get((source, route), 0), (
+            source,
+            table,
+        )
+
+
+def test_repeated_bookmark_once_is_followed_and_deduplicated(
+    edges: Sandbox, edges_config: Path
 ) -> None:
-    sandbox.faults.repeat_bookmark(r"/brightspace/d2l/api/lp/.*/users")
-    pulled = pull_one(config_path, "brightspace")
-    pd.testing.assert_frame_equal(pulled.tables["users"], baseline.tables[("brightspace", "users")])
+    clean = pull_one(edges_config, "brightspace")
+    edges.faults.repeat_bookmark(r"/brightspace/d2l/api/lp/.*/users", times=1)
+    pulled = pull_one(edges_config, "brightspace")
+    for name, frame in clean.tables.items():
+        pd.testing.assert_frame_equal(pulled.tables[name], frame, obj=name)
+    assert pulled.duplicates["users"] > 0
     assert any("repeated a bookmark" in w for w in pulled.stats.warnings)
 
 
-def test_total_growing_mid_pull_is_pulled_again(sandbox: Sandbox, config_path: Path) -> None:
-    sandbox.faults.grow_during_pull(r"/thrive/rest/v1/users", extra=5)
-    pulled = pull_one(config_path, "thrive", HttpPolicy(concurrency=1, backoff_base_seconds=0.001))
-    users = pulled.tables["users"]
-    assert users["id"].is_unique
-    assert len(users) == len(sandbox.organisation.thrive_users) + 5
+def test_bookmark_repeated_forever_stops_with_an_error(edges: Sandbox, edges_config: Path) -> None:
+    edges.faults.repeat_bookmark(r"/brightspace/d2l/api/lp/.*/users", times=None)
+    with pytest.raises(SourceError) as caught:
+        pull_one(edges_config, "brightspace")
+    assert "stuck" in str(caught.value)
+    assert caught.value.exit_code == 3
+
+
+def test_total_growing_mid_pull_is_pulled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Sandbox(people=150, seed=4) as grown:
+        path = Path(grown.write_config(tmp_path, write_spreadsheets(grown.organisation, tmp_path)))
+        for key, value in grown.env().items():
+            monkeypatch.setenv(key, value)
+        before = pull_one(path, "thrive").tables["cpd_entries"]
+        assert len(before) > 1000  # more than one page, so later pages shift
+        grown.faults.grow_during_pull(r"/thrive/rest/v1/cpdEntries", extra=7, times=1)
+        pulled = pull_one(path, "thrive", HttpPolicy(concurrency=1, backoff_base_seconds=0.001))
+        grown.faults.clear()
+        after = pull_one(path, "thrive").tables["cpd_entries"]
+    entries = pulled.tables["cpd_entries"]
+    assert entries["log_entry_id"].is_unique
+    assert len(entries) == len(before) + 7 == len(after)
+    assert set(entries["log_entry_id"]) == set(after["log_entry_id"])
     assert any("changed during the pull" in w for w in pulled.stats.warnings)
 
 

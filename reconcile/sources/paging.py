@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from reconcile.errors import SourceError
 from reconcile.progress import NullProgress, Progress
@@ -225,12 +225,16 @@ def object_list_page(
     progress: Progress | None = None,
     task: str = "",
 ) -> list[Record]:
-    """Brightspace ObjectListPage: follow ``Next`` (a full URL) until it is null."""
+    """Brightspace ObjectListPage: follow ``Next`` (a full URL) until it is null.
+
+    A ``Next`` is compared by its ``recordIdBookmark`` (or whole URL when it has none); the
+    first page's implicit bookmark is the empty one, so a ``Next`` back to it is a repeat.
+    """
     progress = progress or NullProgress()
     records: list[Record] = []
     url: str = request.path
     params: Mapping[str, Any] | None = request.params
-    seen: set[str] = set()
+    seen: set[str] = {_text(request.params.get("recordIdBookmark")) or ""}
     repeats = 0
     for _ in range(PAGE_CAP):
         body = client.get_json(url, params=params, endpoint=request.endpoint or None)
@@ -242,7 +246,8 @@ def object_list_page(
         if not next_url:
             return records
         _check_same_host(client, next_url, request.path)
-        repeats = _note_repeat(client, request, next_url, seen, repeats)
+        cursor = parse_qs(urlsplit(next_url).query).get("recordIdBookmark", [next_url])[0]
+        repeats = _note_repeat(client, request, cursor, seen, repeats)
         url, params = next_url, None
     raise _page_cap(client, request.path)
 
@@ -257,25 +262,29 @@ def paged_result_set(
 ) -> list[Record]:
     """Brightspace PagedResultSet: pass ``bookmark`` back while ``HasMoreItems`` is true.
 
+    ``HasMoreItems`` decides whether more follow; a bookmark that is missing, empty or seen
+    before while more are promised is a repeat (the first page's bookmark is the empty one),
+    never an end: stopping there would silently drop the rest of the list.
     ``on_page`` sees each page as it arrives, so per-user requests can start early.
     """
     progress = progress or NullProgress()
     records: list[Record] = []
-    bookmark: str | None = None
-    seen: set[str] = set()
+    bookmark = ""
+    seen: set[str] = {""}
     repeats = 0
     for _ in range(PAGE_CAP):
         params = dict(request.params)
-        if bookmark is not None:
+        if bookmark:
             params["bookmark"] = bookmark
         body = client.get_json(request.path, params=params, endpoint=request.endpoint or None)
-        items, more, bookmark = _result_set_parts(client, request, body)
+        items, more, returned = _result_set_parts(client, request, body)
         progress.advance(task, pages=1, records=len(items))
         records.extend(items)
         if on_page is not None:
             on_page(items)
-        if not more or bookmark is None:
+        if not more:
             return records
+        bookmark = returned or ""
         repeats = _note_repeat(client, request, bookmark, seen, repeats)
     raise _page_cap(client, request.path)
 
