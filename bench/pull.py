@@ -136,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--latency-ms", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1, help="timed runs per mode (best kept)")
     parser.add_argument(
         "--thrive-people",
         type=int,
