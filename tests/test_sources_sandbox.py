@@ -29,7 +29,7 @@ from reconcile.sources import HttpPolicy, Window, pull_all, pull_source, thrive
 from reconcile.sources.auth import CoursepathJwt
 
 FAST = HttpPolicy(
-    concurrency=4,
+    concurrency=8,
     timeout_seconds=1.0,
     max_retries=3,
     max_wait_seconds=2.0,
