@@ -129,7 +129,9 @@ def tiny_org() -> Organisation:
             status=_text(["active", "active", "inactive"]),
         ),
         thrive_audiences=_frame(
-            id=_text([A1, A2]), name=_text(["Nurses", "Doctors"]), reference=_text(["AUD-N", "AUD-D"])
+            id=_text([A1, A2]),
+            name=_text(["Nurses", "Doctors"]),
+            reference=_text(["AUD-N", "AUD-D"]),
         ),
         thrive_audience_members=_frame(
             audienceId=_text([A1, A1, A2]),
@@ -181,7 +183,9 @@ def tiny_org() -> Organisation:
         cp_course_members=_frame(
             courseId=_text(["48200", "48200", "48201"]),
             memberId=_text([members[0], members[2], members[0]]),
-            enrolledAt=_utc(["2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z", "2026-01-03T10:00:00Z"]),
+            enrolledAt=_utc(
+                ["2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z", "2026-01-03T10:00:00Z"]
+            ),
             completed=pd.Series([True, False, True]),
             completedAt=_utc(["2026-02-01T15:15:00Z", None, "2026-03-01T15:15:00Z"]),
             score=pd.Series([88.0, float("nan"), 40.0]),
@@ -189,7 +193,9 @@ def tiny_org() -> Organisation:
             certificateUrl=_text(["https://cert.example/1.pdf", None, None]),
         ),
         cp_groups=_frame(id=_text(["7100"]), name=_text(["Ward A"])),
-        cp_group_members=_frame(groupId=_text(["7100", "7100"]), memberId=_text([members[0], members[4]])),
+        cp_group_members=_frame(
+            groupId=_text(["7100", "7100"]), memberId=_text([members[0], members[4]])
+        ),
         planted=empty,
     )
 

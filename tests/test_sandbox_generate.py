@@ -17,7 +17,7 @@ import pytest
 
 from reconcile.errors import ConfigError
 from reconcile.sandbox import catalogue as cat
-from reconcile.sandbox.generate import KINDS, generate, plant_count
+from reconcile.sandbox.generate import KINDS, generate, normalise_title, plant_count
 from reconcile.sandbox.model import Organisation
 from reconcile.sandbox.spreadsheets import write_spreadsheets
 
@@ -196,8 +196,12 @@ def norm(titles: pd.Series) -> pd.Series:
     return s.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
-def local_date(ts: pd.Series) -> pd.Series:
-    return ts.dt.tz_convert(TZ).dt.tz_localize(None).dt.normalize()
+def local_date(ts: pd.Series, tz: str = TZ) -> pd.Series:
+    return ts.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+
+
+def period(org: Organisation) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
+    return tuple(pd.Timestamp(d) for d in (org.period_start, org.period_end, org.as_of))
 
 
 def identity(org: Organisation) -> dict[str, pd.Series]:
@@ -272,19 +276,20 @@ def activities(org: Organisation) -> pd.DataFrame:
                 "person": log_person.to_numpy(),
                 "title": log["title"].astype(str),
                 "minutes": log["minutes"],
-                "ts": log["date"].dt.tz_localize(TZ).dt.tz_convert("UTC") + pd.Timedelta(hours=12),
+                "ts": log["date"].dt.tz_localize(org.timezone).dt.tz_convert("UTC")
+                + pd.Timedelta(hours=12),
                 "state": 1,
             }
         ),
     ]
     acts = pd.concat(frames, ignore_index=True)
-    acts["date"] = local_date(acts["ts"])
+    acts["date"] = local_date(acts["ts"], org.timezone)
     acts["key"] = norm(acts["title"])
     return acts
 
 
 def dispositions(org: Organisation, acts: pd.DataFrame) -> pd.Series:
-    start, end, as_of = (pd.Timestamp(d) for d in (START, END, AS_OF))
+    start, end, as_of = period(org)
     out = pd.Series("counted", index=acts.index)
     rules = [
         ("unmatched", acts["person"].isna()),
@@ -351,7 +356,7 @@ def completions(org: Organisation) -> pd.DataFrame:
     ]
     comps = pd.concat(frames, ignore_index=True)
     comps = comps[comps["completed"]].copy()
-    comps["date"] = local_date(comps["ts"])
+    comps["date"] = local_date(comps["ts"], org.timezone)
     comps["key"] = norm(comps["title"])
     return comps
 
@@ -413,6 +418,8 @@ def test_bad_arguments_raise_config_error() -> None:
         generate(people=0)
     with pytest.raises(ConfigError, match="timezone"):
         generate(people=10, timezone="Mars/Olympus")
+    with pytest.raises(ConfigError, match="later as_of"):
+        generate(people=10, as_of=dt.date(2026, 1, 5))
     with pytest.raises(ConfigError, match="before its start"):
         generate(people=10, period_start=dt.date(2026, 5, 1), period_end=dt.date(2026, 4, 1))
 
@@ -527,14 +534,23 @@ def test_identity_unmatched_and_case_different(org: Organisation) -> None:
     assert unmatched["minutes"].gt(0).any(), "some unmatched accounts have activity"
     assert set(unmatched["system"]) == {"thrive", "brightspace", "coursepath"}
     case = p[p["kind"] == "case_different_email"]
-    users = org.thrive_users.set_index("id")
+    assert "thrive" in set(case["system"])
+    accounts = {
+        "thrive": org.thrive_users.set_index("id")[["email", "ref"]],
+        "brightspace": org.bs_users.assign(UserId=org.bs_users["UserId"].astype(str))
+        .set_index("UserId")[["ExternalEmail", "OrgDefinedId"]]
+        .set_axis(["email", "ref"], axis=1),
+        "coursepath": org.cp_members.set_index("id")[["email", "externalId"]].set_axis(
+            ["email", "ref"], axis=1
+        ),
+    }
     roster = org.roster.set_index("employee_id")
     for _, row in case.iterrows():
-        account_email = users.loc[row["account_id"], "email"]
+        account = accounts[row["system"]].loc[row["account_id"]]
         roster_email = roster.loc[row["employee_id"], "email"]
-        assert account_email != roster_email and account_email == roster_email.lower()
-        assert pd.isna(users.loc[row["account_id"], "ref"])
-        assert ident["thrive"][row["account_id"]] == row["employee_id"]
+        assert account["email"] != roster_email and account["email"] == roster_email.lower()
+        assert pd.isna(account["ref"])
+        assert ident[row["system"]][row["account_id"]] == row["employee_id"]
 
 
 def test_dispositions_before_duplicates_are_exactly_the_planted(ledger: pd.DataFrame, org) -> None:
@@ -567,14 +583,15 @@ def test_out_of_period_includes_the_utc_local_boundary(ledger: pd.DataFrame, org
     )
 
 
-def test_implausible_and_future_are_what_they_say(ledger: pd.DataFrame) -> None:
+def test_implausible_and_future_are_what_they_say(ledger: pd.DataFrame, org) -> None:
+    start, end, as_of = period(org)
     bad = ledger[ledger["disposition"] == "implausible"]
     assert ((bad["minutes"] <= 0) | (bad["minutes"] > 1440)).all()
     future = ledger[ledger["disposition"] == "future_dated"]
-    assert (future["date"] > pd.Timestamp(AS_OF)).all()
-    assert (future["date"] <= pd.Timestamp(END)).all()
+    assert (future["date"] > as_of).all()
+    assert (future["date"] <= end).all()
     counted = ledger[ledger["disposition"] == "counted"]
-    assert counted["date"].between(pd.Timestamp(START), pd.Timestamp(AS_OF)).all()
+    assert counted["date"].between(start, min(as_of, end)).all()
     assert counted["minutes"].between(1, 1440).all()
 
 
@@ -605,7 +622,7 @@ def test_planted_duplicate_pairs_share_title_minutes_and_day(ledger: pd.DataFram
 
 def test_completion_matching_is_exactly_the_planted(ledger: pd.DataFrame, org) -> None:
     comps = completions(org)
-    start, end, as_of = (pd.Timestamp(d) for d in (START, END, AS_OF))
+    start, end, as_of = period(org)
     in_scope = comps["person"].notna() & comps["date"].between(start, min(end, as_of))
     out = comps[comps["person"].notna() & ~comps["date"].between(start, end)]
     assert set(zip(out["system"], out["record_id"], strict=True)) == planted_set(
@@ -639,15 +656,16 @@ def test_course_claims_without_a_pass_are_exactly_the_planted(ledger, org) -> No
 
 
 def test_platform_totals_disagree_only_where_planted(org: Organisation) -> None:
-    start = pd.Timestamp(START, tz=TZ).tz_convert("UTC")
-    end = (pd.Timestamp(END, tz=TZ) + pd.Timedelta(days=1)).tz_convert("UTC")
-    lo, hi = pd.Timestamp(START), pd.Timestamp(END)
+    tz = org.timezone
+    start = pd.Timestamp(org.period_start, tz=tz).tz_convert("UTC")
+    end = (pd.Timestamp(org.period_end, tz=tz) + pd.Timedelta(days=1)).tz_convert("UTC")
+    lo, hi = pd.Timestamp(org.period_start), pd.Timestamp(org.period_end)
     e = org.thrive_entries
     in_range = e["entryDate"].between(start, end - pd.Timedelta(milliseconds=1))
     summary = e[in_range].groupby("userId")["durationMinutes"].sum()
     offsets = org.thrive_summary_offsets.set_index("userId")["offsetMinutes"]
     summary = summary.add(offsets, fill_value=0)
-    detail = e[local_date(e["entryDate"]).between(lo, hi)].groupby("userId")["durationMinutes"]
+    detail = e[local_date(e["entryDate"], tz).between(lo, hi)].groupby("userId")["durationMinutes"]
     diff = summary.sub(detail.sum(), fill_value=0)
     thrive_bad = set(diff[diff != 0].index)
     b = org.bs_records
@@ -655,7 +673,7 @@ def test_platform_totals_disagree_only_where_planted(org: Organisation) -> None:
     num = published[published["DateCompleted"].between(start, end - pd.Timedelta(milliseconds=1))]
     numerator = num.groupby("UserId")["CreditMinutes"].sum()
     numerator = numerator.add(org.bs_targets.set_index("UserId")["OffsetMinutes"], fill_value=0)
-    bs_detail = published[local_date(published["DateCompleted"]).between(lo, hi)]
+    bs_detail = published[local_date(published["DateCompleted"], tz).between(lo, hi)]
     bs_diff = numerator.sub(bs_detail.groupby("UserId")["CreditMinutes"].sum(), fill_value=0)
     bs_bad = {str(u) for u in bs_diff[bs_diff != 0].index}
     p = org.planted[org.planted["kind"] == "platform_total_mismatch"]
@@ -772,3 +790,55 @@ def test_unknown_format_is_a_config_error(tmp_path: Path, small_org: Organisatio
     with pytest.raises(ConfigError, match="xlsx"):
         write_spreadsheets(small_org, tmp_path, fmt="ods")
     assert not list(tmp_path.iterdir())
+
+
+def test_joiners_and_leavers_do_cpd_while_employed(ledger: pd.DataFrame, org) -> None:
+    roster = org.roster.set_index("employee_id")
+    acts = ledger[ledger["disposition"] == "counted"].join(
+        roster[["start_date", "leave_date"]], on="person"
+    )
+    movers = acts[(acts["start_date"] > pd.Timestamp(START)) | acts["leave_date"].notna()]
+    assert len(movers) > 0
+    inside = (movers["date"] >= movers["start_date"] - pd.Timedelta(days=3)) & (
+        movers["leave_date"].isna()
+        | (movers["date"] <= movers["leave_date"] + pd.Timedelta(days=3))
+    )
+    assert inside.mean() > 0.95
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timezone": "Asia/Tokyo"},
+        {
+            "timezone": "Australia/Sydney",
+            "period_start": dt.date(2025, 7, 1),
+            "period_end": dt.date(2026, 6, 30),
+            "as_of": dt.date(2026, 3, 31),
+        },
+        {"timezone": "Europe/London", "as_of": dt.date(2027, 2, 1)},
+    ],
+    ids=["tokyo", "sydney-fiscal-year", "london-after-period"],
+)
+def test_other_timezones_and_periods_find_exactly_the_plants(options: dict) -> None:
+    org = generate(people=300, seed=5, **options)
+    acts = activities(org)
+    acts["disposition"] = dispositions(org, acts)
+    test_dispositions_before_duplicates_are_exactly_the_planted(acts, org)
+    test_duplicates_are_exactly_the_planted(acts, org)
+    test_completion_matching_is_exactly_the_planted(acts, org)
+    test_course_claims_without_a_pass_are_exactly_the_planted(acts, org)
+    test_implausible_and_future_are_what_they_say(acts, org)
+    test_platform_totals_disagree_only_where_planted(org)
+    expected = set(KINDS) | {"case_different_email"}
+    if org.as_of >= org.period_end - dt.timedelta(days=3):
+        expected.discard("future_dated")  # no room after as_of inside the period
+    assert set(org.planted["kind"]) == expected
+
+
+def test_public_normalise_title_matches_design(org: Organisation) -> None:
+    titles = pd.concat([org.thrive_entries["activityName"], org.bs_records["RecordName"]])
+    titles = pd.concat([titles, pd.Series(["  Journal  club:  Sepsis!! ", "E-learning: X"])])
+    ours = normalise_title(titles.reset_index(drop=True))
+    assert ours.tolist() == norm(titles.reset_index(drop=True)).tolist()
+    assert ours.iloc[-2] == "journal club sepsis"

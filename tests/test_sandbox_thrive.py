@@ -131,9 +131,9 @@ def test_user_log_summaries_are_detail_sums_plus_offset(api: tuple[requests.Sess
     totals = {r["userId"]: r["durationMinutes"] for r in body["results"]}
     # U1's 03:00Z entry is outside (local 2025-12-31); U2 gets the planted +30.
     assert totals == {U1: 30 + 20, U2: 45 + 90 + 30, U3: 15}
-    entries = session.get(
-        f"{base}/cpdEntries", params={**params, "perPage": 1000}
-    ).json()["results"]
+    entries = session.get(f"{base}/cpdEntries", params={**params, "perPage": 1000}).json()[
+        "results"
+    ]
     assert sum(e["durationMinutes"] for e in entries) + 30 == sum(totals.values())
 
 
@@ -291,8 +291,11 @@ def test_token_lifetime_is_enforced() -> None:
     [
         ({"grant_type": "client_credentials"}, (THRIVE_CLIENT_ID, "wrong"), 401),
         ({"grant_type": "password"}, (THRIVE_CLIENT_ID, THRIVE_CLIENT_SECRET), 400),
-        ({"grant_type": "client_credentials", "scope": "api/everything"},
-         (THRIVE_CLIENT_ID, THRIVE_CLIENT_SECRET), 400),
+        (
+            {"grant_type": "client_credentials", "scope": "api/everything"},
+            (THRIVE_CLIENT_ID, THRIVE_CLIENT_SECRET),
+            400,
+        ),
     ],
 )
 def test_token_endpoint_refusals(sandbox: Sandbox, data: dict, auth: tuple, status: int) -> None:

@@ -29,22 +29,22 @@ from reconcile.sandbox.platform import (
 )
 from reconcile.sandbox.wire import (
     BadRequest,
+    BoolColumn,
+    InstantColumn,
+    IntColumn,
     NotFound,
     Request,
     Response,
     Route,
     Table,
+    TextColumn,
     bool_arg,
-    bool_fragments,
-    date_fragments,
     format_instant_ms,
     instant_ns,
     int_arg,
-    int_fragments,
     join_objects,
     json_response,
     route,
-    str_fragments,
     text_json_response,
     utc_datetime,
 )
@@ -97,15 +97,15 @@ class Brightspace(Platform):
             '{"UserId":%s,"OrgDefinedId":%s,"ExternalEmail":%s,"UserName":%s,'
             '"FirstName":%s,"MiddleName":null,"LastName":%s,"Activation":{"IsActive":%s}}',
             {
-                "UserId": int_fragments(f["UserId"]),
-                "OrgDefinedId": str_fragments(f["OrgDefinedId"]),
-                "ExternalEmail": str_fragments(f["ExternalEmail"]),
-                "UserName": str_fragments(f["UserName"]),
-                "FirstName": str_fragments(f["FirstName"]),
-                "LastName": str_fragments(f["LastName"]),
-                "IsActive": bool_fragments(f["IsActive"]),
+                "UserId": IntColumn(f["UserId"]),
+                "OrgDefinedId": TextColumn(f["OrgDefinedId"]),
+                "ExternalEmail": TextColumn(f["ExternalEmail"]),
+                "UserName": TextColumn(f["UserName"]),
+                "FirstName": TextColumn(f["FirstName"]),
+                "LastName": TextColumn(f["LastName"]),
+                "IsActive": BoolColumn(f["IsActive"]),
             },
-            ids=f["UserId"].to_numpy(),
+            id_column="UserId",
         )
         self._user_text = {
             c: f[c].astype("string").str.lower().fillna("").to_numpy(dtype=object)
@@ -132,16 +132,16 @@ class Brightspace(Platform):
             '{"RecordId":%s,"RecordName":%s,"CategoryName":%s,"MethodName":%s,'
             '"IsStructured":%s,"RecordStateId":%s,"CreditMinutes":%s,"DateCompleted":%s}',
             {
-                "RecordId": int_fragments(f["RecordId"]),
-                "RecordName": str_fragments(f["RecordName"]),
-                "CategoryName": str_fragments(f["CategoryName"]),
-                "MethodName": str_fragments(f["MethodName"]),
-                "IsStructured": bool_fragments(f["IsStructured"]),
-                "RecordStateId": int_fragments(f["RecordStateId"]),
-                "CreditMinutes": int_fragments(f["CreditMinutes"]),
-                "DateCompleted": date_fragments(f["DateCompleted"]),
+                "RecordId": IntColumn(f["RecordId"]),
+                "RecordName": TextColumn(f["RecordName"]),
+                "CategoryName": TextColumn(f["CategoryName"]),
+                "MethodName": TextColumn(f["MethodName"]),
+                "IsStructured": BoolColumn(f["IsStructured"]),
+                "RecordStateId": IntColumn(f["RecordStateId"]),
+                "CreditMinutes": IntColumn(f["CreditMinutes"]),
+                "DateCompleted": InstantColumn(f["DateCompleted"]),
             },
-            ids=f["RecordId"].to_numpy(),
+            id_column="RecordId",
         )
 
     def _routes(self) -> list[Route]:

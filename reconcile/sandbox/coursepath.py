@@ -21,19 +21,19 @@ import pandas as pd
 from reconcile.sandbox.model import Organisation
 from reconcile.sandbox.platform import COURSEPATH_API_KEY, COURSEPATH_EMAIL, Platform, bearer_token
 from reconcile.sandbox.wire import (
+    BoolColumn,
+    InstantColumn,
     NotFound,
     Request,
     Response,
     Route,
     Table,
-    bool_fragments,
-    date_fragments,
-    float_fragments,
+    TextColumn,
+    float_column,
     int_arg,
     join_objects,
     json_response,
     route,
-    str_fragments,
     text_json_response,
 )
 
@@ -81,6 +81,12 @@ def _verified_claims(token: str) -> dict | str:
     return claims
 
 
+def _owners_of(links: tuple[TextColumn, pd.Series], member_id: str) -> list[str]:
+    members, owners = links
+    found = members.equals(member_id, 0, len(members))
+    return owners.to_numpy(dtype=object)[found].tolist()
+
+
 class Coursepath(Platform):
     name = "coursepath"
     prefix = "/coursepath"
@@ -91,8 +97,8 @@ class Coursepath(Platform):
         members = org.cp_members
         self.members = Table(
             "{" + ",".join(f'"{c}":%s' for c in _MEMBER_FIELDS) + "}",
-            {c: str_fragments(members[c]) for c in _MEMBER_FIELDS},
-            ids=members["id"].astype(str).to_numpy(),
+            {c: TextColumn(members[c]) for c in _MEMBER_FIELDS},
+            id_column="id",
         )
         self._member_index = pd.Index(members["id"].astype(str))
         self._member_filters = {
@@ -104,13 +110,13 @@ class Coursepath(Platform):
         }
         self.courses = Table(
             '{"id":%s,"name":%s}',
-            {c: str_fragments(org.cp_courses[c]) for c in ("id", "name")},
-            ids=org.cp_courses["id"].astype(str).to_numpy(),
+            {c: TextColumn(org.cp_courses[c]) for c in ("id", "name")},
+            id_column="id",
         )
         self.groups = Table(
             '{"id":%s,"name":%s}',
-            {c: str_fragments(org.cp_groups[c]) for c in ("id", "name")},
-            ids=org.cp_groups["id"].astype(str).to_numpy(),
+            {c: TextColumn(org.cp_groups[c]) for c in ("id", "name")},
+            id_column="id",
         )
         links = org.cp_course_members
         self.course_members = _grouped(links, "courseId", self._member_index)
@@ -119,29 +125,24 @@ class Coursepath(Platform):
             '{"courseId":%s,"memberId":%s,"enrolledAt":%s,"completed":%s,"completedAt":%s,'
             '"score":%s,"success":%s,"certificateUrl":%s}',
             {
-                "courseId": str_fragments(links["courseId"]),
-                "memberId": str_fragments(links["memberId"]),
-                "enrolledAt": date_fragments(links["enrolledAt"], millis=False),
-                "completed": bool_fragments(links["completed"]),
-                "completedAt": date_fragments(links["completedAt"], millis=False),
-                "score": float_fragments(links["score"]),
-                "success": bool_fragments(links["success"]),
-                "certificateUrl": str_fragments(links["certificateUrl"]),
+                "courseId": TextColumn(links["courseId"]),
+                "memberId": TextColumn(links["memberId"]),
+                "enrolledAt": InstantColumn(links["enrolledAt"], millis=False),
+                "completed": BoolColumn(links["completed"]),
+                "completedAt": InstantColumn(links["completedAt"], millis=False),
+                "score": float_column(links["score"]),
+                "success": BoolColumn(links["success"]),
+                "certificateUrl": TextColumn(links["certificateUrl"]),
             },
-            ids=(links["courseId"].astype(str) + "/" + links["memberId"].astype(str)).to_numpy(
-                dtype=object
-            ),
+            ids=(links["courseId"].astype(str) + "/" + links["memberId"].astype(str)).tolist(),
         )
-        member_courses = links.assign(position=np.arange(len(links)))
-        self._courses_of_member = {
-            str(m): g["courseId"].astype(str).to_numpy()
-            for m, g in member_courses.groupby("memberId", sort=False)
-        }
-        group_links = org.cp_group_members
-        self._groups_of_member = {
-            str(m): g["groupId"].astype(str).to_numpy()
-            for m, g in group_links.groupby("memberId", sort=False)
-        }
+        # Per-member lookups scan the link tables on request (a rarely used route), which
+        # keeps startup fast for large academies.
+        self._course_links = (TextColumn(links["memberId"]), links["courseId"].astype(str))
+        self._group_links = (
+            TextColumn(org.cp_group_members["memberId"]),
+            org.cp_group_members["groupId"].astype(str),
+        )
         self.routes = self._routes()
 
     def _routes(self) -> list[Route]:
@@ -250,14 +251,14 @@ class Coursepath(Platform):
     def _member_courses(self, request: Request, memberId: str) -> Response:
         if self.members.position(memberId) is None:
             raise NotFound(f"member {memberId} not found")
-        ids = self._courses_of_member.get(memberId, np.empty(0, dtype=object))
+        ids = _owners_of(self._course_links, memberId)
         positions = np.array([self.courses.position(i) for i in ids], dtype=np.int64)
         return self._page(request, self.courses, positions)
 
     def _member_groups(self, request: Request, memberId: str) -> Response:
         if self.members.position(memberId) is None:
             raise NotFound(f"member {memberId} not found")
-        ids = self._groups_of_member.get(memberId, np.empty(0, dtype=object))
+        ids = _owners_of(self._group_links, memberId)
         positions = np.array([self.groups.position(i) for i in ids], dtype=np.int64)
         return self._page(request, self.groups, positions)
 

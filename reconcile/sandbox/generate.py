@@ -60,6 +60,8 @@ OFFSET_MINUTES = np.array([30, 45, 60, 90, 120, 240, -30, -60, -120])
 
 # Background local times of day (minutes after midnight): 07:00 to 19:00 in 15-minute steps.
 DAY_START_MIN, DAY_STEPS = 7 * 60, 49
+ID_STREAM = 1 << 44  # each id table counts in its own range, so no two share a hex tail
+MIN_DAYS_OF_DATA = 10  # background needs [start + 3, as_of - 1] and completions ±3 days in it
 DUP_SAFE_DAYS = 3  # background rows sharing owner, title and minutes are at least this far apart
 
 # Share of each plant kind per person (count = max(1, round(people * rate)) for people >= 50).
@@ -380,6 +382,12 @@ class _Picker:
 
 
 class _Generator:
+    """Draws the organisation as numbers: people, long activity/completion tables, plants.
+
+    Every method draws from ``self.rng`` and ``run`` calls them in a fixed order, which is
+    what makes the output a pure function of the arguments.
+    """
+
     def __init__(
         self,
         people: int,
@@ -412,6 +420,14 @@ class _Generator:
         hi = self.hi if hi is None else max(lo, hi)
         return self.rng.integers(lo, hi + 1, size)
 
+    def share(self, n: int, rate: float, among: np.ndarray | None = None) -> np.ndarray:
+        """Exactly round(n × rate) people (at least one from 20 people up), chosen at random."""
+        pool = np.arange(n) if among is None else np.flatnonzero(among)
+        count = max(1, round(n * rate)) if n >= 20 else round(n * rate)
+        mask = np.zeros(n, dtype=bool)
+        mask[self.rng.choice(pool, size=min(count, len(pool)), replace=False)] = True
+        return mask
+
     def mods(self, size: int) -> np.ndarray:
         return DAY_START_MIN + 15 * self.rng.integers(0, DAY_STEPS, size)
 
@@ -429,6 +445,8 @@ class _Generator:
         dept_choice = rng.choice(len(cat.DEPARTMENTS), size=n_dept, replace=False)
         weights = rng.gamma(2.0, 1.0, n_dept)
         dept = dept_choice[rng.choice(n_dept, size=n, p=weights / weights.sum())]
+        seeded = rng.permutation(n)[: min(n, n_dept)]  # every chosen department has someone
+        dept[seeded] = dept_choice[: len(seeded)]
         manager = self._hierarchy(dept)
 
         usual = np.array([a for _d, a in cat.DEPARTMENTS])[dept]
@@ -439,15 +457,15 @@ class _Generator:
         roster_aud = rng.random(n) < 0.7
 
         start = rng.integers(_day(dt.date(2001, 1, 1)), self.start, n)
-        joiner = rng.random(n) < 0.08
+        joiner = self.share(n, 0.08)
         start = np.where(joiner, self.days(n, self.start + 1, self.as_of), start)
-        leaver = rng.random(n) < 0.04
+        leaver = self.share(n, 0.04, among=~joiner)
         leave_day = self.days(n, self.start + 30, self.end)
         leave = np.where(leaver & (leave_day > start), leave_day, -1)
 
         fte_steps = np.array([0.4, 0.5, 0.6, 0.75, 0.8, 0.9])
         fte = np.where(rng.random(n) < 0.8, 1.0, fte_steps[rng.integers(0, 6, n)])
-        exempt = rng.random(n) < 0.01
+        exempt = self.share(n, 0.01)
         exempt_reason = rng.integers(0, len(cat.EXEMPT_REASONS), n)
 
         has_t = rng.random(n) < 0.92
@@ -535,7 +553,7 @@ class _Generator:
             np.nan,
         )
         score[in_progress] = np.nan
-        day = self.days(m, self.lo + 3, self.hi - 3)
+        day = self.employed_days(pi, p, margin=3)
         comps = _rows(
             COMP_FIELDS,
             m,
@@ -592,9 +610,23 @@ class _Generator:
             system=system,
             title=title,
             minutes=self.template_minutes(title),
-            day=self.days(m),
+            day=self.days(m) if p is None else self.employed_days(owner, p),
             mod=self.mods(m),
         )
+
+    def employed_days(self, owner: np.ndarray, p: _People, margin: int = 0) -> np.ndarray:
+        """Local days inside the person's employment within the background range.
+
+        Joiners and leavers do CPD while employed; when that leaves under a week of the
+        range (a joiner a few days before as_of) the whole range is used instead.
+        """
+        lo = np.maximum(self.lo, p.start[owner]) + margin
+        leave = np.where(p.leave[owner] >= 0, p.leave[owner], self.hi)
+        hi = np.minimum(self.hi, leave) - margin
+        narrow = hi - lo < 7
+        lo = np.where(narrow, self.lo + margin, lo)
+        hi = np.where(narrow, max(self.lo + margin, self.hi - margin), hi)
+        return lo + (self.rng.random(len(owner)) * (hi - lo + 1)).astype(np.int64)
 
     def template_minutes(self, title: np.ndarray) -> np.ndarray:
         v = self.v
@@ -617,7 +649,7 @@ class _Generator:
             system=CPD_LOG,
             title=title,
             minutes=self.template_minutes(title),
-            day=self.days(m),
+            day=self.employed_days(owner, p),
             mod=12 * 60,
         )
 
@@ -1010,6 +1042,8 @@ class _Accounts:
 
 
 class _Assembler:
+    """Turns the generator's number tables into the frames of model.py (strings made here)."""
+
     def __init__(
         self,
         g: _Generator,
@@ -1174,7 +1208,7 @@ class _Assembler:
         acc = _Accounts(p.has_t, self.sizes[THRIVE])
         self.thrive_acc = acc
         u_n = acc.n - acc.n_people
-        user_ids = hex_ids("5f3c2e10", np.arange(acc.n), self.salt + 1)
+        user_ids = hex_ids("5f3c2e10", np.arange(acc.n), self.salt + 1 * ID_STREAM)
         self.thrive_user_ids = user_ids
         u_first = self.rng.integers(0, len(cat.FIRST_NAMES), u_n)
         u_last = self.rng.integers(0, len(cat.LAST_NAMES), u_n)
@@ -1201,7 +1235,7 @@ class _Assembler:
         )
 
         aud = cat.AUDIENCES
-        aud_ids = hex_ids("60a7b3c1", np.arange(len(aud)), self.salt + 2)
+        aud_ids = hex_ids("60a7b3c1", np.arange(len(aud)), self.salt + 2 * ID_STREAM)
         audiences = _frame(
             {
                 "id": aud_ids,
@@ -1237,14 +1271,16 @@ class _Assembler:
         updated[np.arange(n_req) % 2 == 0] = pd.NaT
         requirements = _frame(
             {
-                "audienceRequirementId": hex_ids("61b2c4d5", np.arange(n_req), self.salt + 3),
+                "audienceRequirementId": hex_ids(
+                    "61b2c4d5", np.arange(n_req), self.salt + 3 * ID_STREAM
+                ),
                 "audienceId": aud_ids.take(with_req),
                 "requiredMinutes": np.array([aud[i][2] for i in with_req], dtype=np.int64),
                 "createdAt": created,
                 "updatedAt": updated,
             }
         )
-        cat_ids = hex_ids("5c893615", np.arange(len(cat.CATEGORIES)), self.salt + 4)
+        cat_ids = hex_ids("5c893615", np.arange(len(cat.CATEGORIES)), self.salt + 4 * ID_STREAM)
         categories = _frame(
             {"categoryId": cat_ids, "name": pd.Series([c[0] for c in cat.CATEGORIES], dtype=STR)}
         )
@@ -1252,7 +1288,7 @@ class _Assembler:
         rows = np.flatnonzero(a["system"] == THRIVE)
         rows = rows[np.lexsort((rows, a["mod"][rows], a["day"][rows]))]
         ts = _utc(a["day"][rows], a["mod"][rows], g.tz)
-        entry_ids = hex_ids("6601a1b2", np.arange(len(rows)), self.salt + 5)
+        entry_ids = hex_ids("6601a1b2", np.arange(len(rows)), self.salt + 5 * ID_STREAM)
         self.ids_by_pos[THRIVE] = pd.Series(entry_ids.to_numpy(), index=rows)
         acct_rows = acc.rows(a["person"][rows], a["uacct"][rows])
         title_cat = v.title_category[a["title"][rows]]
@@ -1284,7 +1320,7 @@ class _Assembler:
         # contents: the catalogue, then Coursepath courses also published in Thrive
         ext = np.flatnonzero(v.course_external)
         n_content = v.n_thrive + len(ext)
-        content_ids = hex_ids("62c3d5e6", np.arange(n_content), self.salt + 6)
+        content_ids = hex_ids("62c3d5e6", np.arange(n_content), self.salt + 6 * ID_STREAM)
         self.content_ids = content_ids.iloc[: v.n_thrive].reset_index(drop=True)
         self.external_content_ids = content_ids.iloc[v.n_thrive :].reset_index(drop=True)
         contents = _frame(
@@ -1308,7 +1344,7 @@ class _Assembler:
         c_rows = np.flatnonzero(c["system"] == THRIVE)
         c_rows = c_rows[np.lexsort((c_rows, c["mod"][c_rows], c["day"][c_rows]))]
         c_ts = _utc(c["day"][c_rows], c["mod"][c_rows], g.tz)
-        comp_ids = hex_ids("63d4e6f7", np.arange(len(c_rows)), self.salt + 7)
+        comp_ids = hex_ids("63d4e6f7", np.arange(len(c_rows)), self.salt + 7 * ID_STREAM)
         self.comp_ids_by_pos[THRIVE] = pd.Series(comp_ids.to_numpy(), index=c_rows)
         completions = _frame(
             {
@@ -1665,17 +1701,18 @@ class _Assembler:
                     "account matches nobody on the roster",
                 )
             )
-        persons = np.flatnonzero(p.case_email)
-        parts.append(
-            self.account_rows(
-                "case_different_email",
-                THRIVE,
-                persons,
-                np.full(len(persons), -1),
-                np.zeros(len(persons), dtype=np.int64),
-                "roster e-mail differs only in case: must match",
+        for system, has in ((THRIVE, p.has_t), (BRIGHTSPACE, p.has_b), (COURSEPATH, p.has_c)):
+            persons = np.flatnonzero(p.case_email & has)
+            parts.append(
+                self.account_rows(
+                    "case_different_email",
+                    system,
+                    persons,
+                    np.full(len(persons), -1),
+                    np.zeros(len(persons), dtype=np.int64),
+                    "roster e-mail differs only in case: must match",
+                )
             )
-        )
         return parts
 
     def account_rows(
@@ -1761,6 +1798,11 @@ def generate(
     if period_end < period_start:
         raise ConfigError(
             f"period end {period_end} is before its start {period_start}; swap the dates"
+        )
+    if min(period_end, as_of) < period_start + dt.timedelta(days=MIN_DAYS_OF_DATA):
+        raise ConfigError(
+            f"as_of {as_of} (or the period end) leaves fewer than {MIN_DAYS_OF_DATA} days of "
+            f"the period starting {period_start} for sample data; use a later as_of"
         )
     if activities_per_person < 0 or completions_per_person < 0:
         raise ConfigError("activities and completions per person must be >= 0")

@@ -34,20 +34,20 @@ from reconcile.sandbox.platform import (
 )
 from reconcile.sandbox.wire import (
     BadRequest,
+    BoolColumn,
+    InstantColumn,
+    IntColumn,
     NotFound,
     Request,
     Response,
     Route,
     Table,
-    bool_fragments,
-    date_fragments,
+    TextColumn,
     instant_ns,
     int_arg,
-    int_fragments,
     join_objects,
     json_response,
     route,
-    str_fragments,
     text_json_response,
     thrive_instant,
 )
@@ -81,8 +81,8 @@ def _users(org: Organisation) -> Listing:
     f = org.thrive_users
     table = Table(
         '{"id":%s,"ref":%s,"firstName":%s,"lastName":%s,"email":%s,"status":%s}',
-        {c: str_fragments(f[c]) for c in ("id", "ref", "firstName", "lastName", "email", "status")},
-        ids=f["id"].astype(str).to_numpy(),
+        {c: TextColumn(f[c]) for c in ("id", "ref", "firstName", "lastName", "email", "status")},
+        id_column="id",
     )
     return Listing(table, "id")
 
@@ -91,8 +91,8 @@ def _audiences(org: Organisation) -> Listing:
     f = org.thrive_audiences
     table = Table(
         '{"id":%s,"name":%s,"reference":%s}',
-        {c: str_fragments(f[c]) for c in ("id", "name", "reference")},
-        ids=f["id"].astype(str).to_numpy(),
+        {c: TextColumn(f[c]) for c in ("id", "name", "reference")},
+        id_column="id",
     )
     return Listing(table, "id")
 
@@ -100,8 +100,8 @@ def _audiences(org: Organisation) -> Listing:
 def _members(frame: pd.DataFrame) -> Listing:
     table = Table(
         '{"userId":%s,"reference":%s,"email":%s}',
-        {c: str_fragments(frame[c]) for c in ("userId", "reference", "email")},
-        ids=frame["userId"].astype(str).to_numpy(),
+        {c: TextColumn(frame[c]) for c in ("userId", "reference", "email")},
+        id_column="userId",
     )
     return Listing(table, "userId")
 
@@ -110,8 +110,8 @@ def _categories(org: Organisation) -> Listing:
     f = org.thrive_categories
     table = Table(
         '{"categoryId":%s,"name":%s}',
-        {c: str_fragments(f[c]) for c in ("categoryId", "name")},
-        ids=f["categoryId"].astype(str).to_numpy(),
+        {c: TextColumn(f[c]) for c in ("categoryId", "name")},
+        id_column="categoryId",
     )
     return Listing(table, "categoryId")
 
@@ -122,41 +122,45 @@ def _requirements(org: Organisation) -> Listing:
         '{"audienceRequirementId":%s,"audienceId":%s,"requiredMinutes":%s,'
         '"createdAt":%s,"updatedAt":%s}',
         {
-            "audienceRequirementId": str_fragments(f["audienceRequirementId"]),
-            "audienceId": str_fragments(f["audienceId"]),
-            "requiredMinutes": int_fragments(f["requiredMinutes"]),
-            "createdAt": date_fragments(f["createdAt"]),
-            "updatedAt": date_fragments(f["updatedAt"]),
+            "audienceRequirementId": TextColumn(f["audienceRequirementId"]),
+            "audienceId": TextColumn(f["audienceId"]),
+            "requiredMinutes": IntColumn(f["requiredMinutes"]),
+            "createdAt": InstantColumn(f["createdAt"]),
+            "updatedAt": InstantColumn(f["updatedAt"]),
         },
-        ids=f["audienceRequirementId"].astype(str).to_numpy(),
+        id_column="audienceRequirementId",
     )
     return Listing(table, "audienceRequirementId")
 
 
-def _sorted_by(frame: pd.DataFrame, when: str, tie: str) -> pd.DataFrame:
-    keyed = frame.assign(_key=instant_ns(frame[when]))
-    return keyed.sort_values(["_key", tie], kind="stable").reset_index(drop=True)
+def _sorted_by(frame: pd.DataFrame, when: str) -> pd.DataFrame:
+    """Oldest first; equal instants keep the frame's order (a stable sort, no string sort)."""
+    keys = instant_ns(frame[when])
+    if len(keys) < 2 or bool(np.all(keys[1:] >= keys[:-1])):
+        return frame.reset_index(drop=True).assign(_key=keys)
+    order = np.argsort(keys, kind="stable")
+    return frame.take(order).reset_index(drop=True).assign(_key=keys[order])
 
 
 def _entries(org: Organisation) -> tuple[Listing, pd.DataFrame]:
-    f = _sorted_by(org.thrive_entries, "entryDate", "logEntryId")
+    f = _sorted_by(org.thrive_entries, "entryDate")
     table = Table(
         '{"logEntryId":%s,"userId":%s,"activity":{"type":%s,"name":%s},'
         '"category":{"categoryId":%s,"name":%s},"entryDate":%s,"durationMinutes":%s,'
         '"description":%s,"isVerified":%s}',
         {
-            "logEntryId": str_fragments(f["logEntryId"]),
-            "userId": str_fragments(f["userId"]),
-            "activityType": str_fragments(f["activityType"]),
-            "activityName": str_fragments(f["activityName"]),
-            "categoryId": str_fragments(f["categoryId"]),
-            "categoryName": str_fragments(f["categoryName"]),
-            "entryDate": date_fragments(f["entryDate"]),
-            "durationMinutes": int_fragments(f["durationMinutes"]),
-            "description": str_fragments(f["description"]),
-            "isVerified": bool_fragments(f["isVerified"]),
+            "logEntryId": TextColumn(f["logEntryId"]),
+            "userId": TextColumn(f["userId"]),
+            "activityType": TextColumn(f["activityType"]),
+            "activityName": TextColumn(f["activityName"]),
+            "categoryId": TextColumn(f["categoryId"]),
+            "categoryName": TextColumn(f["categoryName"]),
+            "entryDate": InstantColumn(f["entryDate"]),
+            "durationMinutes": IntColumn(f["durationMinutes"]),
+            "description": TextColumn(f["description"]),
+            "isVerified": BoolColumn(f["isVerified"]),
         },
-        ids=f["logEntryId"].astype(str).to_numpy(),
+        id_column="logEntryId",
         keys=f["_key"].to_numpy(),
     )
     return Listing(table, "logEntryId", "entryDate"), f
@@ -167,35 +171,31 @@ def _contents(org: Organisation) -> Listing:
     table = Table(
         '{"id":%s,"title":%s,"type":%s,"duration":{"value":%s,"unit":"minutes"}}',
         {
-            "id": str_fragments(f["id"]),
-            "title": str_fragments(f["title"]),
-            "type": str_fragments(f["type"]),
-            "durationMinutes": int_fragments(f["durationMinutes"]),
+            "id": TextColumn(f["id"]),
+            "title": TextColumn(f["title"]),
+            "type": TextColumn(f["type"]),
+            "durationMinutes": IntColumn(f["durationMinutes"]),
         },
-        ids=f["id"].astype(str).to_numpy(),
+        id_column="id",
     )
     return Listing(table, "id")
 
 
 def _completions(org: Organisation) -> tuple[Table, pd.DataFrame]:
-    f = _sorted_by(org.thrive_completions, "completedAt", "id")
+    f = _sorted_by(org.thrive_completions, "completedAt")
     table = Table(
         '{"id":%s,"userId":%s,"contentId":%s,"completedAt":%s,"isRPL":%s}',
         {
-            "id": str_fragments(f["id"]),
-            "userId": str_fragments(f["userId"]),
-            "contentId": str_fragments(f["contentId"]),
-            "completedAt": date_fragments(f["completedAt"]),
-            "isRPL": bool_fragments(f["isRPL"]),
+            "id": TextColumn(f["id"]),
+            "userId": TextColumn(f["userId"]),
+            "contentId": TextColumn(f["contentId"]),
+            "completedAt": InstantColumn(f["completedAt"]),
+            "isRPL": BoolColumn(f["isRPL"]),
         },
-        ids=f["id"].astype(str).to_numpy(),
+        id_column="id",
         keys=f["_key"].to_numpy(),
     )
     return table, f
-
-
-def _quote(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
 
 
 class Thrive(Platform):
@@ -227,7 +227,7 @@ class Thrive(Platform):
         known = codes >= 0
         np.add.at(self._offsets, codes[known], offsets["offsetMinutes"].to_numpy()[known])
         self._summary_cache: dict[tuple[int, int], np.ndarray] = {}
-        self._user_id_fragments = str_fragments(user_ids)
+        self._user_id_column = TextColumn(user_ids)
 
         self._completion_frame = completions
         self._completion_keys: dict[tuple[str, str, int], str] | None = None
@@ -378,17 +378,15 @@ class Thrive(Platform):
                 return
             at = min(at, len(table) - 1)
             sources = [(at + i) % len(table) for i in range(extra)]
-            rows = [table.row_fragments(p) for p in sources]
-            new_ids = [f"{0xFEED << 72 | next(self._new_ids):024x}" for _ in sources]
-            fragments = {name: [row[name] for row in rows] for name in table.names}
-            fragments[listing.id_column] = [_quote(i) for i in new_ids]
+            values = table.raw_rows(sources)
+            values[listing.id_column] = [
+                f"{0xFEED << 72 | next(self._new_ids):024x}" for _ in sources
+            ]
             keys = None
             if listing.key_column and table.keys is not None:
-                fragments[listing.key_column] = [
-                    table.row_fragments(at)[listing.key_column]
-                ] * extra
                 keys = [int(table.keys[at])] * extra
-            table.insert(at, fragments, new_ids, keys)
+                values[listing.key_column] = keys
+            table.insert(at, values, keys)
             if listing is self.entries:
                 self._entry_users = np.insert(self._entry_users, at, self._entry_users[sources])
                 self._entry_minutes = np.insert(
@@ -404,8 +402,7 @@ class Thrive(Platform):
 
     def _user_by_ref(self, request: Request, ref: str) -> Response:
         table = self.users.table
-        refs = table.columns[table.names.index("ref")]
-        found = np.flatnonzero(refs == _quote(ref))
+        found = np.flatnonzero(table.column("ref").equals(ref, 0, len(table)))
         if not len(found):
             raise NotFound(f"no user with ref {ref}")
         return text_json_response(200, table.render_at(found[:1])[0], records=1)
@@ -461,7 +458,7 @@ class Thrive(Platform):
         minutes = totals[chosen] + self._offsets[chosen]
         objects = [
             f'{{"userId":{uid},"durationMinutes":{m}}}'
-            for uid, m in zip(self._user_id_fragments[chosen], minutes.tolist(), strict=True)
+            for uid, m in zip(self._user_id_column.take(chosen), minutes.tolist(), strict=True)
         ]
         text = _envelope_text(total, page, per_page, objects)
         return text_json_response(200, text, records=len(objects))
@@ -487,13 +484,12 @@ class Thrive(Platform):
         else:
             mask = np.ones(stop - start, dtype=bool)
             for name, value in filters.items():
-                column = table.columns[table.names.index(name)][start:stop]
                 if name == "isRPL":
                     if value not in ("true", "false"):
                         raise BadRequest(f"isRPL must be true or false (got {value!r})")
-                    mask &= column == value
+                    mask &= table.column(name).equals(value == "true", start, stop)
                 else:
-                    mask &= column == _quote(value)
+                    mask &= table.column(name).equals(value, start, stop)
             positions = start + np.flatnonzero(mask)
             objects = table.render_at(positions[first : first + per_page])
         return text_json_response(200, join_objects(objects), records=len(objects))
@@ -538,14 +534,14 @@ class Thrive(Platform):
             table = self.completions
             assert table.keys is not None
             at = int(np.searchsorted(table.keys, instant, side="right"))
-            fragments = {
-                "id": [_quote(new_id)],
-                "userId": [_quote(user)],
-                "contentId": [_quote(content)],
-                "completedAt": [f'"{_iso_ms(instant)}"'],
-                "isRPL": ["false"],
+            values = {
+                "id": [new_id],
+                "userId": [user],
+                "contentId": [content],
+                "completedAt": [instant],
+                "isRPL": [False],
             }
-            table.insert(at, fragments, [new_id], [instant])
+            table.insert(at, values, [instant])
             keys[user, content, instant] = new_id
         return json_response(201, {"statementId": new_id}, records=1)
 
@@ -573,11 +569,6 @@ def _envelope_text(total: int, page: int, per_page: int, objects: list[str]) -> 
         f'"page":{page},"perPage":{per_page}}}'
     )
     return f'{{"pagination":{pagination},"results":{join_objects(objects)}}}'
-
-
-def _iso_ms(ns: int) -> str:
-    text = np.datetime_as_string(np.datetime64(ns, "ns").astype("datetime64[ms]"), unit="ms")
-    return f"{text}Z"
 
 
 def _check_order(low: int | None, high: int | None, low_name: str, high_name: str) -> None:

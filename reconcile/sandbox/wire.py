@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 NS_PER_MS = 1_000_000
 NS_PER_DAY = 86_400 * 1_000_000_000
@@ -146,42 +148,180 @@ def format_instant_ms(ns: int) -> str:
     return f"{text}Z"
 
 
-# --- JSON fragments -----------------------------------------------------------------------
+# --- columns: raw values that render themselves as JSON fragments --------------------------
 
-_NEEDS_ESCAPE = r'["\\\x00-\x1f\x7f\u2028\u2029]'
+# What JSON must escape: a quote, a backslash or a control character (RE2 syntax, for Arrow).
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 
-def str_fragments(values: pd.Series) -> np.ndarray:
-    """JSON string literals (or ``null``) for a text column, escaped correctly and fast."""
-    text = values.astype("string")
-    missing = text.isna().to_numpy()
-    filled = text.fillna("")
-    if filled.str.contains(_NEEDS_ESCAPE, regex=True).any():
-        codes, uniques = pd.factorize(filled)
-        rendered = np.array(
-            [json.dumps(u, ensure_ascii=False) for u in uniques] or [""], dtype=object
+class Column:
+    """One column of a Table. Values stay in compact arrays (Arrow strings, int64, bool);
+    only the rows of the page being served become JSON text."""
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        raise NotImplementedError
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        raise NotImplementedError
+
+    def raw(self, positions: Sequence[int]) -> list[Any]:
+        raise NotImplementedError
+
+    def inserted(self, at: int, values: Sequence[Any]) -> Column:
+        raise NotImplementedError
+
+    def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+class TextColumn(Column):
+    """Text (or null). Escaping is decided once per column, vectorised: almost every column
+    needs none, and then a value is rendered by wrapping it in quotes."""
+
+    def __init__(self, values: pd.Series | pd.api.extensions.ExtensionArray) -> None:
+        series = pd.Series(values).astype("string[pyarrow]")
+        self.values = series.array
+        flagged = pc.match_substring_regex(pa.array(self.values), _NEEDS_ESCAPE)
+        self.plain = not pc.any(flagged).as_py()
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def _render(self, values: list[Any]) -> list[str]:
+        if self.plain:
+            return ["null" if v is None else f'"{v}"' for v in values]
+        return ["null" if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+
+    def _python(self, array: Any) -> list[Any]:
+        return array.to_numpy(dtype=object, na_value=None).tolist()
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return self._render(self._python(self.values[start:stop]))
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return self._render(self._python(self.values.take(np.asarray(positions, dtype=np.int64))))
+
+    def raw(self, positions: Sequence[int]) -> list[Any]:
+        return self._python(self.values.take(np.asarray(positions, dtype=np.int64)))
+
+    def inserted(self, at: int, values: Sequence[Any]) -> TextColumn:
+        extra = pd.array(list(values), dtype="string[pyarrow]")
+        joined = pd.concat(
+            [pd.Series(self.values[:at]), pd.Series(extra), pd.Series(self.values[at:])],
+            ignore_index=True,
         )
-        out = rendered[codes] if len(codes) else np.empty(0, dtype=object)
-    else:
-        out = ('"' + filled + '"').to_numpy(dtype=object)
-    out = np.asarray(out, dtype=object)
-    out[missing] = "null"
-    return out
+        return TextColumn(joined)
+
+    def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
+        found = self.values[start:stop] == value
+        return np.asarray(pd.array(found).fillna(False), dtype=bool)
+
+    def all_values(self) -> list[Any]:
+        return self._python(self.values)
 
 
-def int_fragments(values: pd.Series | np.ndarray) -> np.ndarray:
-    series = pd.Series(values)
-    if series.isna().any():
-        return np.array(["null" if pd.isna(v) else str(int(v)) for v in series], dtype=object)
-    return np.asarray(series.to_numpy(dtype=np.int64).astype(str), dtype=object)
+class IntColumn(Column):
+    def __init__(self, values: pd.Series | np.ndarray) -> None:
+        self.values = np.asarray(pd.Series(values).to_numpy(dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return list(map(str, self.values[start:stop].tolist()))
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return list(map(str, self.values[positions].tolist()))
+
+    def raw(self, positions: Sequence[int]) -> list[Any]:
+        return self.values[np.asarray(positions, dtype=np.int64)].tolist()
+
+    def inserted(self, at: int, values: Sequence[Any]) -> IntColumn:
+        return IntColumn(np.insert(self.values, at, np.asarray(values, dtype=np.int64)))
+
+    def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
+        return self.values[start:stop] == value
 
 
-def float_fragments(values: pd.Series) -> np.ndarray:
-    return np.array(["null" if pd.isna(v) else json.dumps(float(v)) for v in values], dtype=object)
+class BoolColumn(IntColumn):
+    def __init__(self, values: pd.Series | np.ndarray) -> None:
+        self.values = np.asarray(values, dtype=bool)
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return ["true" if v else "false" for v in self.values[start:stop].tolist()]
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return ["true" if v else "false" for v in self.values[positions].tolist()]
+
+    def inserted(self, at: int, values: Sequence[Any]) -> BoolColumn:
+        return BoolColumn(np.insert(self.values, at, np.asarray(values, dtype=bool)))
 
 
-def bool_fragments(values: pd.Series | np.ndarray) -> np.ndarray:
-    return np.where(np.asarray(values, dtype=bool), "true", "false").astype(object)
+_NAT = np.iinfo(np.int64).min
+
+
+class InstantColumn(IntColumn):
+    """UTC instants kept as int64 nanoseconds; rendered ``"2026-01-12T05:00:00.000Z"``
+    (or without milliseconds), ``null`` for NaT."""
+
+    def __init__(self, values: pd.Series | np.ndarray, *, millis: bool = True) -> None:
+        self.values = (
+            instant_ns(values) if isinstance(values, pd.Series) else np.asarray(values, np.int64)
+        )
+        self.millis = millis
+
+    def _render(self, ns: np.ndarray) -> list[str]:
+        unit = "ms" if self.millis else "s"
+        text = np.datetime_as_string(
+            ns.astype("datetime64[ns]").astype(f"datetime64[{unit}]"), unit=unit
+        )
+        return [
+            "null" if n == _NAT else f'"{t}Z"'
+            for n, t in zip(ns.tolist(), text.tolist(), strict=True)
+        ]
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return self._render(self.values[start:stop])
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return self._render(self.values[positions])
+
+    def inserted(self, at: int, values: Sequence[Any]) -> InstantColumn:
+        return InstantColumn(
+            np.insert(self.values, at, np.asarray(values, dtype=np.int64)), millis=self.millis
+        )
+
+
+class FragmentColumn(Column):
+    """Ready JSON fragments, for small tables (and floats, whose rendering varies)."""
+
+    def __init__(self, fragments: Sequence[str]) -> None:
+        self.values = np.asarray(list(fragments), dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return self.values[start:stop].tolist()
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return self.values[positions].tolist()
+
+    def raw(self, positions: Sequence[int]) -> list[Any]:
+        return self.values[np.asarray(positions, dtype=np.int64)].tolist()
+
+    def inserted(self, at: int, values: Sequence[Any]) -> FragmentColumn:
+        return FragmentColumn(np.insert(self.values, at, np.asarray(values, dtype=object)))
+
+    def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
+        return self.values[start:stop] == value
+
+
+def float_column(values: pd.Series) -> FragmentColumn:
+    return FragmentColumn(["null" if pd.isna(v) else json.dumps(float(v)) for v in values])
 
 
 def instant_ns(values: pd.Series) -> np.ndarray:
@@ -192,67 +332,63 @@ def instant_ns(values: pd.Series) -> np.ndarray:
     return series.astype("datetime64[ns]").to_numpy().astype(np.int64)
 
 
-def date_fragments(values: pd.Series, *, millis: bool = True) -> np.ndarray:
-    """Quoted UTC timestamps, ``"2026-01-12T05:00:00.000Z"`` (or without ms), ``null`` for NaT."""
-    ns = instant_ns(values)
-    missing = pd.Series(values).isna().to_numpy()
-    unit = "ms" if millis else "s"
-    text = np.datetime_as_string(
-        ns.astype("datetime64[ns]").astype(f"datetime64[{unit}]"), unit=unit
-    )
-    quoted = ('"' + pd.Series(text, dtype="string") + 'Z"').to_numpy(dtype=object)
-    quoted = np.asarray(quoted, dtype=object)
-    quoted[missing] = "null"
-    return quoted
-
-
-# --- tables of pre-rendered records ---------------------------------------------------------
+# --- tables ----------------------------------------------------------------------------------
 
 
 class Table:
-    """Records of one kind, kept as JSON fragment columns in serving order.
+    """Records of one kind in serving order, rendered page by page.
 
     ``template`` is the record's JSON with ``%s`` where each column's fragment goes, in the
     order of ``columns``. ``keys`` (int64, ascending) are the instants a range filter searches.
-    ``ids`` are the raw ids, for lookups by id.
+    ``id_column`` (or explicit ``ids``) serves lookups by id.
     """
 
     def __init__(
         self,
         template: str,
-        columns: dict[str, np.ndarray],
+        columns: dict[str, Column],
         *,
-        ids: Sequence[Any] | np.ndarray | None = None,
+        id_column: str | None = None,
+        ids: Sequence[Any] | None = None,
         keys: np.ndarray | None = None,
     ) -> None:
         self.template = template
-        self.names = list(columns)
-        self.columns = [np.asarray(columns[n], dtype=object) for n in self.names]
-        self.ids = np.asarray(
-            ids if ids is not None else np.arange(self.size_of(columns)), dtype=object
-        )
+        self.columns = dict(columns)
+        self.id_column = id_column
+        self._ids = list(ids) if ids is not None else None
         self.keys = keys
         self._index: dict[Any, int] | None = None
 
-    @staticmethod
-    def size_of(columns: dict[str, np.ndarray]) -> int:
-        return len(next(iter(columns.values()))) if columns else 0
+    @property
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    def column(self, name: str) -> Column:
+        return self.columns[name]
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(next(iter(self.columns.values()))) if self.columns else 0
 
     def render(self, start: int, stop: int) -> list[str]:
         """The JSON objects of rows [start, stop)."""
         template = self.template
-        return [template % row for row in zip(*(c[start:stop] for c in self.columns), strict=True)]
+        parts = [c.slice(start, stop) for c in self.columns.values()]
+        return [template % row for row in zip(*parts, strict=True)]
 
     def render_at(self, positions: np.ndarray) -> list[str]:
+        positions = np.asarray(positions, dtype=np.int64)
         template = self.template
-        return [template % row for row in zip(*(c[positions] for c in self.columns), strict=True)]
+        parts = [c.take(positions) for c in self.columns.values()]
+        return [template % row for row in zip(*parts, strict=True)]
 
     def position(self, record_id: Any) -> int | None:
         if self._index is None:
-            self._index = {v: i for i, v in enumerate(self.ids.tolist())}
+            if self._ids is not None:
+                ids = self._ids
+            else:
+                assert self.id_column is not None
+                ids = self.columns[self.id_column].raw(np.arange(len(self)))
+            self._index = {v: i for i, v in enumerate(ids)}
         return self._index.get(record_id)
 
     def key_range(self, low: int | None, high: int | None) -> tuple[int, int]:
@@ -262,21 +398,15 @@ class Table:
         stop = len(self) if high is None else int(np.searchsorted(self.keys, high, side="right"))
         return start, max(start, stop)
 
-    def insert(
-        self, at: int, fragments: dict[str, list[str]], ids: list[Any], keys: list[int] | None
-    ) -> None:
+    def raw_rows(self, positions: Sequence[int]) -> dict[str, list[Any]]:
+        return {name: col.raw(positions) for name, col in self.columns.items()}
+
+    def insert(self, at: int, values: dict[str, list[Any]], keys: list[int] | None) -> None:
         """Insert rows before position ``at`` (records created or grown while serving)."""
-        self.columns = [
-            np.insert(col, at, np.asarray(fragments[name], dtype=object))
-            for name, col in zip(self.names, self.columns, strict=True)
-        ]
-        self.ids = np.insert(self.ids, at, np.asarray(ids, dtype=object))
+        self.columns = {name: col.inserted(at, values[name]) for name, col in self.columns.items()}
         if self.keys is not None and keys is not None:
             self.keys = np.insert(self.keys, at, np.asarray(keys, dtype=np.int64))
         self._index = None
-
-    def row_fragments(self, position: int) -> dict[str, str]:
-        return {name: col[position] for name, col in zip(self.names, self.columns, strict=True)}
 
 
 def join_objects(objects: list[str]) -> str:
