@@ -86,7 +86,14 @@ def pull_source(
         else:
             pulled = coursepath.pull(client, window, progress=progress)
     pulled.base_url = redact(source.base_url)
+    order = TABLES.get(pulled.source, ())
+    pulled.tables = dict(sorted(pulled.tables.items(), key=lambda kv: _rank(order, kv[0])))
     return pulled
+
+
+def _rank(order: tuple[str, ...], table: str) -> int:
+    """Tables in the documented order, whatever order the loader finished them in."""
+    return order.index(table) if table in order else len(order)
 
 
 def pull_all(

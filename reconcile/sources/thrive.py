@@ -185,22 +185,41 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
         for name, params in lists.items()
     ]
     try:
-        pulled = envelope_lists(client, requests, per_page=PER_PAGE, progress=progress, task=task)
+        pulled = dict(
+            zip(
+                lists,
+                envelope_lists(client, requests, per_page=PER_PAGE, progress=progress, task=task),
+                strict=True,
+            )
+        )
+        # audiences first: their members are the next network work, which overlaps with
+        # the completions chain; the CPU work of building the big frames comes after
+        _add(result, "audiences", pulled.pop("audiences"))
+        _audience_members(client, result, progress, task)
+        for name, records in pulled.items():
+            extra = None
+            if name == "user_log_summaries":
+                n = len(records)
+                extra = {
+                    "entry_date_from": ("datetime", [exact["entryDateFrom"]] * n),
+                    "entry_date_to": ("datetime", [exact["entryDateTo"]] * n),
+                }
+            _add(result, name, records, extra)
+        _contents_in_minutes(result)
     finally:
         chain.join()
-    for name, records in zip(lists, pulled, strict=True):
-        extra = None
-        if name == "user_log_summaries":
-            n = len(records)
-            extra = {
-                "entry_date_from": ("datetime", [exact["entryDateFrom"]] * n),
-                "entry_date_to": ("datetime", [exact["entryDateTo"]] * n),
-            }
-        _add(result, name, records, extra)
-    _contents_in_minutes(result)
+    if "error" in completions:
+        raise completions["error"]
+    _add(result, "completions", completions["records"])
+    progress.finish(task)
+    return result
 
+
+def _audience_members(
+    client: HttpClient, result: SourcePull, progress: Progress, task: str
+) -> None:
     audience_ids = result.tables["audiences"]["id"].dropna().tolist()
-    member_requests = [
+    requests = [
         ListRequest(
             f"/audiences/{quote(str(audience_id), safe='')}/members",
             endpoint=TABLES["audience_members"].endpoint,
@@ -208,18 +227,10 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
         )
         for audience_id in audience_ids
     ]
-    members = envelope_lists(
-        client, member_requests, per_page=PER_PAGE, progress=progress, task=task
-    )
+    members = envelope_lists(client, requests, per_page=PER_PAGE, progress=progress, task=task)
     flat = [r for group in members for r in group]
-    owners = [req.tag for req, group in zip(member_requests, members, strict=True) for _ in group]
+    owners = [req.tag for req, group in zip(requests, members, strict=True) for _ in group]
     _add(result, "audience_members", flat, {"audience_id": ("id", owners)})
-
-    if "error" in completions:
-        raise completions["error"]
-    _add(result, "completions", completions["records"])
-    progress.finish(task)
-    return result
 
 
 def _capture(box: dict[str, Any], fn: Any, *args: Any) -> None:
