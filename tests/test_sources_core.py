@@ -416,6 +416,33 @@ def test_bare_array_exactly_full_last_page_costs_one_empty_page(server: Scripted
     assert server.count("/rest/v1/learning/completions") == 3
 
 
+@pytest.mark.parametrize(("count", "least"), [(2500, 3), (2000, 3), (700, 1), (0, 1)])
+def test_bare_array_read_ahead_costs_at_most_one_request_more(
+    server: Scripted, count: int, least: int
+) -> None:
+    records = [{"id": i} for i in range(count)]
+
+    def answer(path: str, query: dict[str, list[str]], headers: Any) -> Any:
+        page, size = int(query["page"][0]), int(query["perPage"][0])
+        return (200, records[(page - 1) * size : page * size])
+
+    server.script("/rest/v1/learning/completions", answer)
+    with client_for(server) as client:
+        got = sequential_array(
+            client,
+            ListRequest("/learning/completions"),
+            page_size=1000,
+            params_for=lambda i, _n: {"page": i + 1, "perPage": 1000},
+            id_of=lambda r: r["id"],
+            read_ahead=True,
+        )
+    assert got == records
+    made = server.count("/rest/v1/learning/completions")
+    assert least <= made <= least + 1
+    if count < 1000:
+        assert made == 1  # a short first page never reads ahead
+
+
 def test_bare_array_server_ignoring_paging_is_stopped(server: Scripted) -> None:
     server.script("/rest/v1/a", (200, [{"id": i} for i in range(10)]))
     with client_for(server) as client, pytest.raises(SourceError) as caught:

@@ -372,7 +372,8 @@ def test_full_last_pages_and_empty_lists(edges: Sandbox, edges_config: Path) -> 
     assert contents["duration_minutes"].dtype == "Int64"
     assert groups.empty and t[("coursepath", "group_members")].empty
     requests_made = pulled.sources["thrive"].stats.requests
-    assert requests_made["/learning/completions"] == 2  # a full page, then an empty one
+    # a full page, then an empty one; reading ahead may cost one more, never two
+    assert requests_made["/learning/completions"] in (2, 3)
     assert requests_made["/cpdEntries"] == 2  # totalPages says 2: no empty page needed
     assert requests_made["/contents"] == 1
     assert pulled.sources["coursepath"].stats.requests["/groups"] == 1

@@ -18,6 +18,7 @@ change reported). Duplicate record ids are dropped where frames are built (``col
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -167,35 +168,59 @@ def sequential_array(
     id_of: Callable[[Record], Any],
     progress: Progress | None = None,
     task: str = "",
+    read_ahead: bool = False,
 ) -> list[Record]:
     """Pages of a bare JSON array until a short page; ``params_for(page_index, fetched)``.
 
     Used for Thrive's ``page``/``perPage`` arrays and Coursepath's ``offset``/``limit``. A
     full page that brings no record id not seen before means the server ignores our paging
     parameter: stop with an error rather than loop.
+
+    ``read_ahead``: once a page comes back full, keep the next two pages in flight, so a long
+    list costs half the round trips; it costs at most one request past the end, and a list
+    whose first page is short costs nothing extra.
     """
     progress = progress or NullProgress()
     records: list[Record] = []
     seen: set[Any] = set()
-    for index in range(PAGE_CAP):
-        params = {**request.params, **params_for(index, len(records))}
-        body = client.get_json(request.path, params=params, endpoint=request.endpoint or None)
-        if not isinstance(body, list):
-            raise _shape_error(client, request.path, "a JSON array")
-        progress.advance(task, pages=1, records=len(body))
-        records.extend(body)
-        ids = {id_of(r) for r in body}
-        if len(body) < page_size:
-            return records
-        if not ids - seen:
-            raise SourceError(
-                f"{client.source}: {redact(client.url(request.path))} returned the same page "
-                "again; the server ignores the paging parameters, so the pull was stopped",
-                source=client.source,
-                url=redact(client.url(request.path)),
-            )
-        seen |= ids
+
+    def fetch(index: int) -> Any:
+        params = {**request.params, **params_for(index, index * page_size)}
+        return client.get_json(request.path, params=params, endpoint=request.endpoint or None)
+
+    with ThreadPoolExecutor(max_workers=2 if read_ahead else 1) as ahead:
+        pending: dict[int, Future[Any]] = {}
+        try:
+            for index in range(PAGE_CAP):
+                future = pending.pop(index, None)
+                body = future.result() if future is not None else fetch(index)
+                if not isinstance(body, list):
+                    raise _shape_error(client, request.path, "a JSON array")
+                progress.advance(task, pages=1, records=len(body))
+                records.extend(body)
+                ids = {id_of(r) for r in body}
+                if len(body) < page_size:
+                    return records
+                if not ids - seen:
+                    raise _same_page(client, request.path)
+                seen |= ids
+                if read_ahead:
+                    for later in (index + 1, index + 2):
+                        if later not in pending:
+                            pending[later] = ahead.submit(fetch, later)
+        finally:
+            for future in pending.values():
+                future.cancel()
     raise _page_cap(client, request.path)
+
+
+def _same_page(client: HttpClient, path: str) -> SourceError:
+    return SourceError(
+        f"{client.source}: {redact(client.url(path))} returned the same page again; the "
+        "server ignores the paging parameters, so the pull was stopped",
+        source=client.source,
+        url=redact(client.url(path)),
+    )
 
 
 def _page_cap(client: HttpClient, path: str) -> SourceError:

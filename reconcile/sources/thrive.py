@@ -258,6 +258,7 @@ def _completions(client: HttpClient, window: Window, progress: Progress) -> list
         id_of=lambda record: record.get("id") if isinstance(record, dict) else None,
         progress=progress,
         task=f"{client.source} lists",
+        read_ahead=client.policy.concurrency > 1,
     )
 
 
