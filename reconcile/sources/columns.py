@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from reconcile.sources.http import RequestStats
 
@@ -67,7 +68,11 @@ def extract(records: Sequence[Any], path: str) -> list[Any]:
 def _convert(values: list[Any], kind: str) -> Any:
     """Typed array for one column; pandas' own converters first, per-value fallbacks after."""
     if kind in ("id", "str"):
-        try:  # ints (Brightspace ids) become their decimal text here too
+        try:  # the fast path: Arrow converts a list of str/None in C
+            return pd.array(pa.array(values, type=pa.large_string()), dtype="string")
+        except (pa.ArrowException, TypeError, ValueError):
+            pass
+        try:  # ints (Brightspace ids) become their decimal text here
             return pd.array(values, dtype="string")
         except (TypeError, ValueError):
             return pd.array([None if v is None else _as_text(v) for v in values], dtype="string")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -71,6 +72,22 @@ class ReauthenticatingAuth(Protocol):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest: ...
 
     def reauthenticate(self, rejected: requests.PreparedRequest) -> bool: ...
+
+
+def _session_for(base_url: str) -> requests.Session:
+    """A session that reads the proxy and CA-bundle environment once, not on every request.
+
+    ``requests`` re-reads proxy variables (and stats ~/.netrc) for each request when
+    ``trust_env`` is on: about a millisecond of CPU per call, which adds up to seconds over
+    thousands of per-user requests. Credentials come from our auth objects, never ~/.netrc.
+    """
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
 
 
 def redact(url: str) -> str:
@@ -192,8 +209,7 @@ class HttpClient:
         self.auth = auth
         self.stats = stats or RequestStats()
         self.pacer = RateLimitPacer(policy.concurrency)
-        self.session = requests.Session()
-        self.session.trust_env = True
+        self.session = _session_for(self.base_url)
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, policy.concurrency * 2))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
