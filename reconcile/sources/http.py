@@ -37,6 +37,7 @@ R = TypeVar("R")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SECRET_PARAMS = ("token", "key", "secret", "password", "signature", "auth", "jwt", "code")
+DEFAULT_REQUEST_COST = 10.0  # D2L: "10 credits per call" unless X-Request-Cost says otherwise
 USER_AGENT = f"reconcile/{__version__} (+https://github.com/reconcile)"
 
 
@@ -149,7 +150,7 @@ class RateLimitPacer:
         self._lock = threading.Lock()
         self._remaining: float | None = None
         self._reset_at = 0.0
-        self._cost = 1.0
+        self._cost = DEFAULT_REQUEST_COST
         self._reserve = max(1, reserve_requests)
 
     def wait_needed(self) -> float:
