@@ -121,6 +121,14 @@ class RequestStats:
             if retry:
                 self.retries[endpoint] += 1
 
+    def paced(self, seconds: float) -> None:
+        with self._lock:
+            self.paced_seconds += seconds
+
+    def reauthenticated(self) -> None:
+        with self._lock:
+            self.reauthentications += 1
+
     def warn(self, message: str) -> None:
         with self._lock:
             self.warnings.append(message)
@@ -344,8 +352,7 @@ class HttpClient:
             wait = min(wait, self.policy.max_wait_seconds)
             log.info("%s: rate limit nearly spent; pausing %.2fs", self.source, wait)
             time.sleep(wait)
-            with self.stats._lock:
-                self.stats.paced_seconds += wait
+            self.stats.paced(wait)
         return wait
 
     def _send(
@@ -385,8 +392,7 @@ class HttpClient:
         retry = getattr(current, "reauthenticate", None)
         if retry is None or not retry(response.request):
             return False
-        with self.stats._lock:
-            self.stats.reauthentications += 1
+        self.stats.reauthenticated()
         return True
 
     def _judge(
