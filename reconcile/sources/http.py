@@ -211,8 +211,10 @@ class HttpClient:
         policy: HttpPolicy,
         auth: requests.auth.AuthBase | None = None,
         stats: RequestStats | None = None,
+        credentials: str = "",
     ) -> None:
         self.source = source
+        self.credentials = credentials or f"the {source} secret's environment variable"
         self.base_url = base_url.rstrip("/")
         self.policy = policy
         self.auth = auth
@@ -417,8 +419,8 @@ class HttpClient:
     def _rejected(self, response: requests.Response) -> SourceError:
         return SourceError(
             f"{self.source}: GET {redact(response.url)} was refused with HTTP 401 "
-            f"(credentials rejected{_server_message(response)}); check the {self.source} "
-            "secret's environment variable and that the API client is still enabled",
+            f"(credentials rejected{_server_message(response)}); check {self.credentials} "
+            "and that the API client is still enabled",
             source=self.source,
             url=redact(response.url),
             status=401,
