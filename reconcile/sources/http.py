@@ -325,17 +325,17 @@ class HttpClient:
                 if not reauthenticated and self._reauthenticate(outcome, auth):
                     reauthenticated = True
                     continue
-                raise self._rejected(outcome)
+                raise self._rejected(method, outcome)
             problem, retry_after, body = self._judge(outcome)
             if problem is None:
                 return body
             if missing_ok and problem.status == 404:
                 return None
             if not problem.retryable:
-                raise self._error(problem, outcome)
+                raise self._error(method, problem, outcome)
             delay = retry_after if retry_after is not None else self.policy.backoff(attempt)
             if attempt >= self.policy.max_retries or waited + delay > self.policy.max_wait_seconds:
-                raise self._error(problem, outcome, attempts=attempt + 1, waited=waited)
+                raise self._error(method, problem, outcome, attempts=attempt + 1, waited=waited)
             log.info(
                 "%s: %s %s (%s); retrying in %.2fs",
                 self.source,
@@ -416,9 +416,9 @@ class HttpClient:
             return _Problem("malformed JSON in a 2xx response", True, status), None, None
         return None, None, body
 
-    def _rejected(self, response: requests.Response) -> SourceError:
+    def _rejected(self, method: str, response: requests.Response) -> SourceError:
         return SourceError(
-            f"{self.source}: GET {redact(response.url)} was refused with HTTP 401 "
+            f"{self.source}: {method} {redact(response.url)} was refused with HTTP 401 "
             f"(credentials rejected{_server_message(response)}); check {self.credentials} "
             "and that the API client is still enabled",
             source=self.source,
@@ -428,6 +428,7 @@ class HttpClient:
 
     def _error(
         self,
+        method: str,
         problem: _Problem,
         outcome: requests.Response | Exception,
         *,
@@ -448,7 +449,7 @@ class HttpClient:
         else:
             fix = "the request was refused; check the config for this source"
         return SourceError(
-            f"{self.source}: GET {where} failed: {problem.text}; {fix}",
+            f"{self.source}: {method} {where} failed: {problem.text}; {fix}",
             source=self.source,
             url=where,
             status=problem.status,
