@@ -527,12 +527,13 @@ def _category_names(vocab: pd.Index, sources: list[tuple[np.ndarray, pd.Series]]
     return names
 
 
-def _claims(codes, act_course, act_person, act_title, comp_frame, comp_codes) -> pd.Series:
+def _claims(codes, act_course, act_person, act_title, comp_frame, comp_codes) -> pd.Categorical:
     """For counted activities naming a catalogue course: verified / failed / unverified."""
-    out = np.full(len(codes), np.nan, dtype=object)
+    verdicts = ["verified", "failed", "unverified"]
+    out = np.full(len(codes), -1, dtype=np.int8)
     rows = np.flatnonzero((codes == ledger.COUNTED) & (act_course >= 0))
     if not len(rows):
-        return pd.Series(out, dtype="str")
+        return pd.Categorical.from_codes(out, categories=verdicts)
     usable = ~np.isin(comp_codes, [comp.UNMATCHED, comp.FUTURE])
     seen = (
         pd.DataFrame(
@@ -547,13 +548,12 @@ def _claims(codes, act_course, act_person, act_title, comp_frame, comp_codes) ->
     )
     claim = pd.DataFrame({"person": act_person[rows], "title_key": act_title[rows]})
     found = claim.merge(seen, left_on=["person", "title_key"], right_index=True, how="left")
-    verdict = np.where(
-        found["size"].isna(),
-        "unverified",
-        np.where(found["max"].fillna(False).astype(bool), "verified", "failed"),
+    out[rows] = np.where(
+        found["size"].isna().to_numpy(),
+        2,
+        np.where(found["max"].fillna(False).to_numpy(dtype=bool), 0, 1),
     )
-    out[rows] = verdict
-    return pd.Series(out, dtype="str")
+    return pd.Categorical.from_codes(out, categories=verdicts)
 
 
 def _membership_people(mem: pd.DataFrame, people: pd.DataFrame, index: _AccountIndex):
@@ -620,19 +620,24 @@ def _labels(acts: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     return (sub["system"] + ":" + sub["record_id"]).to_numpy(dtype=object)
 
 
-def _duplicate_of(acts: pd.DataFrame, dup_rows: np.ndarray, dup_of: np.ndarray) -> pd.Series:
-    out = np.full(len(acts), np.nan, dtype=object)
-    if len(dup_rows):
-        out[dup_rows] = _labels(acts, dup_of)
-    return pd.Series(out, dtype="str")
+def _sparse_labels(n: int, rows: np.ndarray, labels: np.ndarray) -> pd.Categorical:
+    """A mostly-empty text column as a categorical: no strings built for empty rows."""
+    codes = np.full(n, -1, dtype=np.int64)
+    if not len(rows):
+        return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype="str"))
+    inv, uniques = pd.factorize(labels)
+    codes[rows] = inv
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"))
 
 
-def _matched_ids(acts: pd.DataFrame, rows: np.ndarray) -> pd.Series:
-    out = np.full(len(rows), np.nan, dtype=object)
-    hit = rows >= 0
-    if hit.any():
-        out[hit] = _labels(acts, rows[hit])
-    return pd.Series(out, dtype="str")
+def _duplicate_of(acts: pd.DataFrame, dup_rows: np.ndarray, dup_of: np.ndarray) -> pd.Categorical:
+    """'system:record_id' of the record each duplicate repeats."""
+    return _sparse_labels(len(acts), dup_rows, _labels(acts, dup_of) if len(dup_of) else dup_of)
+
+
+def _matched_ids(acts: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
+    hit = np.flatnonzero(rows >= 0)
+    return _sparse_labels(len(rows), hit, _labels(acts, rows[hit]) if len(hit) else hit)
 
 
 def _account_exceptions(people, accounts_out, matches, act_out, employee) -> pd.DataFrame:
@@ -703,7 +708,6 @@ def _minutes_per_account(act_out: pd.DataFrame) -> pd.Series:
 
 def _orphan_exceptions(accounts, act_out, comp_out) -> pd.DataFrame:
     """Records naming an account the users list lacks (and CPD-log rows naming nobody)."""
-    known = set(zip(accounts["system"], accounts["account_id"], strict=True))
     frames = []
     for frame in (act_out, comp_out):
         un = frame[frame["disposition"] == "unmatched"]
@@ -723,8 +727,9 @@ def _orphan_exceptions(accounts, act_out, comp_out) -> pd.DataFrame:
     both = pd.concat(frames, ignore_index=True)
     per = both.groupby(["system", "account_id"], sort=True)["minutes"].agg(["sum", "size"])
     per = per.reset_index()
-    keep = [(s, a) not in known for s, a in zip(per["system"], per["account_id"], strict=True)]
-    per = per[np.array(keep, dtype=bool)]
+    known = accounts[["system", "account_id"]].drop_duplicates().assign(known=True)
+    flag = per.merge(known, on=["system", "account_id"], how="left")["known"]
+    per = per[~flag.fillna(False).to_numpy(dtype=bool)]
     if not len(per):
         return pd.DataFrame()
     sheet = per["system"] == "spreadsheet"

@@ -13,6 +13,7 @@ import pandas as pd
 from reconcile.engine.canonical import SYSTEM_ORDER
 from reconcile.engine.period import DAY, as_datetime
 from reconcile.engine.rules import Rules
+from reconcile.engine.text import is_draft
 
 DISPOSITIONS = (
     "unmatched",
@@ -52,7 +53,7 @@ def dispositions(
         (UNMATCHED, person < 0),
         (OUT, np.isnat(date) | (date < start) | (date > end)),
         (FUTURE, date > as_of),
-        (DRAFT, (state.fillna("published").str.casefold() == "draft").to_numpy()),
+        (DRAFT, is_draft(state)),
         (IMPLAUSIBLE, ~(mins > 0) | (mins > rules.max_activity_minutes)),
     )
     for value, applies in checks:

@@ -25,8 +25,11 @@ def by_group(people: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     if not len(people):
         return pd.DataFrame(columns=[*keys, "people", *STATUSES, *_FIGURES, "compliance_rate"])
     grouped = people.groupby(keys, sort=True, dropna=False, observed=True)
-    counts = pd.crosstab([people[k] for k in keys], people["status"].astype("str")).reindex(
-        columns=list(STATUSES), fill_value=0
+    counts = (
+        people.groupby([*keys, "status"], dropna=False, observed=False)
+        .size()
+        .unstack("status", fill_value=0)
+        .reindex(columns=list(STATUSES), fill_value=0)
     )
     sums = grouped[list(_FIGURES)].sum()
     out = counts.join(sums)

@@ -41,7 +41,9 @@ def progress(counted: np.ndarray, required: np.ndarray, blank: np.ndarray) -> np
 
 def _n(values: np.ndarray) -> pd.Series:
     """Whole minutes with thousands separators: 1,020."""
-    return pd.Series(np.asarray(values, dtype=np.int64)).map("{:,}".format)
+    codes, uniques = pd.factorize(np.asarray(values, dtype=np.int64))
+    labels = np.array([f"{v:,}" for v in uniques], dtype=object)
+    return pd.Series(labels[codes], dtype="str")
 
 
 def _day(dates: pd.Series) -> pd.Series:

@@ -19,6 +19,13 @@ def normalise_titles(values: pd.Series) -> pd.Series:
     return text.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
+def is_draft(state: pd.Series) -> np.ndarray:
+    """True where the record's state says draft (compared once per distinct state)."""
+    codes, uniques = pd.factorize(state)
+    flags = np.append(pd.Series(uniques, dtype="str").str.casefold().eq("draft").to_numpy(), False)
+    return flags[codes]
+
+
 def normalise_emails(values: pd.Series) -> pd.Series:
     """Trim and case-fold (§6 rule 1)."""
     return values.astype("str").str.strip().str.casefold()

@@ -15,7 +15,7 @@ import pandas as pd
 from reconcile.engine import exceptions
 from reconcile.engine.period import as_datetime
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import normalise_ids, round_half_up
+from reconcile.engine.text import is_draft, normalise_ids, round_half_up
 
 _LABEL = {"thrive": "Thrive", "brightspace": "Brightspace", "coursepath": "Coursepath"}
 
@@ -55,7 +55,7 @@ def mismatches(
         return pd.DataFrame()
     date = act_out["local_date"].to_numpy()
     in_period = (date >= as_datetime(rules.period_start)) & (date <= as_datetime(rules.period_end))
-    published = (act_out["state"].str.casefold() != "draft").to_numpy()
+    published = ~is_draft(act_out["state"])
     mask = in_period & published
     sums = np.bincount(
         act_pair[mask],
