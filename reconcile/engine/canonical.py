@@ -252,7 +252,7 @@ def _cast(series: pd.Series, col: Column) -> pd.Series:
     if col.dtype == UTC:
         return pd.to_datetime(series, utc=True)
     if col.dtype == TEXT:
-        return series.astype("str") if not _is_text(series.dtype) else series
+        return series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
     return pd.to_numeric(series).astype(col.dtype)
 
 

@@ -114,10 +114,10 @@ def suggest_names(people: pd.DataFrame, names: pd.Series) -> pd.Series:
 
     Only for the few unmatched accounts; never used to make a match.
     """
-    roster = people["name"].astype("str").str.casefold().str.split().str.join(" ")
+    roster = _fold_name(people["name"])
     label = people["name"].astype("str") + " (" + people["employee_id"].astype("str") + ")"
     by_name = dict(zip(roster[roster.notna()], label[roster.notna()], strict=False))
-    wanted = names.astype("str").str.casefold().str.split().str.join(" ")
+    wanted = _fold_name(names)
     out = wanted.map(by_name)
     missing = np.flatnonzero(out.isna().to_numpy() & wanted.notna().to_numpy())
     if 0 < len(missing) <= _SUGGEST_LIMIT:
@@ -127,3 +127,7 @@ def suggest_names(people: pd.DataFrame, names: pd.Series) -> pd.Series:
             if near:
                 out.iloc[i] = by_name[near[0]]
     return out
+
+
+def _fold_name(names: pd.Series) -> pd.Series:
+    return names.astype("str").str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
