@@ -238,7 +238,8 @@ def generate(n_people: int, seed: int = 7) -> CanonicalTables:
     )
 
 
-RULES = Rules(dt.date(2026, 1, 1), dt.date(2026, 12, 31), dt.date(2026, 9, 30), "Europe/London")
+# as_of = period end: the monthly run after the year closes (records after as_of are rare)
+RULES = Rules(dt.date(2026, 1, 1), dt.date(2026, 12, 31), dt.date(2026, 12, 31), "Europe/London")
 
 
 def floor(tables: CanonicalTables) -> pd.DataFrame:
