@@ -74,7 +74,15 @@ def find_duplicates(
     each duplicates).
     """
     keys = ["person", "title_key", "minutes"]
-    multi = candidates[candidates.duplicated(keys, keep=False)]
+    if candidates.empty:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    minute_codes, minute_values = pd.factorize(candidates["minutes"])
+    combined = (
+        candidates["person"].to_numpy(dtype=np.int64) * (int(candidates["title_key"].max()) + 2)
+        + candidates["title_key"].to_numpy(dtype=np.int64)
+        + 1
+    ) * (len(minute_values) + 1) + minute_codes
+    multi = candidates[pd.Series(combined).duplicated(keep=False).to_numpy()]
     if multi.empty:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     multi = multi.assign(record_id=record_ids.iloc[multi["row"].to_numpy()].to_numpy())
