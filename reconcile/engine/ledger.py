@@ -67,8 +67,9 @@ def find_duplicates(
     """Greedy duplicate search among ``candidates``.
 
     ``candidates``: person, title_key, minutes, local_date, instant (int64, NaT as max),
-    rank (system), row (position in the ledger); ``record_ids`` is the ledger's record_id. Within a group of the same person,
-    normalised title and minutes, records are taken earliest first (then system order, then
+    rank (system), row (position in the ledger); ``record_ids`` is the ledger's record_id.
+    Within a group of the same person, normalised title and minutes, records are taken
+    earliest first (then system order, then
     record id); a record within ``window_days`` of the last record that counted is a duplicate
     of it, otherwise it counts and becomes the reference. Returns (duplicate rows, the row
     each duplicates).
