@@ -484,6 +484,13 @@ def _take(values: pd.Series, codes: np.ndarray) -> pd.Series:
     )
 
 
+def _iso(dates: pd.Series) -> np.ndarray:
+    """ISO dates as text, formatted once per distinct date ('' for none)."""
+    codes, uniques = pd.factorize(dates)
+    labels = np.array([f"{d:%Y-%m-%d}" for d in uniques] + [""], dtype=object)
+    return labels[codes]
+
+
 def _named(codes: np.ndarray, names: np.ndarray) -> pd.Categorical:
     """Category display names per record as a categorical (no per-row strings)."""
     return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"))
@@ -813,7 +820,7 @@ def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame
             + ", "
             + d["minutes"].map("{:,.0f}".format).to_numpy()
             + " min, "
-            + kept["local_date"].dt.strftime("%Y-%m-%d").to_numpy()
+            + _iso(kept["local_date"])
             + "); only that one counts"
         )
         blocks.append(
@@ -844,10 +851,7 @@ def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame
         )
     fut = act_out[act_out["disposition"] == "future_dated"]
     if len(fut):
-        detail = (
-            "dated " + fut["local_date"].dt.strftime("%Y-%m-%d") + f", after {rules.as_of}"
-            "; not counted yet"
-        )
+        detail = "dated " + _iso(fut["local_date"]) + f", after {rules.as_of}; not counted yet"
         blocks.append(
             exceptions.rows(
                 "future_dated",
@@ -898,7 +902,7 @@ def _completion_exceptions(comp_out: pd.DataFrame, rules: Rules) -> pd.DataFrame
     detail = (
         u["title"].fillna(u["course_id"])
         + " completed "
-        + u["local_date"].dt.strftime("%Y-%m-%d")
+        + _iso(u["local_date"])
         + f" with no matching CPD entry within {rules.completion_match_days} days"
         + tail
     )
