@@ -785,3 +785,28 @@ def test_rules_from_config(tmp_path):
     )
     assert r.duplicate_window_days == 3 and r.period_days == 365
     assert Rules.from_config(cfg, as_of=dt.date(2026, 3, 1)).as_of == dt.date(2026, 3, 1)
+
+
+def test_a_lost_record_fails_the_run_loudly():
+    from reconcile.engine import control
+
+    tables = CanonicalTables.build(
+        people=pd.DataFrame([person()]), activities=pd.DataFrame([act("a1"), act("a2")])
+    )
+    result = reconcile(tables, rules())
+    usage = {
+        name: ["used"] * len(getattr(tables, name))
+        for name in (
+            "audiences",
+            "memberships",
+            "requirements",
+            "catalogue",
+            "categories",
+            "platform_totals",
+            "targets",
+        )
+    }
+    with pytest.raises(IntegrityError, match="bug in reconcile"):
+        control.control_totals(
+            tables, result.accounts, result.activities.iloc[:1], result.completions, usage
+        )
