@@ -92,12 +92,14 @@ def _match(eligible: pd.DataFrame, counted: pd.DataFrame, days: int) -> np.ndarr
             "at": np.arange(len(eligible)),
         }
     ).sort_values("date", kind="stable")
+    # only activities whose title some completion carries can match: sort far fewer rows
+    wanted = np.isin(counted["title_key"].to_numpy(), np.unique(left["title_key"].to_numpy()))
     right = pd.DataFrame(
         {
-            "person": counted["person"].to_numpy(),
-            "title_key": counted["title_key"].to_numpy(),
-            "date": counted["local_date"].to_numpy(),
-            "activity_row": counted["row"].to_numpy(),
+            "person": counted["person"].to_numpy()[wanted],
+            "title_key": counted["title_key"].to_numpy()[wanted],
+            "date": counted["local_date"].to_numpy()[wanted],
+            "activity_row": counted["row"].to_numpy()[wanted],
         }
     ).sort_values(["date", "activity_row"], kind="stable")
     joined = pd.merge_asof(

@@ -380,7 +380,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
             "minutes": acts["minutes"],
             "completed_at": acts["completed_at"],
             "local_date": act_date,
-            "state": acts["state"].fillna("published"),
+            "state": acts["state"].fillna("published") if acts["state"].hasnans else acts["state"],
             "disposition": pd.Categorical.from_codes(codes, categories=ledger.DISPOSITIONS),
             "duplicate_of": _duplicate_of(acts, dup_rows, dup_of),
             "claim": claims,
