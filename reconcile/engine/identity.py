@@ -17,7 +17,9 @@ from reconcile.engine.canonical import PLATFORMS
 from reconcile.engine.text import normalise_emails, normalise_ids
 
 MATCHED, UNMATCHED, AMBIGUOUS = "matched", "unmatched", "ambiguous"
-_SUGGEST_LIMIT = 500  # fuzzy suggestions are a courtesy; beyond this only exact names
+#: Fuzzy suggestions are a courtesy: difflib compares each unmatched name with every roster
+#: name, so beyond this many comparisons only exact (normalised) names are suggested.
+_SUGGEST_BUDGET = 200_000
 
 
 def _candidates(people: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -120,8 +122,8 @@ def suggest_names(people: pd.DataFrame, names: pd.Series) -> pd.Series:
     wanted = _fold_name(names)
     out = wanted.map(by_name)
     missing = np.flatnonzero(out.isna().to_numpy() & wanted.notna().to_numpy())
-    if 0 < len(missing) <= _SUGGEST_LIMIT:
-        vocabulary = list(by_name)
+    vocabulary = list(by_name)
+    if len(missing) > 0 and len(missing) * len(vocabulary) <= _SUGGEST_BUDGET:
         for i in missing:
             near = difflib.get_close_matches(wanted.iloc[i], vocabulary, n=1, cutoff=0.85)
             if near:
