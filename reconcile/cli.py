@@ -131,10 +131,41 @@ def run(
 
 @cli.command()
 @config_option
-def pull(config_path: Path) -> None:
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The run folder (default <[output] dir>/<period end as YYYY-MM>); snapshot/ goes in it.",
+)
+@click.pass_obj
+def pull(settings: Settings, config_path: Path, out: Path | None) -> None:
     """Pull every configured source and write a snapshot."""
-    config_module.load(config_path)
-    _not_yet("pull")
+    import contextlib
+
+    from reconcile.console import progress_for
+    from reconcile.errors import ConfigError
+    from reconcile.snapshot import run_folder, write_snapshot
+    from reconcile.sources import pull_all
+
+    config = config_module.load(config_path)
+    config_module.require_secrets(config)
+    if not config.sources:
+        raise ConfigError(
+            f"{config.path.name}: no [sources.*] section, so there is nothing to pull; "
+            "add [sources.thrive], [sources.brightspace] or [sources.coursepath]"
+        )
+    bars = progress_for(quiet=settings.quiet)
+    context = bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars)
+    with context:
+        pulled = pull_all(config, progress=bars)
+    folder = write_snapshot(run_folder(config, out), pulled, config)
+    echo = _echo(settings)
+    for (source, table), frame in pulled.tables.items():
+        echo(f"{source:<12} {table:<20} {len(frame):>9,} rows")
+    for stats in pulled.stats.values():
+        for warning in stats["warnings"]:
+            echo(f"warning: {warning}")
+    echo(f"snapshot written to {folder}")
 
 
 @cli.command()

@@ -1,0 +1,231 @@
+"""Benchmark the pull against the sandbox: requests made vs the minimum, concurrent vs sequential.
+
+    /work/venv/bin/python bench/pull.py                 # 2,000 people, 10 ms latency, all sources
+    /work/venv/bin/python bench/pull.py --thrive-people 50000   # also a Thrive-only run
+
+For each endpoint it prints the requests made against the fewest any client could make for
+the records served (e.g. ⌈records ÷ 1000⌉ for a Thrive list), then the wall time of a
+concurrent pull ([http] concurrency 8) against a sequential one (concurrency 1), both
+measured in this run against the same sandbox. Targets: requests ≤ minimum + 1 per endpoint,
+concurrent ≥ 4× faster than sequential.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from reconcile import config as config_module
+from reconcile.sandbox import Sandbox
+from reconcile.sandbox.spreadsheets import write_spreadsheets
+from reconcile.sources import HttpPolicy, PullResult, pull_all
+
+
+def ceil_div(n: int, size: int) -> int:
+    return max(1, math.ceil(n / size))
+
+
+def short_page_pages(n: int, size: int) -> int:
+    """Paging until a short page: an exactly full last page costs one empty page more."""
+    return n // size + 1
+
+
+def minimum_requests(pulled: PullResult) -> dict[tuple[str, str], int]:
+    """The fewest requests that could return what was pulled, per (source, endpoint)."""
+    out: dict[tuple[str, str], int] = {}
+    for name, pull in pulled.sources.items():
+        t = pull.tables
+        rows = {k: len(v) + pull.duplicates.get(k, 0) for k, v in t.items()}
+        if name == "thrive":
+            for table in (
+                "users",
+                "audiences",
+                "cpd_categories",
+                "requirements",
+                "cpd_entries",
+                "user_log_summaries",
+                "contents",
+            ):
+                out[(name, pull.endpoints[table])] = ceil_div(rows[table], 1000)
+            per_audience = t["audience_members"].groupby("audience_id").size()
+            audiences = len(t["audiences"])
+            out[(name, pull.endpoints["audience_members"])] = int(
+                sum(ceil_div(int(n), 1000) for n in per_audience) + (audiences - len(per_audience))
+            )
+            out[(name, pull.endpoints["completions"])] = short_page_pages(rows["completions"], 1000)
+        elif name == "brightspace":
+            users = len(t["users"])
+            out[(name, pull.endpoints["users"])] = ceil_div(users, 100)
+            per_user = t["records"].groupby("user_id").size()
+            out[(name, pull.endpoints["records"])] = int(
+                sum(ceil_div(int(n), 100) for n in per_user) + (users - len(per_user))
+            )
+            out[(name, pull.endpoints["targets"])] = users
+        elif name == "coursepath":
+            for table in ("members", "courses", "groups"):
+                out[(name, pull.endpoints[table])] = short_page_pages(rows[table], 500)
+            for table, owner, parent in (
+                ("course_members", "course_id", "courses"),
+                ("group_members", "group_id", "groups"),
+            ):
+                sizes = t[table].groupby(owner).size()
+                empty = len(t[parent]) - len(sizes)
+                out[(name, pull.endpoints[table])] = int(
+                    sum(short_page_pages(int(n), 500) for n in sizes) + empty
+                )
+            out[(name, pull.endpoints["results"])] = len(t["course_members"])
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def remote_sandbox(people: int, latency_ms: int) -> Iterator[str]:
+    """The sandbox in its own process, like a real remote API: its JSON encoding then does
+    not compete with the client's decoding for one interpreter lock. Yields its URL."""
+    port = free_port()
+    root = Path(__file__).resolve().parents[1]
+    command = [
+        sys.executable,
+        "-m",
+        "reconcile",
+        "-q",
+        "sandbox",
+        "--port",
+        str(port),
+        "--people",
+        str(people),
+        "--seed",
+        "1",
+        "--latency-ms",
+        str(latency_ms),
+    ]
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run(
+    people: int, latency_ms: int, sources: tuple[str, ...], rounds: int, in_process: bool
+) -> None:
+    where = "in this process" if in_process else "in its own process"
+    print(
+        f"\n== {people:,} people, {latency_ms} ms latency, sources: {', '.join(sources)}; "
+        f"sandbox {where} =="
+    )
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Sandbox(people=people, seed=1, latency_ms=latency_ms) as sandbox,
+    ):
+        folder = Path(tmp)
+        spreadsheets = write_spreadsheets(sandbox.organisation, folder)
+        config_path = sandbox.write_config(folder, spreadsheets, sources=sources)
+        os.environ.update(sandbox.env())
+        with contextlib.ExitStack() as stack:
+            if not in_process:
+                url = stack.enter_context(remote_sandbox(people, latency_ms))
+                text = config_path.read_text().replace(sandbox.url, url)
+                config_path.write_text(text)
+                sandbox.stop()
+            config = config_module.load(config_path)
+            timings, results = time_pulls(config, rounds)
+        report(results, timings, rounds)
+
+
+def time_pulls(config: config_module.Config, rounds: int) -> tuple[dict, dict]:
+    timings: dict[str, float] = {}
+    results: dict[str, PullResult] = {}
+    for label, concurrency in (("sequential", 1), ("concurrent", 8)) * rounds:
+        policy = HttpPolicy(concurrency=concurrency, timeout_seconds=60, max_retries=6)
+        started, cpu = time.perf_counter(), time.process_time()
+        results[label] = pull_all(config, policy=policy)
+        elapsed = time.perf_counter() - started
+        if elapsed < timings.get(label, math.inf):
+            timings[label] = elapsed
+            timings[f"{label} cpu"] = time.process_time() - cpu
+    return timings, results
+
+
+def report(results: dict[str, PullResult], timings: dict[str, float], rounds: int) -> None:
+    pulled = results["concurrent"]
+    minimum = minimum_requests(pulled)
+    print(f"{'source':<12}{'endpoint':<58}{'requests':>9}{'minimum':>9}{'extra':>7}")
+    worst = 0
+    for name, pull in pulled.sources.items():
+        made = pull.stats.as_dict()["requests"]
+        for endpoint, count in made.items():
+            least = minimum.get((name, endpoint))
+            extra = "" if least is None else count - least
+            if least is not None:
+                worst = max(worst, count - least)
+            shown = least if least is not None else ""
+            print(f"{name:<12}{endpoint:<58}{count:>9}{shown:>9}{extra:>7}")
+    same = all(results["sequential"].tables[k].equals(v) for k, v in pulled.tables.items())
+    rows = sum(len(v) for v in pulled.tables.values())
+    print(f"rows pulled: {rows:,}; sequential and concurrent frames identical: {same}")
+    print(f"most extra requests on one endpoint: {worst} (target <= 1)")
+    ratio = timings["sequential"] / timings["concurrent"]
+    print(
+        f"wall time: sequential {timings['sequential']:.2f}s, concurrent "
+        f"{timings['concurrent']:.2f}s, ratio {ratio:.1f}x (target >= 4x; best of {rounds} each)"
+    )
+    print(
+        f"client CPU (this process; the sandbox runs in another): sequential "
+        f"{timings['sequential cpu']:.2f}s, concurrent {timings['concurrent cpu']:.2f}s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--latency-ms", type=int, default=10)
+    parser.add_argument(
+        "--in-process", action="store_true", help="serve the sandbox from this process"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="timed runs per mode (best kept)")
+    parser.add_argument(
+        "--thrive-people",
+        type=int,
+        default=0,
+        help="also run a Thrive-only pull with this many people (e.g. 50000)",
+    )
+    args = parser.parse_args()
+    if args.people:
+        run(
+            args.people,
+            args.latency_ms,
+            ("thrive", "brightspace", "coursepath"),
+            args.rounds,
+            args.in_process,
+        )
+    if args.thrive_people:
+        run(args.thrive_people, args.latency_ms, ("thrive",), args.rounds, args.in_process)
+
+
+if __name__ == "__main__":
+    main()

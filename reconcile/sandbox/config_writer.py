@@ -1,0 +1,120 @@
+"""The ``reconcile.toml`` a sandbox writes for itself (DESIGN.md §4).
+
+Why a writer here: the demo, the tests and users trying the tool all need a config that points
+at a running sandbox and a set of generated spreadsheets, and it must load with
+``reconcile.config.load``. Secrets are never written: only the names of the environment
+variables that :meth:`Sandbox.env` fills.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconcile.sandbox import platform as creds
+
+if TYPE_CHECKING:
+    from reconcile.sandbox.server import Sandbox
+
+KNOWN_SOURCES = ("thrive", "brightspace", "coursepath")
+
+
+def _string(value: str) -> str:
+    """A TOML basic string (JSON string escapes are valid TOML escapes)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _path(target: Path, folder: Path) -> str:
+    """Relative to the config's folder when it lies below it, else absolute."""
+    target = Path(target).resolve()
+    try:
+        return target.relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return os.fspath(target)
+
+
+def config_text(
+    sandbox: Sandbox,
+    folder: Path,
+    spreadsheets: dict[str, Path],
+    *,
+    sources: tuple[str, ...],
+    thrive_auth: str,
+) -> str:
+    from reconcile.sandbox.server import (
+        ENV_BRIGHTSPACE_TOKEN,
+        ENV_COURSEPATH_KEY,
+        ENV_THRIVE_CLIENT_ID,
+        ENV_THRIVE_CLIENT_SECRET,
+        ENV_THRIVE_SECRET,
+        ORGANISATION_NAME,
+    )
+
+    unknown = [s for s in sources if s not in KNOWN_SOURCES]
+    if unknown:
+        raise ValueError(f"unknown sources {unknown}; use some of {', '.join(KNOWN_SOURCES)}")
+    if thrive_auth not in ("basic", "oauth2"):
+        raise ValueError('thrive_auth must be "basic" or "oauth2"')
+    if "roster" not in spreadsheets:
+        raise ValueError("spreadsheets must name a roster")
+    org = sandbox.organisation
+    urls = sandbox.base_urls
+    lines = [
+        "# Written by the reconcile sandbox: every source points at the local sandbox.",
+        "# Secrets come from the environment (reconcile sandbox prints the lines to export).",
+        "",
+        "[organisation]",
+        f"name = {_string(ORGANISATION_NAME)}",
+        f"timezone = {_string(org.timezone)}",
+        'date_format = "dd/mm/yyyy"',
+        "",
+        "[period]",
+        f"start = {org.period_start.isoformat()}",
+        f"end = {org.period_end.isoformat()}",
+        f"as_of = {org.as_of.isoformat()}",
+        "",
+        "[roster]",
+        f"path = {_string(_path(spreadsheets['roster'], folder))}",
+        "",
+    ]
+    if spreadsheets.get("policy"):
+        lines += ["[policy]", f"path = {_string(_path(spreadsheets['policy'], folder))}", ""]
+    if "thrive" in sources:
+        lines += [
+            "[sources.thrive]",
+            f"base_url = {_string(urls['thrive'])}",
+            f"tenant_id = {_string(creds.THRIVE_TENANT_ID)}",
+            f'auth = "{thrive_auth}"',
+        ]
+        if thrive_auth == "basic":
+            lines.append(f'secret_env = "{ENV_THRIVE_SECRET}"')
+        else:
+            lines += [
+                f"token_url = {_string(sandbox.thrive_token_url)}",
+                f'client_id_env = "{ENV_THRIVE_CLIENT_ID}"',
+                f'client_secret_env = "{ENV_THRIVE_CLIENT_SECRET}"',
+            ]
+        lines.append("")
+    if "brightspace" in sources:
+        lines += [
+            "[sources.brightspace]",
+            f"base_url = {_string(urls['brightspace'])}",
+            'le_version = "1.84"',
+            'lp_version = "1.46"',
+            f'token_env = "{ENV_BRIGHTSPACE_TOKEN}"',
+            "",
+        ]
+    if "coursepath" in sources:
+        lines += [
+            "[sources.coursepath]",
+            f"base_url = {_string(urls['coursepath'])}",
+            f"email = {_string(creds.COURSEPATH_EMAIL)}",
+            f'api_key_env = "{ENV_COURSEPATH_KEY}"',
+            "",
+        ]
+    if spreadsheets.get("cpd_log"):
+        lines += ["[[cpd_logs]]", f"path = {_string(_path(spreadsheets['cpd_log'], folder))}", ""]
+    lines += ["[output]", 'dir = "reports"', 'statements = "manager"', ""]
+    return "\n".join(lines)

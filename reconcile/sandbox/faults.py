@@ -1,0 +1,190 @@
+"""Faults, scenario switches, rate limiting and request statistics for the sandbox.
+
+Why these exist: DESIGN.md §8 asks every loader to be proven against 429s, 5xx, timeouts,
+malformed JSON, dropped connections, repeated bookmarks and totals that change mid-pull. The
+sandbox serves real data, and these knobs make it misbehave on demand, exactly where a test
+asks (a regular expression over the request's path and query).
+
+Everything here is shared by the server's handler threads, so every method takes a lock.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+FAULT_KINDS = ("429", "500", "502", "503", "timeout", "malformed", "reset")
+
+
+@dataclass
+class Fault:
+    pattern: re.Pattern[str]
+    kind: str
+    remaining: int | None  # None: forever
+    retry_after: float
+    hold_s: float
+
+
+@dataclass
+class Switch:
+    """A scenario switch: ``repeat_bookmark`` or ``grow_during_pull``."""
+
+    pattern: re.Pattern[str]
+    kind: str
+    remaining: int | None
+    extra: int = 0
+
+
+class Faults:
+    """Injected failures, matched against ``path?query`` as the client sent it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._switches: list[Switch] = []
+
+    def inject(
+        self,
+        path_regex: str,
+        kind: str,
+        times: int | None = 1,
+        retry_after: float = 0.0,
+        hold_s: float = 5.0,
+    ) -> None:
+        """Make the next ``times`` matching requests fail with ``kind`` (None: forever).
+
+        ``retry_after`` (seconds) is sent as ``Retry-After`` on 429 and 503; ``hold_s`` is how
+        long a ``timeout`` holds the response before answering normally.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
+        if times is not None and times < 1:
+            raise ValueError("times must be 1 or more, or None for forever")
+        with self._lock:
+            self._faults.append(Fault(re.compile(path_regex), kind, times, retry_after, hold_s))
+
+    def repeat_bookmark(self, path_regex: str, times: int | None = None) -> None:
+        """Brightspace lists matching the regex hand back a bookmark/Next to the same page."""
+        with self._lock:
+            self._switches.append(Switch(re.compile(path_regex), "repeat_bookmark", times))
+
+    def grow_during_pull(self, path_regex: str, extra: int = 10, times: int | None = 1) -> None:
+        """After page 1 of a matching Thrive envelope list is served, ``extra`` new records
+        appear at the front of that list (so totals grow and later pages shift)."""
+        if extra < 1:
+            raise ValueError("extra must be 1 or more")
+        with self._lock:
+            self._switches.append(Switch(re.compile(path_regex), "grow_during_pull", times, extra))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._switches.clear()
+
+    def take(self, target: str) -> Fault | None:
+        """The first live fault matching ``target``, consuming one use of it."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.pattern.search(target):
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                        if fault.remaining <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    def switch(self, kind: str, target: str, *, consume: bool = True) -> Switch | None:
+        with self._lock:
+            for switch in self._switches:
+                if switch.kind == kind and switch.pattern.search(target):
+                    if consume and switch.remaining is not None:
+                        switch.remaining -= 1
+                        if switch.remaining <= 0:
+                            self._switches.remove(switch)
+                    return switch
+        return None
+
+    @property
+    def pending(self) -> int:
+        """How many faults and switches are still armed."""
+        with self._lock:
+            return len(self._faults) + len(self._switches)
+
+
+class Stats:
+    """Requests and records served per (platform, route template)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: Counter[tuple[str, str]] = Counter()
+        self._records: Counter[tuple[str, str]] = Counter()
+
+    def count(self, platform: str, route: str, records: int = 0) -> None:
+        with self._lock:
+            self._requests[platform, route] += 1
+            if records:
+                self._records[platform, route] += records
+
+    def add_records(self, platform: str, route: str, records: int) -> None:
+        if records:
+            with self._lock:
+                self._records[platform, route] += records
+
+    @property
+    def requests(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._requests)
+
+    @property
+    def records(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._records)
+
+    def total_requests(self, platform: str | None = None) -> int:
+        with self._lock:
+            return sum(n for (p, _), n in self._requests.items() if platform in (None, p))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._records.clear()
+
+
+class CreditBucket:
+    """Brightspace's per-minute credit bucket: every call costs ``cost`` credits.
+
+    ``per_minute`` is the number of calls a window allows (None: no limit, the bucket shows
+    D2L's published 50,000 credits and never empties). The bucket refills at the start of each
+    window of ``window_s`` seconds.
+    """
+
+    DEFAULT_CREDITS = 50_000
+
+    def __init__(self, per_minute: int | None, *, cost: int = 10, window_s: float = 60.0) -> None:
+        self.cost = cost
+        self.window_s = window_s
+        self.limited = per_minute is not None and per_minute > 0
+        self.capacity = per_minute * cost if self.limited and per_minute else self.DEFAULT_CREDITS
+        self._lock = threading.Lock()
+        self._window_start = time.monotonic()
+        self._remaining = self.capacity
+
+    def spend(self) -> tuple[bool, int, int]:
+        """Charge one call: (allowed, credits remaining, seconds until the bucket refills)."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._window_start >= self.window_s:
+                elapsed_windows = math.floor((now - self._window_start) / self.window_s)
+                self._window_start += elapsed_windows * self.window_s
+                self._remaining = self.capacity
+            reset = max(1, math.ceil(self._window_start + self.window_s - now))
+            if not self.limited:
+                return True, self.capacity, reset
+            if self._remaining < self.cost:
+                return False, 0, reset
+            self._remaining -= self.cost
+            return True, self._remaining, reset

@@ -1,0 +1,440 @@
+"""Plumbing shared by the three sandbox platforms: requests, responses and fast JSON pages.
+
+Why pre-rendered fragments: a loader benchmark pulls millions of records, so a 1,000-record
+page must cost a few milliseconds whatever the data size. At startup every column is turned,
+vectorised, into an array of ready JSON fragments (``"abc"``, ``42``, ``null``); a page is then
+one ``template % row`` per record over a slice of those arrays. No frame is filtered or
+serialised per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+NS_PER_MS = 1_000_000
+NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+@dataclass
+class Request:
+    """One HTTP request as the platforms see it (the server has already read the body)."""
+
+    method: str
+    path: str  # below the platform prefix, e.g. "/rest/v1/users"
+    raw_path: str  # as received, with the prefix and the query string
+    query: dict[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes
+    host: str  # "http://127.0.0.1:8765": where this sandbox was reached
+
+    def arg(self, name: str) -> str | None:
+        """The last value of a query parameter, or None when absent."""
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str = "application/json; charset=utf-8"
+    records: int = 0  # records served, for the stats
+
+
+def json_response(status: int, payload: Any, *, records: int = 0, **kw: Any) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(status, body, records=records, **kw)
+
+
+def text_json_response(status: int, text: str, *, records: int = 0) -> Response:
+    return Response(status, text.encode(), records=records)
+
+
+class BadRequest(Exception):
+    """A query parameter the real API would refuse (each platform renders it its own way)."""
+
+
+class NotFound(Exception):
+    """An id or route the platform does not know."""
+
+
+# --- query parameters ---------------------------------------------------------------------
+
+
+def int_arg(request: Request, name: str, default: int, *, low: int, high: int | None = None) -> int:
+    """A bounded integer parameter: anything else is a 400, never silently clamped."""
+    raw = request.arg(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"-?\d{1,18}", raw.strip()):
+        raise BadRequest(f"{name} must be a whole number (got {raw!r})")
+    value = int(raw)
+    if value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise BadRequest(f"{name} must be {bound} (got {value})")
+    return value
+
+
+def bool_arg(request: Request, name: str, default: bool) -> bool:
+    raw = request.arg(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false (got {raw!r})")
+    return lowered == "true"
+
+
+_THRIVE_INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2})(\.\d{1,6})?(Z)?)?")
+_UTC_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d{1,3})?Z")
+
+
+def _to_ns(day: str, clock: str | None, fraction: str | None) -> int:
+    text = day + ("T" + clock if clock else "T00:00:00") + (fraction or "")
+    try:
+        stamp = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise BadRequest(f"{text!r} is not a valid date") from None
+    return int(pd.Timestamp(stamp).value)
+
+
+def thrive_instant(request: Request, name: str, *, end_of_day: bool) -> int | None:
+    """Thrive's date filters: a date, or a date and time (UTC). A date-only `To` is inclusive."""
+    raw = request.arg(name)
+    if raw is None:
+        return None
+    match = _THRIVE_INSTANT.fullmatch(raw.strip())
+    if not match:
+        raise BadRequest(
+            f"{name} must look like 2026-01-31, '2026-01-31 13:00:00' or 2026-01-31T13:00:00Z "
+            f"(got {raw!r})"
+        )
+    day, clock, fraction, _ = match.groups()
+    value = _to_ns(day, clock, fraction)
+    if clock is None and end_of_day:
+        value += NS_PER_DAY - 1
+    return value
+
+
+def utc_datetime(request: Request, name: str) -> int | None:
+    """Brightspace's UtcDateTime (``2026-01-12T05:00:00.000Z``), strictly."""
+    raw = request.arg(name)
+    if raw is None:
+        return None
+    match = _UTC_DATETIME.fullmatch(raw.strip())
+    if not match:
+        raise BadRequest(f"{name} must be a UtcDateTime like 2026-01-12T05:00:00.000Z")
+    day, clock, fraction = match.groups()
+    return _to_ns(day, clock, fraction)
+
+
+def format_instant_ms(ns: int) -> str:
+    """``2026-01-12T05:00:00.000Z`` for an instant in UTC nanoseconds."""
+    text = np.datetime_as_string(np.datetime64(ns, "ns").astype("datetime64[ms]"), unit="ms")
+    return f"{text}Z"
+
+
+# --- columns: raw values that render themselves as JSON fragments --------------------------
+
+# What JSON must escape: a quote, a backslash or a control character (RE2 syntax, for Arrow).
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+
+
+class Column:
+    """One column of a Table. Values stay in compact arrays (Arrow strings, int64, bool);
+    only the rows of the page being served become JSON text."""
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        raise NotImplementedError
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        raise NotImplementedError
+
+    def raw(self, positions: Sequence[int]) -> list[Any]:
+        raise NotImplementedError
+
+    def inserted(self, at: int, values: Sequence[Any]) -> Column:
+        raise NotImplementedError
+
+    def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+class TextColumn(Column):
+    """Text (or null). Escaping is decided once per column, vectorised: almost every column
+    needs none, and then a value is rendered by wrapping it in quotes."""
+
+    def __init__(self, values: pd.Series | pd.api.extensions.ExtensionArray) -> None:
+        series = pd.Series(values).astype("string[pyarrow]")
+        self.values = series.array
+        flagged = pc.match_substring_regex(pa.array(self.values), _NEEDS_ESCAPE)
+        self.plain = not pc.any(flagged).as_py()
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def _render(self, values: list[Any]) -> list[str]:
+        if self.plain:
+            return ["null" if v is None else f'"{v}"' for v in values]
+        return ["null" if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+
+    def _python(self, array: Any) -> list[Any]:
+        return array.to_numpy(dtype=object, na_value=None).tolist()
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return self._render(self._python(self.values[start:stop]))
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return self._render(self._python(self.values.take(np.asarray(positions, dtype=np.int64))))
+
+    def raw(self, positions: Sequence[int]) -> list[Any]:
+        return self._python(self.values.take(np.asarray(positions, dtype=np.int64)))
+
+    def inserted(self, at: int, values: Sequence[Any]) -> TextColumn:
+        extra = pd.array(list(values), dtype="string[pyarrow]")
+        joined = pd.concat(
+            [pd.Series(self.values[:at]), pd.Series(extra), pd.Series(self.values[at:])],
+            ignore_index=True,
+        )
+        return TextColumn(joined)
+
+    def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
+        found = self.values[start:stop] == value
+        return np.asarray(pd.array(found).fillna(False), dtype=bool)
+
+    def all_values(self) -> list[Any]:
+        return self._python(self.values)
+
+
+class IntColumn(Column):
+    def __init__(self, values: pd.Series | np.ndarray) -> None:
+        self.values = np.asarray(pd.Series(values).to_numpy(dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return list(map(str, self.values[start:stop].tolist()))
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return list(map(str, self.values[positions].tolist()))
+
+    def raw(self, positions: Sequence[int]) -> list[Any]:
+        return self.values[np.asarray(positions, dtype=np.int64)].tolist()
+
+    def inserted(self, at: int, values: Sequence[Any]) -> IntColumn:
+        return IntColumn(np.insert(self.values, at, np.asarray(values, dtype=np.int64)))
+
+    def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
+        return self.values[start:stop] == value
+
+
+class BoolColumn(IntColumn):
+    def __init__(self, values: pd.Series | np.ndarray) -> None:
+        self.values = np.asarray(values, dtype=bool)
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return ["true" if v else "false" for v in self.values[start:stop].tolist()]
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return ["true" if v else "false" for v in self.values[positions].tolist()]
+
+    def inserted(self, at: int, values: Sequence[Any]) -> BoolColumn:
+        return BoolColumn(np.insert(self.values, at, np.asarray(values, dtype=bool)))
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+class InstantColumn(IntColumn):
+    """UTC instants kept as int64 nanoseconds; rendered ``"2026-01-12T05:00:00.000Z"``
+    (or without milliseconds), ``null`` for NaT."""
+
+    def __init__(self, values: pd.Series | np.ndarray, *, millis: bool = True) -> None:
+        self.values = (
+            instant_ns(values) if isinstance(values, pd.Series) else np.asarray(values, np.int64)
+        )
+        self.millis = millis
+
+    def _render(self, ns: np.ndarray) -> list[str]:
+        unit = "ms" if self.millis else "s"
+        text = np.datetime_as_string(
+            ns.astype("datetime64[ns]").astype(f"datetime64[{unit}]"), unit=unit
+        )
+        return [
+            "null" if n == _NAT else f'"{t}Z"'
+            for n, t in zip(ns.tolist(), text.tolist(), strict=True)
+        ]
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return self._render(self.values[start:stop])
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return self._render(self.values[positions])
+
+    def inserted(self, at: int, values: Sequence[Any]) -> InstantColumn:
+        return InstantColumn(
+            np.insert(self.values, at, np.asarray(values, dtype=np.int64)), millis=self.millis
+        )
+
+
+class FragmentColumn(Column):
+    """Ready JSON fragments, for small tables (and floats, whose rendering varies)."""
+
+    def __init__(self, fragments: Sequence[str]) -> None:
+        self.values = np.asarray(list(fragments), dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        return self.values[start:stop].tolist()
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return self.values[positions].tolist()
+
+    def raw(self, positions: Sequence[int]) -> list[Any]:
+        return self.values[np.asarray(positions, dtype=np.int64)].tolist()
+
+    def inserted(self, at: int, values: Sequence[Any]) -> FragmentColumn:
+        return FragmentColumn(np.insert(self.values, at, np.asarray(values, dtype=object)))
+
+    def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
+        return self.values[start:stop] == value
+
+
+def float_column(values: pd.Series) -> FragmentColumn:
+    return FragmentColumn(["null" if pd.isna(v) else json.dumps(float(v)) for v in values])
+
+
+def instant_ns(values: pd.Series) -> np.ndarray:
+    """UTC nanoseconds as int64 (NaT becomes the int64 minimum, which sorts first)."""
+    series = pd.Series(values)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    return series.astype("datetime64[ns]").to_numpy().astype(np.int64)
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+class Table:
+    """Records of one kind in serving order, rendered page by page.
+
+    ``template`` is the record's JSON with ``%s`` where each column's fragment goes, in the
+    order of ``columns``. ``keys`` (int64, ascending) are the instants a range filter searches.
+    ``id_column`` (or explicit ``ids``) serves lookups by id.
+    """
+
+    def __init__(
+        self,
+        template: str,
+        columns: dict[str, Column],
+        *,
+        id_column: str | None = None,
+        ids: Sequence[Any] | None = None,
+        keys: np.ndarray | None = None,
+    ) -> None:
+        self.template = template
+        self.columns = dict(columns)
+        self.id_column = id_column
+        self._ids = list(ids) if ids is not None else None
+        self.keys = keys
+        self._index: dict[Any, int] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    def column(self, name: str) -> Column:
+        return self.columns[name]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def render(self, start: int, stop: int) -> list[str]:
+        """The JSON objects of rows [start, stop)."""
+        template = self.template
+        parts = [c.slice(start, stop) for c in self.columns.values()]
+        return [template % row for row in zip(*parts, strict=True)]
+
+    def render_at(self, positions: np.ndarray) -> list[str]:
+        positions = np.asarray(positions, dtype=np.int64)
+        template = self.template
+        parts = [c.take(positions) for c in self.columns.values()]
+        return [template % row for row in zip(*parts, strict=True)]
+
+    def position(self, record_id: Any) -> int | None:
+        if self._index is None:
+            if self._ids is not None:
+                ids = self._ids
+            else:
+                assert self.id_column is not None
+                ids = self.columns[self.id_column].raw(np.arange(len(self)))
+            self._index = {v: i for i, v in enumerate(ids)}
+        return self._index.get(record_id)
+
+    def key_range(self, low: int | None, high: int | None) -> tuple[int, int]:
+        """Rows whose key lies in [low, high], inclusive; the whole table when both are None."""
+        assert self.keys is not None
+        start = 0 if low is None else int(np.searchsorted(self.keys, low, side="left"))
+        stop = len(self) if high is None else int(np.searchsorted(self.keys, high, side="right"))
+        return start, max(start, stop)
+
+    def raw_rows(self, positions: Sequence[int]) -> dict[str, list[Any]]:
+        return {name: col.raw(positions) for name, col in self.columns.items()}
+
+    def insert(self, at: int, values: dict[str, list[Any]], keys: list[int] | None) -> None:
+        """Insert rows before position ``at`` (records created or grown while serving)."""
+        self.columns = {name: col.inserted(at, values[name]) for name, col in self.columns.items()}
+        if self.keys is not None and keys is not None:
+            self.keys = np.insert(self.keys, at, np.asarray(keys, dtype=np.int64))
+        self._index = None
+
+
+def join_objects(objects: list[str]) -> str:
+    return "[" + ",".join(objects) + "]"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    template: str  # e.g. "/rest/v1/audiences/{id}/members", the key of the stats
+    handler: Callable[..., Response]
+
+
+def route(method: str, template: str, handler: Callable[..., Response]) -> Route:
+    """A route from a template whose ``{name}`` parts match one path segment each."""
+    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+    return Route(method, re.compile(regex), template, handler)
+
+
+def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route for a path. A path that matches with another method gives that route too,
+    so the caller can answer 405 rather than 404."""
+    fallback = None
+    for candidate in routes:
+        found = candidate.pattern.fullmatch(path)
+        if found:
+            if candidate.method == method:
+                return candidate, found.groupdict()
+            fallback = fallback or (candidate, found.groupdict())
+    return fallback

@@ -1,0 +1,158 @@
+"""Coursepath API loader: members, courses, course members and their results, groups (seed 004).
+
+THE FIELD MAPPING for every Coursepath table is ``MEMBER``/``COURSE``/``GROUP``/``RESULT``
+below. No public source confirms Coursepath's JSON field names (research/api-contracts.md §4):
+these follow DESIGN.md §9, so check them against your academy first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from reconcile.config import CoursepathSource, secret
+from reconcile.progress import NullProgress, Progress
+from reconcile.sources.auth import CoursepathJwt
+from reconcile.sources.base import SourcePull, Window
+from reconcile.sources.columns import Column, dedupe, frame
+from reconcile.sources.http import HttpClient, HttpPolicy
+from reconcile.sources.paging import ListRequest, sequential_array
+
+LIMIT = 500  # the largest page Coursepath allows
+
+C = Column
+MEMBER = (
+    C("member_id", "id", "id"),
+    C("email", "email", "str"),
+    C("name", "name", "str"),
+    C("external_id", "externalId", "str"),
+    C("company", "company", "str"),
+    C("department", "department", "str"),
+    C("country", "country", "str"),
+)
+COURSE = (C("course_id", "id", "id"), C("name", "name", "str"))
+GROUP = (C("group_id", "id", "id"), C("name", "name", "str"))
+RESULT = (  # GET /courses/{courseId}/members/{memberId}/coursemember
+    C("enrolled_at", "enrolledAt", "datetime"),
+    C("completed", "completed", "bool"),
+    C("completed_at", "completedAt", "datetime"),
+    C("score", "score", "float"),
+    C("success", "success", "bool"),
+    C("certificate_url", "certificateUrl", "str"),
+)
+ENDPOINTS = {
+    "members": "/members",
+    "courses": "/courses",
+    "groups": "/groups",
+    "course_members": "/courses/{courseId}/members",
+    "group_members": "/groups/{groupId}/members",
+    "results": "/courses/{courseId}/members/{memberId}/coursemember",
+}
+
+
+def make_client(source: CoursepathSource, policy: HttpPolicy) -> HttpClient:
+    """Every request signs a fresh HS256 JWT with the academy's API key."""
+    auth = CoursepathJwt(source.email, secret(source.api_key_env, key="sources.coursepath"))
+    return HttpClient(source.name, source.base_url, policy=policy, auth=auth)
+
+
+def pull(client: HttpClient, window: Window, *, progress: Progress | None = None) -> SourcePull:
+    """Coursepath has no date filters: everything is pulled and the engine picks the period."""
+    progress = progress or NullProgress()
+    task = f"{client.source} members+results"
+    progress.start(task)
+    result = SourcePull(client.source, client.base_url, stats=client.stats)
+
+    def array(path: str, endpoint: str) -> list[dict[str, Any]]:
+        return sequential_array(
+            client,
+            ListRequest(path, endpoint=endpoint),
+            page_size=LIMIT,
+            params_for=lambda _index, fetched: {"offset": fetched, "limit": LIMIT},
+            id_of=lambda record: record.get("id") if isinstance(record, dict) else None,
+            progress=progress,
+            task=task,
+        )
+
+    tops = ("members", "courses", "groups")
+    members, courses, groups = client.map(
+        lambda name: array(ENDPOINTS[name], ENDPOINTS[name]), tops
+    )
+    _add(result, "members", frame(members, MEMBER), ("member_id",))
+    _add(result, "courses", frame(courses, COURSE), ("course_id",))
+    _add(result, "groups", frame(groups, GROUP), ("group_id",))
+
+    course_ids = result.tables["courses"]["course_id"].dropna().tolist()
+    group_ids = result.tables["groups"]["group_id"].dropna().tolist()
+    lists = [("course_members", "courseId", c) for c in course_ids] + [
+        ("group_members", "groupId", g) for g in group_ids
+    ]
+    pulled = client.map(
+        lambda item: array(
+            ENDPOINTS[item[0]].replace("{" + item[1] + "}", _segment(item[2])),
+            ENDPOINTS[item[0]],
+        ),
+        lists,
+    )
+    for table, owner, key in (
+        ("course_members", "course_id", "courseId"),
+        ("group_members", "group_id", "groupId"),
+    ):
+        groups_of = [
+            (item[2], rows) for item, rows in zip(lists, pulled, strict=True) if item[1] == key
+        ]
+        rows = [r for _, group in groups_of for r in group]
+        owners = [o for o, group in groups_of for _ in group]
+        _add(
+            result,
+            table,
+            frame(rows, MEMBER, extra={owner: ("id", owners)}),
+            (owner, "member_id"),
+        )
+
+    pairs = list(
+        result.tables["course_members"][["course_id", "member_id"]]
+        .dropna()
+        .itertuples(index=False, name=None)
+    )
+
+    def result_of(pair: tuple[str, str]) -> Any:
+        course_id, member_id = pair
+        body = client.get_json(
+            ENDPOINTS["results"].format(courseId=_segment(course_id), memberId=_segment(member_id)),
+            endpoint=ENDPOINTS["results"],
+            missing_ok=True,
+        )
+        progress.advance(task, pages=1, records=1 if body else 0)
+        return body
+
+    bodies = client.map(result_of, pairs)
+    found = [
+        (pair, body) for pair, body in zip(pairs, bodies, strict=True) if isinstance(body, dict)
+    ]
+    _add(
+        result,
+        "results",
+        frame(
+            [body for _, body in found],
+            RESULT,
+            extra={
+                "course_id": ("id", [p[0] for p, _ in found]),
+                "member_id": ("id", [p[1] for p, _ in found]),
+            },
+        ),
+        ("course_id", "member_id"),
+    )
+    progress.finish(task)
+    return result
+
+
+def _segment(value: Any) -> str:
+    """An id as one URL path segment (ids are opaque: never let one add a path)."""
+    return quote(str(value), safe="")
+
+
+def _add(result: SourcePull, name: str, table: Any, keys: tuple[str, ...]) -> None:
+    endpoint = ENDPOINTS[name]
+    table, dropped = dedupe(table, keys, stats=result.stats, label=f"{result.source} {endpoint}")
+    result.add(name, table, endpoint, dropped)
