@@ -184,13 +184,70 @@ def report(config_path: Path, snapshot: Path, as_of: dt.datetime | None, out: Pa
 @cli.command()
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--sources", is_flag=True, help="Also reach each configured API once.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the problems to this CSV file (e.g. check.csv).",
+)
+@click.option(
+    "--date-format",
+    type=click.Choice(["dd/mm/yyyy", "mm/dd/yyyy"]),
+    default=None,
+    help="How text dates are read when checking FILEs without a config (default dd/mm/yyyy).",
+)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
 def check(
-    config_path: Path | None, sources: bool, csv_path: Path | None, files: tuple[Path, ...]
+    ctx: click.Context,
+    config_path: Path | None,
+    sources: bool,
+    csv_path: Path | None,
+    date_format: str | None,
+    files: tuple[Path, ...],
 ) -> None:
-    """Validate HR spreadsheets and list every problem with where and how to fix it."""
-    _not_yet("check")
+    """Validate HR spreadsheets and list every problem with where and how to fix it.
+
+    Exit 0 when clean or only warnings, 2 when any error would stop `reconcile run`.
+    """
+    from rich.console import Console
+
+    from reconcile.inputs import check_config, check_files
+    from reconcile.inputs.display import blocks, summary_line, write_csv
+
+    if not config_path and not files:
+        raise click.UsageError("give -c CONFIG or one or more spreadsheet files")
+    if config_path:
+        config = config_module.load(config_path)
+        issues = check_config(config)
+        count = len(config.input_files()) + len(files)
+        if files:
+            issues = _combine_issues(
+                issues, check_files(files, date_format=config.organisation.date_format)
+            )
+    else:
+        issues = check_files(files, date_format=date_format or "dd/mm/yyyy")
+        count = len(files)
+    if sources:
+        stderr.print("note: --sources (reaching each API) is not available in this version yet")
+    settings = ctx.find_object(Settings)
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    if not (settings and settings.quiet):
+        for block in blocks(issues):
+            out.print(block)
+    errors = int((issues["severity"] == "error").sum())
+    out.print(summary_line(issues, count), style="bold red" if errors else "bold green")
+    if csv_path:
+        write_csv(issues, csv_path)
+        out.print(f"problems written to {csv_path}")
+    ctx.exit(2 if errors else 0)
+
+
+def _combine_issues(*frames: Any) -> Any:
+    """Issues from a config and from extra FILEs, in one table."""
+    from reconcile.inputs.issues import combine
+
+    return combine(frames)
 
 
 @cli.command()

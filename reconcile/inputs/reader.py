@@ -1,0 +1,590 @@
+"""Open an HR file as it really is and hand back one table of raw cells with Excel row numbers.
+
+Why so careful: these files are typed by hand and passed around by e-mail. A ``.xlsx`` may be
+an HTML page a web app exported, a PDF someone renamed, a password-protected workbook or a
+zero-byte attachment. Each of those must become one clear sentence (an :class:`InputError`),
+never a traceback. What *is* a spreadsheet is read with calamine (fast, values only, formulas
+by their cached value, both date systems), falling back to openpyxl when calamine is missing
+or refuses the file. CSV is UTF-8 (BOM or not) or Windows-1252, separated by ``,`` ``;`` or
+tab, all detected.
+
+The header row is found, not assumed: the first 30 rows are scored against the alias table
+and the best row wins, so a title row, blank rows or a two-row header with merged cells above
+the real header are all fine. Row numbers are the ones Excel shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+from reconcile.errors import InputError
+from reconcile.inputs.aliases import HeaderMatch, match_headers
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 512 * 1024 * 1024  # a roster or CPD log bigger than this is a mistake
+MAX_UNZIPPED_BYTES = 4 * 1024 * 1024 * 1024  # a zip bomb guard for workbooks
+HEADER_SCAN_ROWS = 30
+# Columns read from CSV as numbers when they look like numbers (everything else is text).
+NUMERIC_COLUMNS = frozenset(
+    {
+        "fte",
+        "minutes",
+        "cpd_minutes",
+        "required_minutes",
+        "structured_minutes",
+        "min_minutes",
+        "max_minutes",
+    }
+)
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_MARK = "EncryptionInfo".encode("utf-16-le")
+
+
+@dataclass
+class Grid:
+    """The cells of one sheet below its header, with the header match and Excel row numbers."""
+
+    file: str
+    sheet: str
+    match: HeaderMatch
+    columns: dict[str, pd.Series]  # canonical -> raw cells (blank -> missing), index 0..n-1
+    rows: np.ndarray  # the Excel row number of each cell position
+    header_row: int
+    decimal_comma: bool = False
+    padded: dict[str, np.ndarray] = field(default_factory=dict)  # canonical -> zero-pad width
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+# --------------------------------------------------------------------------- file kinds
+
+
+def sniff(path: Path) -> str:
+    """Say what the file really is (``"xlsx"``, ``"ods"``, ``"xls"`` or ``"csv"``) or refuse it."""
+    name = path.name
+    if not path.exists():
+        raise InputError(f"{name}: file not found ({path}); check the path")
+    if path.is_dir():
+        raise InputError(f"{name}: is a folder, not a spreadsheet; give the file inside it")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{name}: the file is empty (0 bytes); export the sheet again")
+    if size > MAX_FILE_BYTES:
+        raise InputError(
+            f"{name}: {size / 2**20:,.0f} MiB is too large for an HR spreadsheet "
+            f"(limit {MAX_FILE_BYTES / 2**20:,.0f} MiB); remove unused rows or split the file"
+        )
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(path)
+    if head.startswith(_OLE2):
+        return _ole_kind(path)
+    if head.startswith(b"%PDF"):
+        raise InputError(
+            f"{name}: is a PDF, not a spreadsheet; ask for the original .xlsx or a .csv export"
+        )
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lowered.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<head")):
+        raise InputError(
+            f"{name}: is an HTML/XML page saved with a spreadsheet name, not a workbook; "
+            "open it in Excel and use Save As > Excel Workbook (.xlsx)"
+        )
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            f"{name}: is a binary file that is not a spreadsheet; save the data as .xlsx or .csv"
+        )
+    return "csv"
+
+
+def _zip_kind(path: Path) -> str:
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            unzipped = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise InputError(
+            f"{name}: the workbook is damaged (not a readable zip); open it in Excel, "
+            "Save As a new .xlsx and try again"
+        ) from None
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise InputError(
+            f"{name}: unpacks to {unzipped / 2**30:,.1f} GiB, far too large for an HR "
+            "spreadsheet; remove unused rows or split the file"
+        )
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        return "xlsx"
+    if "content.xml" in names and "mimetype" in names:
+        return "ods"
+    raise InputError(
+        f"{name}: is a zip archive but not an Excel workbook; save the data as .xlsx or .csv"
+    )
+
+
+def _ole_kind(path: Path) -> str:
+    with path.open("rb") as handle:
+        blob = handle.read(4 * 1024 * 1024)
+    if _ENCRYPTED_MARK in blob:
+        raise InputError(
+            f"{path.name}: the workbook is password-protected (encrypted); open it in Excel, "
+            "remove the password (File > Info > Protect Workbook) and save again"
+        )
+    return "xls"
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+class Workbook:
+    """A workbook opened once; sheets are read on demand by name."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        self.path = path
+        self.kind = kind
+        self._calamine = None
+        self._openpyxl = None
+        self._cache: dict[str, tuple[list[list[object]], int]] = {}
+        self.sheet_names: list[str] = self._open()
+
+    def _open(self) -> list[str]:
+        try:
+            from python_calamine import CalamineWorkbook
+
+            self._calamine = CalamineWorkbook.from_path(str(self.path))
+            return list(self._calamine.sheet_names)
+        except ImportError:
+            log.info("python-calamine is not installed; reading %s with openpyxl", self.path)
+        except Exception as exc:  # calamine raises its own zoo of errors
+            log.info("calamine could not open %s (%s); trying openpyxl", self.path, exc)
+            if self.kind != "xlsx":
+                raise self._damaged(exc) from None
+        return self._open_openpyxl()
+
+    def _open_openpyxl(self) -> list[str]:
+        if self.kind != "xlsx":
+            raise InputError(
+                f"{self.path.name}: .{self.kind} workbooks need python-calamine; install it "
+                "or save the file as .xlsx"
+            )
+        import openpyxl
+
+        try:
+            self._openpyxl = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:
+            raise self._damaged(exc) from None
+        return list(self._openpyxl.sheetnames)
+
+    def _damaged(self, exc: Exception) -> InputError:
+        text = str(exc).lower()
+        if "password" in text or "encrypt" in text:
+            return InputError(
+                f"{self.path.name}: the workbook is password-protected; remove the password "
+                "in Excel and save again"
+            )
+        return InputError(
+            f"{self.path.name}: the workbook is damaged and cannot be read "
+            f"({type(exc).__name__}); open it in Excel, Save As a new .xlsx and try again"
+        )
+
+    def cells(self, sheet: str) -> tuple[list[list[object]], int]:
+        """Rows of cell values (blank = ``""``) and the Excel row number of the first one.
+
+        Read once per sheet and kept: calamine parses a whole sheet whatever is asked of it.
+        """
+        if sheet not in self._cache:
+            self._cache[sheet] = self._read(sheet)
+        return self._cache[sheet]
+
+    def _read(self, sheet: str) -> tuple[list[list[object]], int]:
+        if self._calamine is not None:
+            try:
+                data = self._calamine.get_sheet_by_name(sheet)
+                rows = data.to_python()
+                return rows, (data.start[0] + 1) if data.start else 1
+            except Exception as exc:
+                if self.kind != "xlsx":
+                    raise self._damaged(exc) from None
+                log.info("calamine failed on %s!%s (%s); trying openpyxl", self.path, sheet, exc)
+                if self._openpyxl is None:
+                    self._open_openpyxl()
+        return self._openpyxl_cells(sheet), 1
+
+    def _openpyxl_cells(self, sheet: str) -> list[list[object]]:
+        assert self._openpyxl is not None
+        worksheet = self._openpyxl[sheet]
+        rows: list[list[object]] = []
+        try:
+            for values in worksheet.iter_rows(min_row=1, values_only=True):
+                rows.append(["" if v is None else v for v in values])
+        except Exception as exc:
+            raise self._damaged(exc) from None
+        return rows
+
+    def close(self) -> None:
+        self._cache.clear()
+        if self._openpyxl is not None:
+            self._openpyxl.close()
+        if self._calamine is not None:
+            self._calamine.close()
+
+
+# --------------------------------------------------------------------------- header rows
+
+
+@dataclass
+class HeaderChoice:
+    match: HeaderMatch
+    index: int  # position in the rows list of the (last) header row
+
+
+def find_header(
+    rows: Sequence[Sequence[object]], kind: str, overrides: Mapping[str, str] | None = None
+) -> HeaderChoice | None:
+    """The row (maybe merged with the group row above it) that best matches ``kind``'s aliases.
+
+    Merged header cells leave the value in the top-left cell only, so a column whose header was
+    merged down over two rows is blank in the lower row: blanks are filled from the row above.
+    """
+    best: HeaderChoice | None = None
+    previous: Sequence[object] = ()
+    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        candidates = [list(row)]
+        if previous:
+            filled = [
+                cell if _filled(cell) else (previous[i] if i < len(previous) else "")
+                for i, cell in enumerate(row)
+            ]
+            candidates.append(filled)
+        for headers in candidates:
+            match = match_headers(kind, headers, overrides)
+            if match.score and (best is None or match.score > best.match.score):
+                best = HeaderChoice(match=match, index=index)
+        previous = row
+    return best
+
+
+def _filled(cell: object) -> bool:
+    return not (cell is None or (isinstance(cell, str) and not cell.strip()))
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+@dataclass
+class CsvText:
+    encoding: str
+    delimiter: str
+    head: list[list[str]]
+
+
+def csv_dialect(path: Path) -> CsvText:
+    """Detect the encoding (UTF-8 with or without BOM, UTF-16, else Windows-1252) and separator."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif raw.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    elif raw.isascii():
+        encoding = "utf-8"
+    else:
+        try:
+            raw.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+            try:
+                raw.decode("cp1252")
+            except UnicodeDecodeError:
+                encoding = "latin-1"
+    text = raw[: 256 * 1024].decode(encoding, errors="replace")
+    lines = text.splitlines()[:HEADER_SCAN_ROWS]
+    counts = {d: sum(line.count(d) for line in lines) for d in (",", ";", "\t")}
+    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    head = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    return CsvText(encoding=encoding, delimiter=delimiter, head=head)
+
+
+def read_csv_grid(
+    path: Path, kind: str, overrides: Mapping[str, str] | None, label: str
+) -> Grid | HeaderMatch | None:
+    """Read a CSV table of ``kind``: a :class:`Grid`, or the best (incomplete) header match."""
+    dialect = csv_dialect(path)
+    choice = find_header(dialect.head, kind, overrides)
+    if choice is None:
+        return None
+    choice.match.row = choice.index + 1
+    if choice.match.missing():
+        return choice.match
+    frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
+    if frame is None:
+        frame = _pandas_csv(path, dialect, choice.index + 1, choice.match, label)
+    positions = choice.match.positions
+    if frame.attrs.get("trimmed"):
+        columns = {canonical: frame[pos] for canonical, pos in positions.items()}
+    else:
+        columns = {canonical: _blank_to_na(frame[pos]) for canonical, pos in positions.items()}
+    first = choice.index + 2  # header line number (1-based) + 1
+    rows = np.arange(first, first + len(frame), dtype=np.int64)
+    return _drop_blank(
+        Grid(
+            file=label,
+            sheet="",
+            match=choice.match,
+            columns=columns,
+            rows=rows,
+            header_row=choice.index + 1,
+            decimal_comma=dialect.delimiter == ";",
+        )
+    )
+
+
+def _text_columns(match: HeaderMatch) -> list[int]:
+    return [p for c, p in match.positions.items() if c not in NUMERIC_COLUMNS]
+
+
+def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> pd.DataFrame | None:
+    """The fast path: Arrow's multi-threaded reader; None when the file needs pandas' care
+    (ragged rows, line breaks inside quoted cells) or pyarrow is missing."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    width = len(match.headers)
+    names = [f"c{i}" for i in range(width)]
+    wanted = [f"c{p}" for p in match.positions.values()]
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                skip_rows=skip,
+                column_names=names,
+                encoding={"utf-8": "utf8", "utf-8-sig": "utf8"}.get(
+                    dialect.encoding, dialect.encoding
+                ),
+            ),
+            # blank lines become empty rows, as in Excel, so row numbers stay exact
+            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"c{p}": pa.string() for p in _text_columns(match)},
+                include_columns=wanted,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                timestamp_parsers=[],  # never let Arrow guess dates (it rolls 31/02 over)
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:
+        log.info("Arrow could not read %s (%s); reading it with pandas", path, exc)
+        return None
+    import pyarrow.compute as pc
+
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)
+        if pa.types.is_string(column.type):
+            trimmed = pc.utf8_trim_whitespace(column)
+            blank = pc.equal(trimmed, "")
+            if pc.any(blank).as_py():
+                trimmed = pc.if_else(blank, None, trimmed)
+            table = table.set_column(index, name, trimmed)
+    frame = table.to_pandas()
+    frame.columns = [int(name[1:]) for name in frame.columns]
+    frame.attrs["trimmed"] = True
+    return frame
+
+
+def _pandas_csv(
+    path: Path, dialect: CsvText, skip: int, match: HeaderMatch, label: str
+) -> pd.DataFrame:
+    """The careful path: line breaks inside quoted cells, and ragged rows (cells beyond the
+    last header are ignored, as Excel shows them in a column nobody named)."""
+    width = len(match.headers)
+    try:
+        return _read_pandas(path, dialect, skip, match, width)
+    except pd.errors.ParserError as exc:
+        if "Expected" not in str(exc):
+            raise _unparseable(label, exc) from None
+    except (ValueError, UnicodeError) as exc:
+        raise _unparseable(label, exc) from None
+    with path.open(encoding=dialect.encoding, newline="") as handle:
+        widest = max((len(r) for r in csv.reader(handle, delimiter=dialect.delimiter)), default=0)
+    try:
+        return _read_pandas(path, dialect, skip, match, max(width, widest))
+    except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
+        raise _unparseable(label, exc) from None
+
+
+def _read_pandas(
+    path: Path, dialect: CsvText, skip: int, match: HeaderMatch, width: int
+) -> pd.DataFrame:
+    return pd.read_csv(
+        path,
+        sep=dialect.delimiter,
+        encoding=dialect.encoding,
+        header=None,
+        names=list(range(width)),
+        index_col=False,
+        skiprows=skip,
+        dtype=dict.fromkeys(_text_columns(match), str),  # text keeps leading zeros
+        keep_default_na=False,
+        na_values=[""],
+        skip_blank_lines=False,
+    )
+
+
+def _unparseable(label: str, exc: Exception) -> InputError:
+    return InputError(
+        f"{label}: the CSV cannot be parsed ({str(exc).strip().splitlines()[-1]}); check "
+        "for unbalanced quotes, or save it again from Excel as CSV UTF-8"
+    )
+
+
+def _blank_to_na(column: pd.Series) -> pd.Series:
+    if column.dtype != "str" and not isinstance(column.dtype, pd.StringDtype):
+        return column  # inferred numbers: blanks are already NaN
+    stripped = column.str.strip()
+    return stripped.mask(stripped == "")
+
+
+# --------------------------------------------------------------------------- sheets
+
+
+def sheet_grid(
+    book: Workbook,
+    sheet: str,
+    kind: str,
+    overrides: Mapping[str, str] | None,
+    label: str,
+    want_padding: Callable[[str], bool] = lambda _c: False,
+) -> Grid | HeaderMatch | None:
+    """Read one sheet as ``kind``: a :class:`Grid`, the incomplete match, or None (no headers)."""
+    rows, first_row = book.cells(sheet)
+    choice = find_header(rows, kind, overrides)
+    if choice is None:
+        return None
+    choice.match.row = first_row + choice.index
+    if choice.match.missing():
+        return choice.match
+    body = rows[choice.index + 1 :]
+    width = len(choice.match.headers)
+    columns: dict[str, pd.Series] = {}
+    if body:
+        transposed = list(zip(*(_pad(r, width) for r in body), strict=True))
+        for canonical, position in choice.match.positions.items():
+            columns[canonical] = _object_column(transposed[position])
+    else:
+        for canonical in choice.match.positions:
+            columns[canonical] = pd.Series([], dtype=object)
+    start = first_row + choice.index + 1
+    grid = Grid(
+        file=label,
+        sheet=sheet,
+        match=choice.match,
+        columns=columns,
+        rows=np.arange(start, start + len(body), dtype=np.int64),
+        header_row=first_row + choice.index,
+    )
+    padding_columns = [c for c in columns if want_padding(c) and _has_numbers(columns[c])]
+    if padding_columns and book.kind == "xlsx":
+        from reconcile.inputs.padding import zero_padding
+
+        grid.padded = zero_padding(book.path, sheet, grid, padding_columns)
+    return _drop_blank(grid)
+
+
+def _pad(row: Sequence[object], width: int) -> Sequence[object]:
+    if len(row) >= width:
+        return row[:width] if len(row) > width else row
+    return list(row) + [""] * (width - len(row))
+
+
+def _object_column(values: tuple[object, ...]) -> pd.Series:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    series = pd.Series(array, dtype=object)
+    blank = series == ""
+    if blank.any():
+        series = series.mask(blank, None)
+    strings = pd.api.types.infer_dtype(series, skipna=True) == "string"
+    if strings:
+        stripped = series.str.strip()
+        series = stripped.mask(stripped == "", None)
+    return series
+
+
+def _has_numbers(column: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty")
+
+
+def _drop_blank(grid: Grid) -> Grid:
+    """Forget rows with nothing in any recognised column (blank and trailing rows)."""
+    if not grid.columns or not len(grid.rows):
+        return grid
+    present = np.zeros(len(grid.rows), dtype=bool)
+    for column in grid.columns.values():
+        present |= column.notna().to_numpy()
+    if present.all():
+        return grid
+    keep = np.flatnonzero(present)
+    grid.columns = {k: v.iloc[keep].reset_index(drop=True) for k, v in grid.columns.items()}
+    grid.padded = {k: v[keep] for k, v in grid.padded.items()}
+    grid.rows = grid.rows[keep]
+    return grid
+
+
+def column_letter(position: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: how Excel names a column."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    found = _CELL_REF.match(ref)
+    if not found:
+        return "", 0
+    return found.group(1), int(found.group(2))
+
+
+def sheet_xml_path(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """Where a named sheet's XML lives inside an .xlsx, read safely (defusedxml)."""
+    from defusedxml import ElementTree
+
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    ns_pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rel_id = None
+    for node in workbook.iter(f"{ns_main}sheet"):
+        if node.get("name") == sheet:
+            rel_id = node.get(f"{ns_rel}id")
+    if rel_id is None:
+        return None
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    for node in rels.iter(f"{ns_pkg}Relationship"):
+        if node.get("Id") == rel_id:
+            target = node.get("Target", "")
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return str(PurePosixPath("xl") / target)
+    return None

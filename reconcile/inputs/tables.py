@@ -1,0 +1,416 @@
+"""What every table reader shares: finding the sheet, reporting missing columns, typed columns.
+
+A :class:`Checked` wraps one :class:`Grid` and the :class:`Issues` it reports into. Its helpers
+parse a column once (text, number, date, yes/no), flag the cells that failed in one batch, and
+hand back the typed column, so each table module reads as a list of rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reconcile.errors import InputError
+from reconcile.inputs import values
+from reconcile.inputs.aliases import (
+    ALIASES,
+    HeaderMatch,
+    closest_header,
+    preferred_header,
+)
+from reconcile.inputs.issues import Issues
+from reconcile.inputs.reader import Grid, Workbook, read_csv_grid, sheet_grid, sniff
+
+log = logging.getLogger(__name__)
+
+ID_COLUMNS = frozenset(
+    {
+        "employee_id",
+        "manager_id",
+        "thrive_id",
+        "brightspace_id",
+        "coursepath_id",
+        "course_id",
+        "thrive_content_id",
+    }
+)
+
+
+@dataclass
+class Checked:
+    """One table being validated: its grid, where its issues go, and the date format."""
+
+    grid: Grid
+    issues: Issues
+    date_format: str = "dd/mm/yyyy"
+
+    @property
+    def n(self) -> int:
+        return len(self.grid)
+
+    def has(self, canonical: str) -> bool:
+        return canonical in self.grid.columns
+
+    def raw(self, canonical: str) -> pd.Series:
+        column = self.grid.columns.get(canonical)
+        if column is None:
+            return values.missing(self.n)
+        return column
+
+    def header(self, canonical: str) -> str:
+        return self.grid.match.header(canonical)
+
+    def flag(
+        self,
+        code: str,
+        mask: np.ndarray,
+        canonical: str,
+        *,
+        value: pd.Series | None = None,
+        problem: str | pd.Series,
+        fix: str | pd.Series,
+    ) -> None:
+        """Report every row where ``mask`` is true, in one batch."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        shown = self.raw(canonical) if value is None else value
+        self.issues.add(
+            code,
+            file=self.grid.file,
+            sheet=self.grid.sheet,
+            row=self.grid.rows[mask],
+            column=self.header(canonical) if canonical else "",
+            value=_pick(shown, mask),
+            problem=_pick(problem, mask),
+            fix=_pick(fix, mask),
+        )
+
+    def text(self, canonical: str) -> pd.Series:
+        """The column as text the user sees (IDs keep zero padding); blank -> NA."""
+        raw = self.raw(canonical)
+        return values.as_text(raw, self.grid.padded.get(canonical))
+
+    def number(self, canonical: str, *, what: str) -> pd.Series:
+        """Float column; non-numbers are ``not_a_number`` errors and become NA."""
+        numbers, bad = values.as_number(self.raw(canonical), decimal_comma=self.grid.decimal_comma)
+        self.flag(
+            "not_a_number",
+            bad,
+            canonical,
+            problem=f"{what} is not a number",
+            fix="type a plain number (no units, no thousands separator)",
+        )
+        return numbers
+
+    def minutes(self, canonical: str) -> pd.Series:
+        """Whole minutes (Int64): negative and non-numeric are errors, fractions rounded."""
+        numbers = self.number(canonical, what="minutes")
+        negative = (numbers < 0).to_numpy(dtype=bool)
+        self.flag(
+            "negative_minutes",
+            negative,
+            canonical,
+            problem="minutes are negative",
+            fix="type the number of minutes as 0 or more",
+        )
+        rounded = np.floor(numbers + 0.5)
+        fractional = (numbers.notna() & (rounded != numbers)).to_numpy(dtype=bool)
+        if fractional.any():
+            self.flag(
+                "fractional_minutes",
+                fractional,
+                canonical,
+                problem="minutes are not a whole number",
+                fix=rounded.map(lambda v: f"counted as {v:.0f} minutes", na_action="ignore"),
+            )
+        return rounded.mask(negative).astype("Int64")
+
+    def date(self, canonical: str) -> pd.Series:
+        """``datetime64[ns]`` column; unreadable or ambiguous dates are errors and become NaT."""
+        raw = self.raw(canonical)
+        nanos, codes = values.date_cells(raw, self.date_format)
+        for number, code in ((1, "unparseable_date"), (2, "ambiguous_date")):
+            mask = codes == number
+            if not mask.any():
+                continue
+            if code == "ambiguous_date":
+                problem: str | pd.Series = (
+                    "the year has two digits, so the date could mean more than one day"
+                )
+            else:
+                swapped = raw[mask].map(
+                    lambda v: isinstance(v, str) and values.swapped_parse(v, self.date_format)
+                )
+                problem = pd.Series("not a date reconcile can read", index=raw.index)
+                problem[swapped[swapped].index] = (
+                    f"not a valid date as {self.date_format} (organisation.date_format)"
+                )
+            self.flag(
+                code,
+                mask,
+                canonical,
+                problem=problem,
+                fix=(
+                    f"type the date as 2026-03-31 or {self.date_format}, "
+                    "or format the cell as a date"
+                ),
+            )
+        return pd.Series(nanos.view("datetime64[ns]"), index=raw.index)
+
+    def yes_no(self, canonical: str, *, blank: bool | None) -> pd.Series:
+        result, bad = values.as_yes_no(self.raw(canonical), blank=blank)
+        self.flag(
+            "bad_yes_no",
+            bad,
+            canonical,
+            problem="not a yes/no value",
+            fix="use yes or no (also accepted: y/n, true/false, 1/0, x/blank)",
+        )
+        return result
+
+    def duplicates(
+        self,
+        key: pd.Series,
+        code: str,
+        canonical: str,
+        *,
+        what: str,
+        fix: str,
+        only: np.ndarray | None = None,
+        value: pd.Series | None = None,
+    ) -> np.ndarray:
+        """Flag every row whose ``key`` repeats another's; the problem names the other rows."""
+        present = key.notna().to_numpy(dtype=bool, copy=True)
+        if only is not None:
+            present &= np.asarray(only, dtype=bool)
+        keyed = key[present]
+        repeated = keyed.duplicated(keep=False).to_numpy()
+        if not repeated.any():
+            return np.zeros(self.n, dtype=bool)
+        rows = pd.Series(self.grid.rows[present][repeated], index=keyed.index[repeated])
+        groups = rows.groupby(keyed[repeated].to_numpy())
+        listing = groups.transform(lambda r: ", ".join(str(x) for x in r))
+        mask = np.zeros(self.n, dtype=bool)
+        mask[np.flatnonzero(present)[repeated]] = True
+        problem = pd.Series("", index=key.index, dtype=object)
+        problem[rows.index] = [f"{what} on rows {listing[i]}" for i in rows.index]
+        self.flag(code, mask, canonical, value=value, problem=problem, fix=fix)
+        return mask
+
+
+def _pick(value: object, mask: np.ndarray) -> object:
+    if isinstance(value, pd.Series):
+        return value.to_numpy(dtype=object)[mask]
+    if isinstance(value, np.ndarray):
+        return value[mask]
+    return value
+
+
+# --------------------------------------------------------------------------- finding tables
+
+
+def report_missing(
+    issues: Issues, label: str, sheet: str, match: HeaderMatch, kind_name: str
+) -> None:
+    """One ``missing_column`` error per absent required column, naming what was found."""
+    found = [h for h in match.headers if h]
+    listed = ", ".join(f'"{h}"' for h in found) or "no headers"
+    for need in match.missing():
+        options = need if isinstance(need, tuple) else (need,)
+        wanted = " or ".join(f'"{preferred_header(match.kind, o)}"' for o in options)
+        near = None
+        for option in options:
+            near = closest_header(match.kind, option, found)
+            if near:
+                break
+        fix = f"add a column headed {wanted}"
+        if near:
+            fix = f'rename "{near}" to {wanted.split(" or ")[0]}' + _mapping_hint(
+                kind_name, options[0], near
+            )
+        issues.add(
+            "missing_column",
+            file=label,
+            sheet=sheet,
+            row=match_header_row(match),
+            column=" / ".join(options),
+            value="",
+            problem=f"no {wanted} column; headers found: {listed}",
+            fix=fix,
+        )
+
+
+def _mapping_hint(section: str, canonical: str, header: str) -> str:
+    """How to map a header in the config instead of renaming it, where the config can."""
+    if section == "roster":
+        return f', or map it in the config: [roster.columns] {canonical} = "{header}"'
+    if section == "cpd_logs":
+        mapping = f'columns = {{ {canonical} = "{header}" }}'
+        return f", or map it in the config: {mapping} under [[cpd_logs]]"
+    return ""
+
+
+def match_header_row(match: HeaderMatch) -> int | None:
+    return match.row
+
+
+def report_duplicate_columns(issues: Issues, grid: Grid) -> None:
+    for canonical, position in grid.match.duplicates:
+        issues.add(
+            "duplicate_column",
+            file=grid.file,
+            sheet=grid.sheet,
+            row=grid.header_row,
+            column=grid.match.headers[position],
+            value=grid.match.headers[position],
+            problem=(
+                f'a second {canonical} column; "{grid.match.header(canonical)}" is used '
+                "and this one ignored"
+            ),
+            fix="delete or rename one of the two columns",
+        )
+
+
+def open_table(
+    path: Path,
+    kind: str,
+    issues: Issues,
+    *,
+    sheet: str | None = None,
+    overrides: Mapping[str, str] | None = None,
+    config_section: str = "roster",
+    book: Workbook | None = None,
+) -> Grid | None:
+    """Read ``kind`` from a file, choosing the sheet; problems go to ``issues``, None returned.
+
+    The sheet is the configured one, else the only one, else the first with the required
+    headers. A file that cannot be read at all raises :class:`InputError`.
+    """
+    label = path.name
+    want = _padding_wanted
+    file_kind = sniff(path) if book is None else book.kind
+    if file_kind == "csv":
+        result = read_csv_grid(path, kind, overrides, label)
+        return _settle(result, issues, label, "", kind, config_section)
+    owned = book is None
+    book = book or Workbook(path, file_kind)
+    try:
+        names = book.sheet_names
+        if sheet is not None:
+            if sheet not in names:
+                issues.add(
+                    "missing_sheet",
+                    file=label,
+                    sheet=sheet,
+                    problem=f'no sheet named "{sheet}"; sheets: {", ".join(names)}',
+                    fix=f"rename the sheet, or set [{config_section}] sheet to one of them",
+                )
+                return None
+            result = sheet_grid(book, sheet, kind, overrides, label, want)
+            return _settle(result, issues, label, sheet, kind, config_section)
+        first_partial: tuple[str, HeaderMatch] | None = None
+        for name in names:
+            result = sheet_grid(book, name, kind, overrides, label, want)
+            if isinstance(result, Grid):
+                return _settle(result, issues, label, name, kind, config_section)
+            if isinstance(result, HeaderMatch) and (
+                first_partial is None or result.score > first_partial[1].score
+            ):
+                first_partial = (name, result)
+        if first_partial is not None:
+            return _settle(first_partial[1], issues, label, first_partial[0], kind, config_section)
+        return _settle(None, issues, label, names[0] if names else "", kind, config_section)
+    finally:
+        if owned:
+            book.close()
+
+
+def _padding_wanted(canonical: str) -> bool:
+    return canonical in ID_COLUMNS
+
+
+_KIND_NAMES = {
+    "roster": "roster",
+    "cpd_log": "CPD log",
+    "requirements": "Requirements sheet",
+    "categories": "Categories sheet",
+    "courses": "Courses sheet",
+}
+
+
+def _settle(
+    result: Grid | HeaderMatch | None,
+    issues: Issues,
+    label: str,
+    sheet: str,
+    kind: str,
+    config_section: str,
+) -> Grid | None:
+    if isinstance(result, Grid):
+        report_duplicate_columns(issues, result)
+        return result
+    if isinstance(result, HeaderMatch):
+        report_missing(issues, label, sheet, result, config_section)
+        return None
+    wanted = ", ".join(f'"{preferred_header(kind, c)}"' for c in list(ALIASES[kind])[:4])
+    issues.add(
+        "missing_column",
+        file=label,
+        sheet=sheet,
+        problem=f"no {_KIND_NAMES[kind]} headers found (looked for {wanted}...)",
+        fix="put one header row above the data, using the column names in docs/spreadsheets.md",
+    )
+    return None
+
+
+def guard(label: str, issues: Issues, action: Callable[[], Any]) -> Any:
+    """Run ``action``; a whole-file :class:`InputError` becomes one issue row instead.
+
+    Any other exception while reading is a parser choking on a damaged file: it is logged
+    (with its traceback at debug level) and reported as ``unreadable_file``, never raised.
+    """
+    try:
+        return action()
+    except InputError as exc:
+        message = str(exc)
+        problem, _, fix = message.partition("; ")
+        if problem.startswith(f"{label}: "):
+            problem = problem[len(label) + 2 :]
+        issues.add(
+            _file_code(problem),
+            file=label,
+            problem=problem,
+            fix=fix or "save the data again as .xlsx or .csv",
+        )
+        return None
+    except (MemoryError, RecursionError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        log.debug("reading %s failed", label, exc_info=True)
+        issues.add(
+            "unreadable_file",
+            file=label,
+            problem=f"the file could not be read ({type(exc).__name__}: {exc})"[:300],
+            fix="open it in Excel, Save As a new .xlsx (or CSV UTF-8) and try again",
+        )
+        return None
+
+
+def _file_code(problem: str) -> str:
+    lowered = problem.lower()
+    if "empty" in lowered:
+        return "empty_file"
+    if "too large" in lowered or "unpacks to" in lowered:
+        return "file_too_large"
+    if "password" in lowered:
+        return "encrypted_workbook"
+    if "pdf" in lowered or "html" in lowered or "binary" in lowered or "zip archive" in lowered:
+        return "not_a_spreadsheet"
+    return "unreadable_file"
