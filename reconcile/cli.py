@@ -218,11 +218,17 @@ def _issues_on_failure(limit: int = 5) -> Iterator[None]:
         if issues is not None and len(issues):
             errors = issues[issues["severity"] == "error"].head(limit)
             for row in errors.itertuples(index=False):
-                where = " ".join(
-                    str(part) for part in (row.file, row.sheet, row.row, row.column) if _given(part)
-                )
-                stderr.print(Text(f"  {where}: {row.problem}; {row.fix}"), soft_wrap=True)
+                stderr.print(Text(f"  {_where(row)}: {row.problem}; {row.fix}"), soft_wrap=True)
         raise
+
+
+def _where(issue: Any) -> str:
+    """``roster.csv, sheet Staff, row 3, column Email``: the parts an issue has."""
+    parts = [str(issue.file)]
+    for label, value in (("sheet", issue.sheet), ("row", issue.row), ("column", issue.column)):
+        if _given(value):
+            parts.append(f"{label} {value}")
+    return ", ".join(parts)
 
 
 def _given(value: Any) -> bool:
