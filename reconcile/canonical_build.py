@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from reconcile.engine.canonical import CanonicalTables
+from reconcile.errors import IntegrityError
 
 Tables = Mapping[tuple[str, str], pd.DataFrame]
 Parts = dict[str, list[pd.DataFrame]]
@@ -62,16 +63,31 @@ def known_audiences(tables: Tables) -> list[str] | None:
     return sorted(values.dropna().astype(str).unique())
 
 
-def unread_control_totals(tables: Tables) -> list[dict[str, Any]]:
-    """Control-total rows (summary.json shape) for pulled tables the engine does not read."""
+def unread_control_totals(
+    tables: Tables, counted: Iterable[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """Control-total rows (summary.json shape) for pulled tables the engine did not count.
+
+    ``counted``: the (source, table) pairs already in the engine's control totals. A table
+    the engine does not read gets its :data:`UNREAD_TABLES` disposition, an empty table a row
+    of 0; a table with records that nothing accounted for is an :class:`IntegrityError`
+    (DESIGN §8: the run fails loudly rather than lose records).
+    """
+    seen = set(counted)
     rows = []
-    for (source, table), disposition in UNREAD_TABLES.items():
-        frame = tables.get((source, table))
-        if frame is not None:
-            n = len(frame)
-            rows.append(
-                {"source": source, "table": table, "pulled": n, "dispositions": {disposition: n}}
+    for (source, table), frame in sorted(tables.items()):
+        if (source, table) in seen:
+            continue
+        n = len(frame)
+        disposition = UNREAD_TABLES.get((source, table))
+        if disposition is None and n:
+            raise IntegrityError(
+                f"snapshot table {source}/{table} has {n:,} records that no canonical table "
+                "accounts for; map it in reconcile/canonical_build.py (or list it in "
+                "UNREAD_TABLES)"
             )
+        dispositions = {disposition: n} if disposition else {}
+        rows.append({"source": source, "table": table, "pulled": n, "dispositions": dispositions})
     return rows
 
 
@@ -355,14 +371,17 @@ def _people(people: pd.DataFrame) -> pd.DataFrame:
 
 
 def _input_issues(issues: pd.DataFrame) -> pd.DataFrame:
-    """Spreadsheet warnings; the engine turns each into an ``input_issue`` exception."""
+    """Spreadsheet warnings; the engine turns each into an ``input_issue`` exception.
+
+    The reader leaves blanks as ``""`` or None; the canonical table wants NaN for "none".
+    """
     if issues is None or not len(issues):
         return pd.DataFrame()
     frame = issues.copy()
     for column in ("sheet", "column", "value", "fix"):
         if column in frame.columns:
-            frame[column] = frame[column].where(frame[column].notna(), None)
-            frame[column] = frame[column].map(lambda v: None if v in (None, "") else str(v))
+            text = frame[column].astype("str")
+            frame[column] = text.where(frame[column].notna() & (text != ""))
     frame["row"] = pd.to_numeric(frame["row"], errors="coerce").astype("float64")
     return frame
 

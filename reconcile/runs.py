@@ -64,12 +64,15 @@ def run(
             "`reconcile report --snapshot DIR`"
         )
     rules = Rules.from_config(config, as_of)
-    read_inputs(config)  # fail fast (exit 2) before any network traffic
+    inputs = read_inputs(config)  # fail fast (exit 2) before any network traffic
     pulled = pull_all(config, progress=progress or NullProgress())
     folder = run_folder(config, out)
     snapshot = write_snapshot(folder, pulled, config)
     warnings = tuple(w for stats in pulled.stats.values() for w in stats.get("warnings", ()))
-    return _reconcile_snapshot(config, snapshot, folder, rules, warnings)
+    # Without Thrive there are no pulled audiences to check the roster's against, so the
+    # inputs read above are final; with Thrive they are read again knowing its audiences.
+    final = None if "thrive" in config.sources else inputs
+    return _reconcile_snapshot(config, snapshot, folder, rules, warnings, final)
 
 
 def report(
@@ -90,14 +93,24 @@ def report(
 
 
 def _reconcile_snapshot(
-    config: Config, snapshot: Path, folder: Path, rules: Rules, warnings: tuple[str, ...]
+    config: Config,
+    snapshot: Path,
+    folder: Path,
+    rules: Rules,
+    warnings: tuple[str, ...],
+    inputs: Any = None,
 ) -> RunOutcome:
-    """The shared second half: read the snapshot back, reconcile, write the outputs."""
+    """The shared second half: read the snapshot back, reconcile, write the outputs.
+
+    The snapshot is read back from disk even right after a pull, so ``run`` and ``report``
+    reconcile the very same frames (and the hashes are checked once more).
+    """
     from reconcile.inputs import read_inputs
     from reconcile.snapshot import read_snapshot
 
     tables, manifest = read_snapshot(snapshot)
-    inputs = read_inputs(config, known_audiences=known_audiences(tables))
+    if inputs is None:
+        inputs = read_inputs(config, known_audiences=known_audiences(tables))
     result = reconcile(build_canonical(tables, inputs), rules)
     content = summary_content(result, tables, manifest, config)
     folder.mkdir(parents=True, exist_ok=True)
@@ -122,7 +135,8 @@ def summary_content(
     and each table's ``pulled_at`` from the manifest. Nothing in it depends on the clock, so
     the same snapshot and config give the same bytes."""
     content = summary(result)
-    controls = content["control_totals"] + unread_control_totals(tables)
+    counted = [(row["source"], row["table"]) for row in content["control_totals"]]
+    controls = content["control_totals"] + unread_control_totals(tables, counted)
     for row in controls:
         entry = manifest.get("sources", {}).get(row["source"], {}).get("tables", {})
         row["pulled_at"] = entry.get(row["table"], {}).get("pulled_at")
