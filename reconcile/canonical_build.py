@@ -50,7 +50,7 @@ def build_canonical(tables: Tables, inputs: Any) -> CanonicalTables:
     _spreadsheets(inputs, parts)
     frames = {name: _concat(frames) for name, frames in parts.items()}
     frames["people"] = _people(inputs.people)
-    frames["input_issues"] = _input_issues(inputs.issues)
+    frames["input_issues"] = _input_issues(inputs)
     return CanonicalTables.build(**frames)
 
 
@@ -370,11 +370,13 @@ def _people(people: pd.DataFrame) -> pd.DataFrame:
     return people
 
 
-def _input_issues(issues: pd.DataFrame) -> pd.DataFrame:
+def _input_issues(inputs: Any) -> pd.DataFrame:
     """Spreadsheet warnings; the engine turns each into an ``input_issue`` exception.
 
-    The reader leaves blanks as ``""`` or None; the canonical table wants NaN for "none".
+    A warning on a roster or CPD-log row names that row's employee, so the Exceptions sheet
+    can say whose it is. The reader leaves blanks as ``""`` or None; canonical wants NaN.
     """
+    issues = inputs.issues
     if issues is None or not len(issues):
         return pd.DataFrame()
     frame = issues.copy()
@@ -383,6 +385,29 @@ def _input_issues(issues: pd.DataFrame) -> pd.DataFrame:
             text = frame[column].astype("str")
             frame[column] = text.where(frame[column].notna() & (text != ""))
     frame["row"] = pd.to_numeric(frame["row"], errors="coerce").astype("float64")
+    rows = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "file": _roster_file(inputs),
+                    "row": inputs.people["source_row"].astype("float64"),
+                    "employee_id": inputs.people["employee_id"].astype("str"),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "file": inputs.cpd_log["file"].astype("str"),
+                    "row": inputs.cpd_log["source_row"].astype("float64"),
+                    "employee_id": inputs.cpd_log["employee_id"].astype("str"),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).drop_duplicates(["file", "row"])
+    keys = frame[["file", "row"]].astype({"file": "str"})
+    frame["employee_id"] = keys.merge(rows, on=["file", "row"], how="left")[
+        "employee_id"
+    ].to_numpy()
     return frame
 
 

@@ -326,7 +326,11 @@ def test_spreadsheet_warnings_become_input_issue_exceptions() -> None:
     result = reconcile(build_canonical(snapshot_tables(), inputs(warning=True)), RULES)
     issues = result.exceptions[result.exceptions["type"] == "input_issue"]
     assert len(issues) == 1
-    assert "Nurzes" in issues["detail"].iloc[0] or "Nurzes" in str(issues.iloc[0].tolist())
+    issue = issues.iloc[0]
+    assert issue["employee_id"] == "001"  # roster row 2 is Ann's
+    assert issue["detail"] == (
+        "roster.xlsx / Staff row 2 column Audiences: audience Nurzes is not known"
+    )
 
 
 def test_a_pulled_table_nobody_maps_fails_loudly() -> None:
