@@ -259,7 +259,7 @@ def test_rate_limit_headers_pace_before_a_429(server: Scripted) -> None:
         return (
             200,
             {"n": state["used"]},
-            {"X-Rate-Limit-Remaining": left, "X-Rate-Limit-Reset": reset},
+            {"X-Rate-Limit-Remaining": left, "X-Rate-Limit-Reset": reset, "X-Request-Cost": 1},
         )
 
     server.script("/rest/v1/x", limited)

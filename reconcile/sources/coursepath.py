@@ -53,7 +53,13 @@ ENDPOINTS = {
 def make_client(source: CoursepathSource, policy: HttpPolicy) -> HttpClient:
     """Every request signs a fresh HS256 JWT with the academy's API key."""
     auth = CoursepathJwt(source.email, secret(source.api_key_env, key="sources.coursepath"))
-    return HttpClient(source.name, source.base_url, policy=policy, auth=auth)
+    return HttpClient(
+        source.name,
+        source.base_url,
+        policy=policy,
+        auth=auth,
+        credentials=" / ".join(source.secret_envs()),
+    )
 
 
 def pull(client: HttpClient, window: Window, *, progress: Progress | None = None) -> SourcePull:

@@ -37,6 +37,7 @@ R = TypeVar("R")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SECRET_PARAMS = ("token", "key", "secret", "password", "signature", "auth", "jwt", "code")
+DEFAULT_REQUEST_COST = 10.0  # D2L: "10 credits per call" unless X-Request-Cost says otherwise
 USER_AGENT = f"reconcile/{__version__} (+https://github.com/reconcile)"
 
 
@@ -120,6 +121,14 @@ class RequestStats:
             if retry:
                 self.retries[endpoint] += 1
 
+    def paced(self, seconds: float) -> None:
+        with self._lock:
+            self.paced_seconds += seconds
+
+    def reauthenticated(self) -> None:
+        with self._lock:
+            self.reauthentications += 1
+
     def warn(self, message: str) -> None:
         with self._lock:
             self.warnings.append(message)
@@ -149,7 +158,7 @@ class RateLimitPacer:
         self._lock = threading.Lock()
         self._remaining: float | None = None
         self._reset_at = 0.0
-        self._cost = 1.0
+        self._cost = DEFAULT_REQUEST_COST
         self._reserve = max(1, reserve_requests)
 
     def wait_needed(self) -> float:
@@ -202,8 +211,10 @@ class HttpClient:
         policy: HttpPolicy,
         auth: requests.auth.AuthBase | None = None,
         stats: RequestStats | None = None,
+        credentials: str = "",
     ) -> None:
         self.source = source
+        self.credentials = credentials or f"the {source} secret's environment variable"
         self.base_url = base_url.rstrip("/")
         self.policy = policy
         self.auth = auth
@@ -314,17 +325,17 @@ class HttpClient:
                 if not reauthenticated and self._reauthenticate(outcome, auth):
                     reauthenticated = True
                     continue
-                raise self._rejected(outcome)
+                raise self._rejected(method, outcome)
             problem, retry_after, body = self._judge(outcome)
             if problem is None:
                 return body
             if missing_ok and problem.status == 404:
                 return None
             if not problem.retryable:
-                raise self._error(problem, outcome)
+                raise self._error(method, problem, outcome)
             delay = retry_after if retry_after is not None else self.policy.backoff(attempt)
             if attempt >= self.policy.max_retries or waited + delay > self.policy.max_wait_seconds:
-                raise self._error(problem, outcome, attempts=attempt + 1, waited=waited)
+                raise self._error(method, problem, outcome, attempts=attempt + 1, waited=waited)
             log.info(
                 "%s: %s %s (%s); retrying in %.2fs",
                 self.source,
@@ -343,8 +354,7 @@ class HttpClient:
             wait = min(wait, self.policy.max_wait_seconds)
             log.info("%s: rate limit nearly spent; pausing %.2fs", self.source, wait)
             time.sleep(wait)
-            with self.stats._lock:
-                self.stats.paced_seconds += wait
+            self.stats.paced(wait)
         return wait
 
     def _send(
@@ -384,8 +394,7 @@ class HttpClient:
         retry = getattr(current, "reauthenticate", None)
         if retry is None or not retry(response.request):
             return False
-        with self.stats._lock:
-            self.stats.reauthentications += 1
+        self.stats.reauthenticated()
         return True
 
     def _judge(
@@ -407,11 +416,11 @@ class HttpClient:
             return _Problem("malformed JSON in a 2xx response", True, status), None, None
         return None, None, body
 
-    def _rejected(self, response: requests.Response) -> SourceError:
+    def _rejected(self, method: str, response: requests.Response) -> SourceError:
         return SourceError(
-            f"{self.source}: GET {redact(response.url)} was refused with HTTP 401 "
-            f"(credentials rejected{_server_message(response)}); check the {self.source} "
-            "secret's environment variable and that the API client is still enabled",
+            f"{self.source}: {method} {redact(response.url)} was refused with HTTP 401 "
+            f"(credentials rejected{_server_message(response)}); check {self.credentials} "
+            "and that the API client is still enabled",
             source=self.source,
             url=redact(response.url),
             status=401,
@@ -419,6 +428,7 @@ class HttpClient:
 
     def _error(
         self,
+        method: str,
         problem: _Problem,
         outcome: requests.Response | Exception,
         *,
@@ -439,7 +449,7 @@ class HttpClient:
         else:
             fix = "the request was refused; check the config for this source"
         return SourceError(
-            f"{self.source}: GET {where} failed: {problem.text}; {fix}",
+            f"{self.source}: {method} {where} failed: {problem.text}; {fix}",
             source=self.source,
             url=where,
             status=problem.status,

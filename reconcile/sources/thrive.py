@@ -145,7 +145,13 @@ def make_client(source: ThriveSource, policy: HttpPolicy) -> HttpClient:
             scope=source.scope,
             source=source.name,
         )
-    client = HttpClient(source.name, source.base_url, policy=policy, auth=auth)
+    client = HttpClient(
+        source.name,
+        source.base_url,
+        policy=policy,
+        auth=auth,
+        credentials=" / ".join(source.secret_envs()),
+    )
     if isinstance(auth, ClientCredentials):
         auth.bind(client)
     return client
