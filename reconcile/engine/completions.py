@@ -76,6 +76,7 @@ def _duplicates(frame: pd.DataFrame, candidate: np.ndarray) -> np.ndarray:
         failed=~frame["passed"].to_numpy(dtype=bool)[idx],
         at=idx,
     )
+    sub = sub[sub.duplicated(["person", "key"], keep=False).to_numpy()]
     sub = sub.sort_values(["person", "key", "failed", "local_date", "instant", "rank", "record_id"])
     dup = sub.duplicated(["person", "key"], keep="first").to_numpy()
     return sub["at"].to_numpy()[dup]

@@ -13,7 +13,7 @@ import pandas as pd
 from reconcile.engine import completions as comp
 from reconcile.engine import ledger
 from reconcile.engine.canonical import CONTROLLED
-from reconcile.engine.text import pair_codes
+from reconcile.engine.text import factorize, pair_codes
 from reconcile.errors import IntegrityError
 
 #: Union of disposition columns on the Sources sheet, in display order.
@@ -171,7 +171,7 @@ def _count(sources: pd.Series, labels: pd.Series) -> dict[str, dict[str, int]]:
     """{source_table: {label: records}}, counted on integer codes."""
     if not len(sources):
         return {}
-    s_codes, s_uniques = pd.factorize(sources)
+    s_codes, s_uniques = factorize(sources)
     l_codes, l_uniques = pd.factorize(labels)
     if (s_codes < 0).any() or (l_codes < 0).any():
         raise IntegrityError(

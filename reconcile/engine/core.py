@@ -7,6 +7,9 @@ status → exceptions → control totals → roll-ups.
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 import pandas as pd
 
@@ -25,9 +28,24 @@ from reconcile.engine.rules import Rules
 from reconcile.engine.status import STATUSES, progress, reasons, statuses
 from reconcile.engine.text import normalise_ids, pair_codes, round_half_up, shared_codes
 
+log = logging.getLogger(__name__)
+
 
 def _fold(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().str.casefold()
+
+
+class _Clock:
+    """Logs each stage's seconds at DEBUG: how bench/engine.py --stages finds the slow part."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.stage = "validate"
+
+    def tick(self, next_stage: str) -> None:
+        now = time.perf_counter()
+        log.debug("engine stage %-40s %6.2f s", self.stage, now - self.last)
+        self.last, self.stage = now, next_stage
 
 
 class _AccountIndex:
@@ -73,18 +91,22 @@ class _AccountIndex:
 
 def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     """Reconcile canonical tables under ``rules``; raise IntegrityError if figures don't add up."""
+    clock = _Clock()
     validate_canonical(tables)
     people = tables.people.sort_values("employee_id", kind="stable").reset_index(drop=True)
     n_people = len(people)
     employee = people["employee_id"].to_numpy(dtype=object)
 
+    clock.tick("1. identity")
     # 1. identity
     matches = identity.resolve(people, tables.accounts)
     index = _AccountIndex(people, tables.accounts, matches)
 
+    clock.tick("2. period")
     # 2. period
     win = windows(people, rules)
 
+    clock.tick("shared vocabularies: titles and categories")
     # shared vocabularies: titles and categories
     acts = tables.activities
     comps = tables.completions
@@ -96,14 +118,17 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     (act_title, comp_tkey, pol_tkey), _ = shared_codes([acts["title"], comp_title, policy["title"]])
     act_course = _activity_course(acts, act_title, policy, pol_tkey)
     cats = tables.categories.drop_duplicates("category")
-    act_category = acts["category"].fillna(
-        pd.Series(policy["category"].to_numpy(), dtype="str")
-        .reindex(act_course)
-        .set_axis(acts.index)
+    (own_ckey, pol_ckey, comp_ckey, sheet_ckey), cat_vocab = shared_codes(
+        [acts["category"], policy["category"], comp_course["category"], cats["category"]],
+        normalise=_fold,
     )
-    (act_ckey, comp_ckey, sheet_ckey), cat_vocab = shared_codes(
-        [act_category, comp_course["category"], cats["category"]], normalise=_fold
+    # a record without a category takes the category of the catalogue course it names
+    from_course = (
+        np.where(act_course >= 0, pol_ckey[np.maximum(act_course, 0)], -1)
+        if len(pol_ckey)
+        else np.full(len(acts), -1)
     )
+    act_ckey = np.where(own_ckey >= 0, own_ckey, from_course)
     n_cat = len(cat_vocab)
     cat_structured = pd.Series(pd.NA, index=range(n_cat), dtype="boolean")
     caps = np.full(n_cat, np.nan)
@@ -116,11 +141,13 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         cat_vocab,
         [
             (sheet_ckey, cats["category"]),
-            (act_ckey, act_category),
+            (own_ckey, acts["category"]),
+            (pol_ckey, policy["category"]),
             (comp_ckey, comp_course["category"]),
         ],
     )
 
+    clock.tick("4. ledger")
     # 4. ledger
     act_person, act_pair, act_pairs = index.lookup_pairs(acts["system"], acts["account_id"])
     act_date = local_dates(acts["completed_at"], acts["local_date"], rules.timezone)
@@ -151,6 +178,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         _take(cat_structured, act_ckey),
     )
 
+    clock.tick("5. completions")
     # 5. completions
     comp_person = index.lookup(comps["system"], comps["account_id"])
     comp_date = local_dates(comps["completed_at"], None, rules.timezone)
@@ -188,9 +216,11 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         _take(cat_structured, comp_ckey),
     )
 
+    clock.tick("activities naming a catalogue course: verified, failed, or unverified")
     # activities naming a catalogue course: verified, failed, or unverified
     claims = _claims(codes, act_course, act_person, act_title, comp_frame, comp_codes)
 
+    clock.tick("credit")
     # credit
     credited = np.flatnonzero(comp_codes == comp.CREDITED)
     items = pd.DataFrame(
@@ -216,6 +246,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         else np.zeros(0)
     )
 
+    clock.tick("3. requirements")
     # 3. requirements
     aud_key, aud_name = audience_keys(tables.audiences, tables.memberships["audience"])
     mem_person = _membership_people(tables.memberships, people, index)
@@ -247,6 +278,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     required = np.where(exempt, 0, required)
     s_required = np.where(exempt, 0, s_required)
 
+    clock.tick("category minimums (only for people who owe something)")
     # category minimums (only for people who owe something)
     owing = np.flatnonzero(required > 0)
     minimums = pd.Series(mins).dropna()
@@ -254,6 +286,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     minimums_met = np.ones(n_people, dtype=bool)
     minimums_met[unmet["person"].to_numpy(dtype=np.int64)] = False
 
+    clock.tick("7. status")
     # 7. status
     counted = round_half_up(sums["counted"].to_numpy()).astype(np.int64)
     structured = round_half_up(sums["structured"].to_numpy()).astype(np.int64)
@@ -333,6 +366,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         }
     )
 
+    clock.tick("ledgers")
     # ledgers
     act_out = pd.DataFrame(
         {
@@ -341,7 +375,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
             "account_id": acts["account_id"],
             "employee_id": _employee(employee, act_person),
             "title": acts["title"],
-            "category": pd.Series(cat_names, dtype="str").reindex(act_ckey).to_numpy(),
+            "category": _named(act_ckey, cat_names),
             "structured": act_structured,
             "minutes": acts["minutes"],
             "completed_at": acts["completed_at"],
@@ -367,7 +401,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
             "score": comps["score"],
             "certificate": comps["certificate"],
             "cpd_minutes": comp_frame["value"],
-            "category": pd.Series(cat_names, dtype="str").reindex(comp_ckey).to_numpy(),
+            "category": _named(comp_ckey, cat_names),
             "structured": comp_structured,
             "disposition": pd.Categorical.from_codes(comp_codes, categories=comp.DISPOSITIONS),
             "matched_record_id": _matched_ids(acts, comp_disp["matched_row"].to_numpy()),
@@ -380,9 +414,11 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         match_rule=matches["rule"].to_numpy(),
     )
 
+    clock.tick("6. platform totals")
     # 6. platform totals
     mismatches = totals.mismatches(tables, index, act_out, act_pair, act_pairs, rules)
 
+    clock.tick("exceptions")
     exc = exceptions.combine(
         [
             _account_exceptions(people, accounts_out, matches, act_out, employee),
@@ -394,6 +430,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         ]
     )
 
+    clock.tick("control totals")
     usage = control.usage(
         tables,
         index,
@@ -413,7 +450,9 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     )
     sources = control.control_totals(tables, accounts_out, act_out, comp_out, usage)
 
+    clock.tick("roll-ups")
     rolled = rollups.build(people_out, person_aud, per_category, cat_names, unmet, mins)
+    clock.tick("done")
     return Result(
         rules=rules,
         people=people_out,
@@ -443,6 +482,11 @@ def _take(values: pd.Series, codes: np.ndarray) -> pd.Series:
         if values.dtype == "boolean"
         else out.where(pd.Series(codes >= 0))
     )
+
+
+def _named(codes: np.ndarray, names: np.ndarray) -> pd.Categorical:
+    """Category display names per record as a categorical (no per-row strings)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"))
 
 
 def _instants(series: pd.Series) -> np.ndarray:

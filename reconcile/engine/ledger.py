@@ -67,14 +67,23 @@ def find_duplicates(
     """Greedy duplicate search among ``candidates``.
 
     ``candidates``: person, title_key, minutes, local_date, instant (int64, NaT as max),
-    rank (system), row (position in the ledger); ``record_ids`` is the ledger's record_id. Within a group of the same person,
-    normalised title and minutes, records are taken earliest first (then system order, then
+    rank (system), row (position in the ledger); ``record_ids`` is the ledger's record_id.
+    Within a group of the same person, normalised title and minutes, records are taken
+    earliest first (then system order, then
     record id); a record within ``window_days`` of the last record that counted is a duplicate
     of it, otherwise it counts and becomes the reference. Returns (duplicate rows, the row
     each duplicates).
     """
     keys = ["person", "title_key", "minutes"]
-    multi = candidates[candidates.duplicated(keys, keep=False)]
+    if candidates.empty:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    minute_codes, minute_values = pd.factorize(candidates["minutes"])
+    combined = (
+        candidates["person"].to_numpy(dtype=np.int64) * (int(candidates["title_key"].max()) + 2)
+        + candidates["title_key"].to_numpy(dtype=np.int64)
+        + 1
+    ) * (len(minute_values) + 1) + minute_codes
+    multi = candidates[pd.Series(combined).duplicated(keep=False).to_numpy()]
     if multi.empty:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     multi = multi.assign(record_id=record_ids.iloc[multi["row"].to_numpy()].to_numpy())

@@ -8,8 +8,28 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _PUNCTUATION = r"[^\w\s]|_"
+
+
+def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 codes, -1 for missing; uniques) like ``pd.factorize``, faster on Arrow strings.
+
+    pandas' own factorize of an Arrow-backed string column with many distinct values is about
+    2.5x slower than Arrow's dictionary encoding, and every key column of millions of
+    activities goes through here. Falls back to ``pd.factorize`` for any other storage.
+    """
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is None or (not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type)):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    encoded = pc.dictionary_encode(arr)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
 
 
 def normalise_titles(values: pd.Series) -> pd.Series:
@@ -21,7 +41,7 @@ def normalise_titles(values: pd.Series) -> pd.Series:
 
 def is_draft(state: pd.Series) -> np.ndarray:
     """True where the record's state says draft (compared once per distinct state)."""
-    codes, uniques = pd.factorize(state)
+    codes, uniques = factorize(state)
     flags = np.append(pd.Series(uniques, dtype="str").str.casefold().eq("draft").to_numpy(), False)
     return flags[codes]
 
@@ -44,7 +64,7 @@ def shared_codes(
     Returns one int64 code array per input column (-1 where the value is missing or
     normalises to nothing) and the normalised vocabulary the codes index.
     """
-    pieces = [pd.factorize(col, use_na_sentinel=True) for col in columns]
+    pieces = [factorize(col) for col in columns]
     uniques = pd.Series(
         np.concatenate([np.asarray(u, dtype=object) for _, u in pieces])
         if pieces
@@ -86,8 +106,8 @@ def pair_codes(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, pd.Data
     Lets a two-string-column key (system, account_id) be merged once per distinct pair
     rather than once per row. Missing values stay missing in the returned pairs.
     """
-    a_codes, a_uniques = pd.factorize(first)
-    b_codes, b_uniques = pd.factorize(second)
+    a_codes, a_uniques = factorize(first)
+    b_codes, b_uniques = factorize(second)
     width = len(b_uniques) + 1
     combined = (a_codes.astype(np.int64) + 1) * width + (b_codes.astype(np.int64) + 1)
     pairs, inverse = np.unique(combined, return_inverse=True)
