@@ -218,7 +218,8 @@ def _issues_on_failure(limit: int = 5) -> Iterator[None]:
         if issues is not None and len(issues):
             errors = issues[issues["severity"] == "error"].head(limit)
             for row in errors.itertuples(index=False):
-                stderr.print(Text(f"  {_where(row)}: {row.problem}; {row.fix}"), soft_wrap=True)
+                fix = f"; {row.fix}" if _given(row.fix) else ""
+                stderr.print(Text(f"  {_where(row)}: {row.problem}{fix}"), soft_wrap=True)
         raise
 
 
