@@ -235,9 +235,9 @@ def _where(issue: Any) -> str:
 def _given(value: Any) -> bool:
     import pandas as pd
 
-    return (
-        value is not None and value != "" and not (pd.api.types.is_scalar(value) and pd.isna(value))
-    )
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return False
+    return str(value) != ""
 
 
 def _print_outcome(outcome: Any, echo: Any) -> None:
