@@ -191,3 +191,19 @@ def test_failing_source_exits_3_and_writes_nothing(
     assert "coursepath" in result.output
     assert not (tmp_path / "run" / "summary.json").exists()
     assert not (tmp_path / "run" / "snapshot").exists()
+
+
+def test_unreadable_roster_exits_2_with_the_file_named(
+    folder: Path, first_run: Any, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.xlsx"
+    roster.write_bytes(b"")
+    text = (folder / "reconcile.toml").read_text(encoding="utf-8")
+    text = text.replace('path = "inputs/roster.xlsx"', f'path = "{roster.as_posix()}"')
+    config = tmp_path / "empty.toml"
+    config.write_text(text.replace('"inputs/', f'"{folder.as_posix()}/inputs/'), encoding="utf-8")
+    _, out = first_run
+    result = invoke(None, "report", "-c", config, "--snapshot", out, "--out", tmp_path / "r")
+    assert result.exit_code == 2, result.output
+    assert "  roster.xlsx: " in result.output  # the whole-file problem, no row or column
+    assert not (tmp_path / "r").exists()
