@@ -207,3 +207,16 @@ def test_unreadable_roster_exits_2_with_the_file_named(
     assert result.exit_code == 2, result.output
     assert "  roster.xlsx: " in result.output  # the whole-file problem, no row or column
     assert not (tmp_path / "r").exists()
+
+
+def test_one_platform_alone_runs_and_balances(org: Any, sandbox: Sandbox, tmp_path: Path) -> None:
+    spreadsheets = write_spreadsheets(org, tmp_path / "inputs")
+    config = sandbox.write_config(tmp_path, spreadsheets, sources=("coursepath",))
+    result = invoke(sandbox, "run", "-c", config, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    content = load(tmp_path / "run" / "summary.json")
+    assert sum(content["status"].values()) == PEOPLE
+    sources = {row["source"] for row in content["control_totals"]}
+    assert sources == {"coursepath", "roster", "policy", "spreadsheet"}
+    for row in content["control_totals"]:
+        assert row["pulled"] == sum(row["dispositions"].values()), row
