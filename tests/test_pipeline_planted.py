@@ -198,3 +198,16 @@ def _snapshot_tables(folder: Path) -> dict[tuple[str, str], pd.DataFrame]:
     from reconcile.snapshot import read_snapshot
 
     return read_snapshot(folder)[0]
+
+
+def test_duplicates_point_at_the_planted_original_which_counts(outcome: Any, planted: Any) -> None:
+    _, run = outcome
+    acts = run.result.activities
+    dups = planted[planted["kind"] == "duplicate_activity"]
+    original = dups["detail"].str.extract(r"duplicate of (\w+) record (\S+)$")
+    want = dict(zip(dups["record_id"], original[0] + ":" + original[1], strict=True))
+    found = acts[acts["disposition"] == "duplicate"]
+    got = dict(zip(found["record_id"].astype(str), found["duplicate_of"].astype(str), strict=True))
+    assert got == want
+    keys = acts["system"].astype(str) + ":" + acts["record_id"].astype(str)
+    assert (acts.loc[keys.isin(list(want.values())), "disposition"] == "counted").sum() == len(want)
