@@ -30,7 +30,7 @@ from reconcile.sources.auth import CoursepathJwt
 
 FAST = HttpPolicy(
     concurrency=8,
-    timeout_seconds=1.0,
+    timeout_seconds=5.0,
     max_retries=3,
     max_wait_seconds=2.0,
     backoff_base_seconds=0.001,
@@ -217,12 +217,14 @@ def pull_one(config_path: Path, name: str, policy: HttpPolicy = FAST) -> Any:
 def test_transient_fault_then_success(
     sandbox: Sandbox, config_path: Path, baseline: Any, kind: str
 ) -> None:
-    sandbox.faults.inject(r"/thrive/rest/v1/cpdEntries", kind, times=1, retry_after=0.0, hold_s=1.5)
-    pulled = pull_one(config_path, "thrive")
+    sandbox.faults.inject(r"/thrive/rest/v1/cpdEntries", kind, times=1, retry_after=0.0, hold_s=2.0)
+    policy = dataclasses.replace(FAST, timeout_seconds=1.0) if kind == "timeout" else FAST
+    pulled = pull_one(config_path, "thrive", policy)
     pd.testing.assert_frame_equal(
         pulled.tables["cpd_entries"], baseline.tables[("thrive", "cpd_entries")]
     )
-    assert pulled.stats.retries["/cpdEntries"] == 1
+    retries = pulled.stats.retries["/cpdEntries"]
+    assert retries == 1 if kind != "timeout" else retries >= 1
 
 
 def test_429_retry_after_on_brightspace_records(
@@ -371,13 +373,19 @@ def test_full_last_pages_and_empty_lists(edges: Sandbox, edges_config: Path) -> 
     ]
     assert contents["duration_minutes"].dtype == "Int64"
     assert groups.empty and t[("coursepath", "group_members")].empty
-    requests_made = pulled.sources["thrive"].stats.requests
+
+    def first_tries(source: str) -> dict[str, int]:
+        """Requests per endpoint, not counting retries (a slow machine may time one out)."""
+        stats = pulled.sources[source].stats
+        return {k: n - stats.retries.get(k, 0) for k, n in stats.requests.items()}
+
+    requests_made = first_tries("thrive")
     # a full page, then an empty one; reading ahead may cost one more, never two
     assert requests_made["/learning/completions"] in (2, 3)
     assert requests_made["/cpdEntries"] == 2  # totalPages says 2: no empty page needed
     assert requests_made["/contents"] == 1
-    assert pulled.sources["coursepath"].stats.requests["/groups"] == 1
-    assert pulled.sources["brightspace"].stats.requests["/d2l/api/lp/1.46/users/"] == 2
+    assert first_tries("coursepath")["/groups"] == 1
+    assert first_tries("brightspace")["/d2l/api/lp/1.46/users/"] == 2
 
 
 def test_pulled_rows_equal_records_served(edges: Sandbox, edges_config: Path) -> None:
