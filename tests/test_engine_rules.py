@@ -748,3 +748,40 @@ def test_input_issues_become_exceptions_and_rollups_exist():
     mgr = result.managers.set_index("manager_id").loc["E2"]
     assert mgr["manager"] == "Name E2" and mgr["people"] == 1
     assert result.audiences.set_index("audience").loc["Nurses", "people"] == 2
+
+
+def test_unmatched_account_shows_only_in_period_minutes():
+    accounts = [
+        account("thrive", "t1", email="e1@acme.example"),
+        account("thrive", "t9", email="stranger@elsewhere.example"),
+    ]
+    activities = [
+        act("a1", account_id="t9", minutes=40.0),
+        act("a2", account_id="t9", minutes=500.0, when="2025-06-01T10:00:00Z"),
+    ]
+    result = run(accounts=accounts, activities=activities)
+    exc = result.exceptions.set_index("record_id").loc["t9"]
+    assert exc["type"] == "unmatched_account" and exc["minutes"] == 40
+    assert "its 40 min in the period are not counted" in exc["detail"]
+
+
+def test_rules_from_config(tmp_path):
+    from reconcile import config as config_module
+
+    (tmp_path / "roster.csv").write_text("employee_id,email,name\nE1,e1@x.example,A\n")
+    (tmp_path / "reconcile.toml").write_text(
+        '[organisation]\nname = "Acme"\ntimezone = "America/New_York"\n'
+        "[period]\nstart = 2026-01-01\nend = 2026-12-31\nas_of = 2026-06-30\n"
+        '[roster]\npath = "roster.csv"\n'
+        '[policy]\nmultiple_audiences = "sum"\nprorate = false\nduplicate_window_days = 3\n'
+    )
+    cfg = config_module.load(tmp_path / "reconcile.toml")
+    r = Rules.from_config(cfg)
+    assert (r.as_of, r.timezone, r.multiple_audiences, r.prorate) == (
+        dt.date(2026, 6, 30),
+        "America/New_York",
+        "sum",
+        False,
+    )
+    assert r.duplicate_window_days == 3 and r.period_days == 365
+    assert Rules.from_config(cfg, as_of=dt.date(2026, 3, 1)).as_of == dt.date(2026, 3, 1)

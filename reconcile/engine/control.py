@@ -125,7 +125,7 @@ def control_totals(tables, accounts_out, act_out, comp_out, usage_labels) -> pd.
         labelled[name] = (getattr(tables, name)["source_table"], pd.Series(labels, dtype="str"))
     rows = []
     for name in CONTROLLED:
-        pulled = getattr(tables, name)["source_table"].value_counts()
+        pulled = _pulled(getattr(tables, name)["source_table"])
         sources, labels = labelled[name]
         if len(sources) != len(labels):
             raise IntegrityError(
@@ -186,3 +186,9 @@ def _count(sources: pd.Series, labels: pd.Series) -> dict[str, dict[str, int]]:
         str(src): {str(lab): int(grid[i, j]) for j, lab in enumerate(l_uniques) if grid[i, j]}
         for i, src in enumerate(s_uniques)
     }
+
+
+def _pulled(sources: pd.Series) -> pd.Series:
+    """Records per source table in an input table (what came in)."""
+    codes, uniques = factorize(sources)
+    return pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniques)), index=uniques)

@@ -421,7 +421,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     clock.tick("exceptions")
     exc = exceptions.combine(
         [
-            _account_exceptions(people, accounts_out, matches, act_out, employee),
+            _account_exceptions(people, accounts_out, matches, act_out, employee, rules),
             _orphan_exceptions(tables.accounts, act_out, comp_out),
             _activity_exceptions(act_out, acts, dup_rows, dup_of, rules),
             _completion_exceptions(comp_out, rules),
@@ -482,6 +482,13 @@ def _take(values: pd.Series, codes: np.ndarray) -> pd.Series:
         if values.dtype == "boolean"
         else out.where(pd.Series(codes >= 0))
     )
+
+
+def _iso(dates: pd.Series) -> np.ndarray:
+    """ISO dates as text, formatted once per distinct date ('' for none)."""
+    codes, uniques = pd.factorize(dates)
+    labels = np.array([f"{d:%Y-%m-%d}" for d in uniques] + [""], dtype=object)
+    return labels[codes]
 
 
 def _named(codes: np.ndarray, names: np.ndarray) -> pd.Categorical:
@@ -684,12 +691,12 @@ def _matched_ids(acts: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
     return _sparse_labels(len(rows), hit, _labels(acts, rows[hit]) if len(hit) else hit)
 
 
-def _account_exceptions(people, accounts_out, matches, act_out, employee) -> pd.DataFrame:
+def _account_exceptions(people, accounts_out, matches, act_out, employee, rules) -> pd.DataFrame:
     """unmatched_account (with in-period minutes and a name hint) and ambiguous_match."""
     blocks = []
     unmatched = accounts_out[(matches["match"] == identity.UNMATCHED).to_numpy()]
     if len(unmatched):
-        minutes = _minutes_per_account(act_out)
+        minutes = _minutes_per_account(act_out, rules)
         key = unmatched["system"] + "\x1f" + unmatched["account_id"]
         mins = key.map(minutes).fillna(0.0).to_numpy()
         hint = identity.suggest_names(people, unmatched["name"].reset_index(drop=True))
@@ -742,8 +749,11 @@ def _account_exceptions(people, accounts_out, matches, act_out, employee) -> pd.
     return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
 
 
-def _minutes_per_account(act_out: pd.DataFrame) -> pd.Series:
-    unmatched = act_out[act_out["disposition"] == "unmatched"]
+def _minutes_per_account(act_out: pd.DataFrame, rules: Rules) -> pd.Series:
+    """Minutes of unmatched records with local dates in the period, per (system, account)."""
+    date = act_out["local_date"].to_numpy()
+    in_period = (date >= as_datetime(rules.period_start)) & (date <= as_datetime(rules.period_end))
+    unmatched = act_out[(act_out["disposition"] == "unmatched").to_numpy() & in_period]
     if not len(unmatched):
         return pd.Series(dtype="float64")
     key = unmatched["system"] + "\x1f" + unmatched["account_id"]
@@ -810,7 +820,7 @@ def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame
             + ", "
             + d["minutes"].map("{:,.0f}".format).to_numpy()
             + " min, "
-            + kept["local_date"].dt.strftime("%Y-%m-%d").to_numpy()
+            + _iso(kept["local_date"])
             + "); only that one counts"
         )
         blocks.append(
@@ -841,10 +851,7 @@ def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame
         )
     fut = act_out[act_out["disposition"] == "future_dated"]
     if len(fut):
-        detail = (
-            "dated " + fut["local_date"].dt.strftime("%Y-%m-%d") + f", after {rules.as_of}"
-            "; not counted yet"
-        )
+        detail = "dated " + _iso(fut["local_date"]) + f", after {rules.as_of}; not counted yet"
         blocks.append(
             exceptions.rows(
                 "future_dated",
@@ -895,7 +902,7 @@ def _completion_exceptions(comp_out: pd.DataFrame, rules: Rules) -> pd.DataFrame
     detail = (
         u["title"].fillna(u["course_id"])
         + " completed "
-        + u["local_date"].dt.strftime("%Y-%m-%d")
+        + _iso(u["local_date"])
         + f" with no matching CPD entry within {rules.completion_match_days} days"
         + tail
     )

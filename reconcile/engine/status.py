@@ -39,16 +39,27 @@ def progress(counted: np.ndarray, required: np.ndarray, blank: np.ndarray) -> np
     return np.where(blank, np.nan, value)
 
 
-def _n(values: np.ndarray) -> pd.Series:
-    """Whole minutes with thousands separators: 1,020."""
+def _n(values) -> np.ndarray:
+    """Whole minutes with thousands separators (1,020), formatted once per distinct value."""
     codes, uniques = pd.factorize(np.asarray(values, dtype=np.int64))
     labels = np.array([f"{v:,}" for v in uniques], dtype=object)
-    return pd.Series(labels[codes], dtype="str")
+    return labels[codes]
 
 
-def _day(dates: pd.Series) -> pd.Series:
+def _text(values) -> np.ndarray:
+    """Plain Python strings in an object array ('' for missing): cheap to concatenate."""
+    return pd.Series(values, dtype=object).fillna("").astype(object).to_numpy()
+
+
+def _when(condition, text, otherwise="") -> np.ndarray:
+    return np.where(condition, text, otherwise).astype(object)
+
+
+def _day(dates: pd.Series) -> np.ndarray:
     """'1 Mar' (the period is at most a year or so; the year would be noise)."""
-    return dates.dt.day.astype("Int64").astype("str") + " " + dates.dt.strftime("%b")
+    codes, uniques = pd.factorize(dates)
+    labels = np.array([f"{d.day} {d:%b}" for d in uniques] + [""], dtype=object)
+    return labels[codes]
 
 
 def reasons(frame: pd.DataFrame, category_notes: pd.Series) -> pd.Series:
@@ -58,52 +69,42 @@ def reasons(frame: pd.DataFrame, category_notes: pd.Series) -> pd.Series:
     structured_required, counted, structured, shortfall, pending, capped, prorated,
     joined (date or NaT: start inside the period), left (leave inside the period), fte.
     ``category_notes``: per person, text about unmet category minimums (may be empty).
+    Built on object arrays of Python strings: ten concatenations over 100,000 people.
     """
-    n = len(frame)
     status = frame["status"].to_numpy()
-    empty = pd.Series([""] * n, dtype="str")
-    why: list[pd.Series] = []
-    joined = frame["joined"]
-    left = frame["left"]
-    fte = frame["fte"].fillna(1.0)
-    basis_parts = [
-        ("joined " + _day(joined)).where(joined.notna(), ""),
-        ("left " + _day(left)).where(left.notna(), ""),
-        (fte.map("{:g}".format) + " FTE").where(fte < 1, ""),
+    joined, left = frame["joined"], frame["left"]
+    fte = frame["fte"].fillna(1.0).to_numpy()
+    fte_labels = np.array([f"{f:g} FTE" for f in fte], dtype=object) if len(fte) else fte
+    parts = [
+        _when(joined.notna().to_numpy(), "joined " + _day(joined)),
+        _when(left.notna().to_numpy(), "left " + _day(left)),
+        _when(fte < 1, fte_labels),
     ]
-    basis = basis_parts[0]
-    for part in basis_parts[1:]:
-        basis = (basis + np.where((basis != "") & (part != ""), ", ", "") + part).astype("str")
-    prorated = frame["prorated"].to_numpy() & (frame["full_required"] != frame["required"])
+    basis = parts[0]
+    for part in parts[1:]:
+        basis = basis + _when((basis != "") & (part != ""), ", ") + part
+    prorated = frame["prorated"].to_numpy() & (
+        frame["full_required"].to_numpy() != frame["required"].to_numpy()
+    )
     head = _n(frame["counted"]) + " of " + _n(frame["required"]) + " min"
-    head = head + np.where(
+    head = head + _when(
         prorated,
-        " (pro-rated from "
-        + _n(frame["full_required"])
-        + np.where(basis != "", ": ", "")
-        + basis
-        + ")",
-        "",
+        " (pro-rated from " + _n(frame["full_required"]) + _when(basis != "", ": ") + basis + ")",
     )
     short = frame["shortfall"].to_numpy()
-    head = head + np.where(short > 0, "; " + _n(short) + " min short", "; requirement met")
+    head = head + _when(short > 0, "; " + _n(short) + " min short", "; requirement met")
     s_req = frame["structured_required"].to_numpy()
-    s_got = frame["structured"].to_numpy()
-    head = head + np.where(
-        s_req > 0,
-        "; structured " + _n(s_got) + " of " + _n(s_req) + " min",
-        "",
+    head = head + _when(
+        s_req > 0, "; structured " + _n(frame["structured"]) + " of " + _n(s_req) + " min"
     )
-    head = head + np.where(category_notes != "", "; " + category_notes, "")
+    notes = _text(category_notes)
+    head = head + _when(notes != "", "; " + notes)
     capped = frame["capped"].to_numpy()
-    head = head + np.where(capped > 0, "; " + _n(capped) + " min over category caps", "")
+    head = head + _when(capped > 0, "; " + _n(capped) + " min over category caps")
     pending = frame["pending"].to_numpy()
-    head = head + np.where(pending > 0, "; " + _n(pending) + " min pending approval", "")
-    why.append(head)
-    exempt_text = ("Exempt: " + frame["exempt_reason"].astype("str")).where(
-        frame["exempt_reason"].notna() & (frame["exempt_reason"].astype("str") != ""),
-        "Exempt (roster)",
-    )
+    head = head + _when(pending > 0, "; " + _n(pending) + " min pending approval")
+    exempt_reason = _text(frame["exempt_reason"])
+    exempt_text = _when(exempt_reason != "", "Exempt: " + exempt_reason, "Exempt (roster)")
     none_text = np.select(
         [frame["employed_days"].to_numpy() == 0, frame["basis"].to_numpy() == "none"],
         [
@@ -111,12 +112,10 @@ def reasons(frame: pd.DataFrame, category_notes: pd.Series) -> pd.Series:
             "No requirement: no audience with a CPD requirement and no Brightspace target",
         ],
         default="No requirement: the requirement pro-rates to 0 min",
-    )
-    none_text = pd.Series(none_text, dtype="str") + np.where(
-        frame["counted"].to_numpy() > 0, "; " + _n(frame["counted"]) + " min logged", ""
-    )
+    ).astype(object)
+    counted = frame["counted"].to_numpy()
+    none_text = none_text + _when(counted > 0, "; " + _n(counted) + " min logged")
     out = np.where(
         status == "Exempt", exempt_text, np.where(status == "Not required", none_text, head)
     )
-    del empty
     return pd.Series(out, dtype="str")
