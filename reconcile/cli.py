@@ -8,8 +8,10 @@ with a hint to re-run with ``--debug`` for the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -121,12 +123,24 @@ def demo(settings: Settings, out: Path | None, people: int) -> None:
 @as_of_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--compare", "compare_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
 def run(
-    config_path: Path, as_of: dt.datetime | None, out: Path | None, compare_dir: Path | None
+    settings: Settings,
+    config_path: Path,
+    as_of: dt.datetime | None,
+    out: Path | None,
+    compare_dir: Path | None,
 ) -> None:
     """Pull, snapshot, reconcile and render: the monthly job."""
-    config_module.load(config_path)
-    _not_yet("run")
+    from reconcile import runs
+    from reconcile.console import progress_for
+
+    config = config_module.load(config_path)
+    bars = progress_for(quiet=settings.quiet)
+    context = bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars)
+    with _issues_on_failure(), context:
+        outcome = runs.run(config, as_of=as_of and as_of.date(), out=out, progress=bars)
+    _print_outcome(outcome, _echo(settings))
 
 
 @cli.command()
@@ -175,10 +189,69 @@ def pull(settings: Settings, config_path: Path, out: Path | None) -> None:
 )
 @as_of_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
-def report(config_path: Path, snapshot: Path, as_of: dt.datetime | None, out: Path | None) -> None:
+@click.pass_obj
+def report(
+    settings: Settings,
+    config_path: Path,
+    snapshot: Path,
+    as_of: dt.datetime | None,
+    out: Path | None,
+) -> None:
     """Reconcile and render from a saved snapshot, with no network."""
-    config_module.load(config_path)
-    _not_yet("report")
+    from reconcile import runs
+
+    config = config_module.load(config_path)
+    with _issues_on_failure():
+        outcome = runs.report(config, snapshot, as_of=as_of and as_of.date(), out=out)
+    _print_outcome(outcome, _echo(settings))
+
+
+@contextlib.contextmanager
+def _issues_on_failure(limit: int = 5) -> Iterator[None]:
+    """On spreadsheet errors, list the first few on stderr before the one-line error."""
+    from reconcile.errors import ValidationFailed
+
+    try:
+        yield
+    except ValidationFailed as exc:
+        issues = exc.issues
+        if issues is not None and len(issues):
+            errors = issues[issues["severity"] == "error"].head(limit)
+            for row in errors.itertuples(index=False):
+                fix = f"; {row.fix}" if _given(row.fix) else ""
+                stderr.print(Text(f"  {_where(row)}: {row.problem}{fix}"), soft_wrap=True)
+        raise
+
+
+def _where(issue: Any) -> str:
+    """``roster.csv, sheet Staff, row 3, column Email``: the parts an issue has."""
+    parts = [str(issue.file)]
+    for label, value in (("sheet", issue.sheet), ("row", issue.row), ("column", issue.column)):
+        if _given(value):
+            parts.append(f"{label} {value}")
+    return ", ".join(parts)
+
+
+def _given(value: Any) -> bool:
+    import pandas as pd
+
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return False
+    return str(value) != ""
+
+
+def _print_outcome(outcome: Any, echo: Any) -> None:
+    """Status counts, exceptions and where the run folder is."""
+    content = outcome.summary
+    echo(f"{content['people']:,} people, as of {content['as_of']}:")
+    for status, count in content["status"].items():
+        echo(f"  {status:<14} {count:>7,}")
+    flagged = {t: n for t, n in content["exceptions"].items() if n}
+    if flagged:
+        echo("exceptions: " + ", ".join(f"{t} {n:,}" for t, n in flagged.items()))
+    for warning in outcome.warnings:
+        echo(f"warning: {warning}")
+    echo(f"run folder: {outcome.folder}")
 
 
 @cli.command()
