@@ -119,13 +119,9 @@ def is_in(text: pd.Series, allowed: object) -> np.ndarray:
     ``isin`` on Arrow strings walks the allowed values in Python)."""
     backing = getattr(text.array, "_pa_array", None)
     if backing is not None:
-        import pyarrow as pa
         import pyarrow.compute as pc
 
-        values = [
-            v for v in pd.unique(pd.Series(list(allowed), dtype=object)) if isinstance(v, str)
-        ]
-        found = pc.is_in(backing, value_set=pa.array(values, type=pa.string()))
+        found = pc.is_in(backing, value_set=pc.drop_null(_arrow_value_set(allowed)))
         return pc.fill_null(found, False).to_numpy(zero_copy_only=False).astype(bool)
     return text.isin(list(allowed)).to_numpy(dtype=bool)
 
