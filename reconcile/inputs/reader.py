@@ -423,9 +423,9 @@ def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> p
         column = table.column(index)
         if pa.types.is_string(column.type):
             trimmed = pc.utf8_trim_whitespace(column)
-            blank = pc.equal(trimmed, "")
-            if pc.any(blank).as_py():
-                trimmed = pc.if_else(blank, None, trimmed)
+            lengths = pc.binary_length(trimmed)  # byte lengths: no string compare
+            if pc.min(lengths).as_py() == 0:
+                trimmed = pc.if_else(pc.equal(lengths, 0), None, trimmed)
             table = table.set_column(index, name, trimmed)
     frame = table.to_pandas()
     frame.columns = [int(name[1:]) for name in frame.columns]
