@@ -368,3 +368,48 @@ def test_a_courses_csv_is_not_mistaken_for_categories(tmp_path: Path) -> None:
         [2, "duplicate_course"],
         [4, "duplicate_course"],
     ]
+
+
+def _pattern_roster(rows: int, start: int) -> pd.DataFrame:
+    """Unique people; dates, yes/no, audiences and e-mail case drawn from a short list."""
+    dates = ["01/02/2020", "2020-03-04", "31/02/2020", "1/2/2020", "01/02/20", "", "soon"]
+    flags = ["Yes", "no", "Y", "x", "", "maybe", "TRUE", "0"]
+    audiences = ["Nurses", ";Nurses,,Admin ;", "", "nurses , Doctors", "Ghosts"]
+    n = range(start, start + rows)
+    return pd.DataFrame(
+        {
+            "Employee ID": [f"{i:06d}" for i in n],
+            "Full Name": [f"Person {i}" for i in n],
+            "Work Email": [f"P{i}@Acme.Example" if i % 9 else "" for i in n],
+            "Audiences": [audiences[i % len(audiences)] for i in n],
+            "Start date": [dates[i % len(dates)] for i in n],
+            "Exempt": [flags[i % len(flags)] for i in n],
+        }
+    )
+
+
+def test_long_csv_columns_read_the_same_as_short_ones(tmp_path: Path) -> None:
+    """Long columns take the parse-each-distinct-value path, short ones the per-cell path:
+    the same cells must give the same values and the same problems either way."""
+    short, long = tmp_path / "short" / "roster.csv", tmp_path / "long" / "roster.csv"
+    short.parent.mkdir()
+    long.parent.mkdir()
+    _pattern_roster(280, 0).to_csv(short, index=False)
+    _pattern_roster(280 * 20, 0).to_csv(long, index=False)
+    known = {"nurses", "admin", "doctors"}
+    small, small_issues = roster_of(short, known_audiences=known)
+    big, big_issues = roster_of(long, known_audiences=known)
+    assert len(big) == 5600
+    pd.testing.assert_frame_equal(big.head(280), small, check_exact=True)
+    first = big_issues[big_issues["row"] <= 281].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, small_issues, check_exact=True)
+    counts = big_issues["code"].value_counts()
+    assert counts["unparseable_date"] == 5600 // 7 * 2  # 31/02/2020 and "soon"
+    assert counts["ambiguous_date"] == 5600 // 7
+    assert counts["bad_yes_no"] == 5600 // 8
+    assert counts["unknown_audience"] == 5600 // 5
+    assert big.loc[1, "start_date"] == pd.Timestamp("2020-03-04")
+    assert big.loc[3, "start_date"] == pd.Timestamp("2020-02-01")
+    assert big.loc[1, "audiences"] == "Nurses; Admin"
+    assert big.loc[3, "exempt"] and not big.loc[4, "exempt"]
+    assert big.loc[1, "email_key"] == "p1@acme.example"

@@ -15,6 +15,7 @@ the real header are all fine. Row numbers are the ones Excel shows.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -292,30 +293,55 @@ class CsvText:
 
 
 def csv_dialect(path: Path) -> CsvText:
-    """Detect the encoding (UTF-8 with or without BOM, UTF-16, else Windows-1252) and separator."""
-    raw = path.read_bytes()
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    elif raw.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
-    elif raw.isascii():
-        encoding = "utf-8"
-    else:
-        try:
-            raw.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            encoding = "cp1252"
-            try:
-                raw.decode("cp1252")
-            except UnicodeDecodeError:
-                encoding = "latin-1"
-    text = raw[: 256 * 1024].decode(encoding, errors="replace")
+    """Detect the encoding (UTF-8 with or without BOM, UTF-16, else Windows-1252) and separator.
+
+    The encoding is decided by the whole file (one byte that is not UTF-8 anywhere makes it
+    Windows-1252), but the file is streamed in blocks rather than held in memory; the
+    separator and the header rows come from the first 256 KiB.
+    """
+    with path.open("rb") as handle:
+        head_bytes = handle.read(_HEAD_BYTES)
+    encoding = _encoding(path, head_bytes)
+    text = head_bytes.decode(encoding, errors="replace")
     lines = text.splitlines()[:HEADER_SCAN_ROWS]
     counts = {d: sum(line.count(d) for line in lines) for d in (",", ";", "\t")}
     delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     head = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
     return CsvText(encoding=encoding, delimiter=delimiter, head=head)
+
+
+_HEAD_BYTES = 256 * 1024
+_BLOCK_BYTES = 4 * 1024 * 1024
+
+
+def _encoding(path: Path, head: bytes) -> str:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if _decodes(path, "ascii"):
+        return "utf-8"
+    if _decodes(path, "utf-8"):
+        return "utf-8"
+    if _decodes(path, "cp1252"):
+        return "cp1252"
+    return "latin-1"
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Does the whole file decode as ``encoding``? Streamed block by block (a multi-byte
+    character split across two blocks is carried over by the incremental decoder)."""
+    with path.open("rb") as handle:
+        if encoding == "ascii":
+            return all(block.isascii() for block in iter(lambda: handle.read(_BLOCK_BYTES), b""))
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            for block in iter(lambda: handle.read(_BLOCK_BYTES), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 def read_csv_grid(
@@ -397,9 +423,9 @@ def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> p
         column = table.column(index)
         if pa.types.is_string(column.type):
             trimmed = pc.utf8_trim_whitespace(column)
-            blank = pc.equal(trimmed, "")
-            if pc.any(blank).as_py():
-                trimmed = pc.if_else(blank, None, trimmed)
+            lengths = pc.binary_length(trimmed)  # byte lengths: no string compare
+            if pc.min(lengths).as_py() == 0:
+                trimmed = pc.if_else(pc.equal(lengths, 0), None, trimmed)
             table = table.set_column(index, name, trimmed)
     frame = table.to_pandas()
     frame.columns = [int(name[1:]) for name in frame.columns]

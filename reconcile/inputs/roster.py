@@ -196,7 +196,6 @@ def _manager_loops(
     t: Checked, employee_id: pd.Series, manager: pd.Series, position: np.ndarray
 ) -> None:
     """Warn on every person whose manager chain comes back to them."""
-    ids = employee_id.to_numpy(dtype=object)
     valid_id = employee_id.notna().to_numpy()
     # person position -> their manager's position (first row holding that id), -1 for none
     nxt = np.array(position, dtype=np.int64)
@@ -210,6 +209,7 @@ def _manager_loops(
     on_cycle_targets = np.unique(jump[jump >= 0])
     if not len(on_cycle_targets):
         return
+    ids = employee_id.to_numpy(dtype=object)  # Python objects only when a loop is reported
     mask = np.zeros(t.n, dtype=bool)
     mask[on_cycle_targets] = True
     problem = pd.Series("", index=manager.index, dtype=object)
@@ -234,12 +234,9 @@ def _audiences(t: Checked, known: set[str] | None) -> pd.Series:
     raw = t.text("audiences")
     if not t.has("audiences"):
         return raw
-    from reconcile.inputs.values import replace
+    from reconcile.inputs.values import per_distinct
 
-    joined = replace(raw, r"\s*[;,]\s*", "; ")
-    joined = replace(joined, r"^(?:; )+|(?:; )+$", "")
-    joined = replace(joined, r"(?:; ){2,}", "; ")
-    joined = joined.mask(joined == "")
+    joined = per_distinct(raw, _audience_list)
     if known:
         exploded = joined.str.split("; ").explode()
         exploded = exploded[exploded.notna() & (exploded.astype("str").str.strip() != "")]
@@ -258,6 +255,16 @@ def _audiences(t: Checked, known: set[str] | None) -> pd.Series:
                 fix="check the spelling against the Requirements sheet or Thrive's audiences",
             )
     return joined
+
+
+def _audience_list(raw: pd.Series) -> pd.Series:
+    """Audience names separated by ``;`` or ``,`` as one ``"a; b"`` list; blank -> NA."""
+    from reconcile.inputs.values import replace
+
+    joined = replace(raw, r"\s*[;,]\s*", "; ")
+    joined = replace(joined, r"^(?:; )+|(?:; )+$", "")
+    joined = replace(joined, r"(?:; ){2,}", "; ")
+    return joined.mask(joined == "")
 
 
 def _dates(t: Checked, period_start: dt.date | None) -> tuple[pd.Series, pd.Series]:

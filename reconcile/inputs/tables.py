@@ -190,10 +190,10 @@ class Checked:
         present = key.notna().to_numpy(dtype=bool, copy=True)
         if only is not None:
             present &= np.asarray(only, dtype=bool)
+        if not _any_repeated(key, present):
+            return np.zeros(self.n, dtype=bool)
         keyed = key[present]
         repeated = keyed.duplicated(keep=False).to_numpy()
-        if not repeated.any():
-            return np.zeros(self.n, dtype=bool)
         rows = pd.Series(self.grid.rows[present][repeated], index=keyed.index[repeated])
         groups = rows.groupby(keyed[repeated].to_numpy())
         listing = groups.transform(lambda r: ", ".join(str(x) for x in r))
@@ -203,6 +203,23 @@ class Checked:
         problem[rows.index] = [f"{what} on rows {listing[i]}" for i in rows.index]
         self.flag(code, mask, canonical, value=value, problem=problem, fix=fix)
         return mask
+
+
+def _any_repeated(key: pd.Series, present: np.ndarray) -> bool:
+    """Does any present key occur twice? Answered in Arrow (hash each key once, count) when
+    the column is Arrow-backed: pandas' ``duplicated`` on Arrow strings goes through Python
+    objects, and most tables have no duplicates at all, so the slow path runs only to list
+    the rows of the few that do."""
+    backing = getattr(key.array, "_pa_array", None)
+    if backing is None:
+        return bool(key[present].duplicated().any())
+    import pyarrow.compute as pc
+
+    indices = pc.fill_null(pc.dictionary_encode(backing).combine_chunks().indices, -1)
+    codes = indices.to_numpy(zero_copy_only=False)[present]
+    if not len(codes):
+        return False
+    return bool((np.bincount(codes) > 1).any())
 
 
 def _pick(value: object, mask: np.ndarray) -> object:

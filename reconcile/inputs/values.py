@@ -9,6 +9,7 @@ read two ways, or a number with a thousands separator, is reported, not interpre
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -91,7 +92,20 @@ def _apply_padding(raw: pd.Series, text: pd.Series, widths: np.ndarray) -> pd.Se
 
 def email_key(emails: pd.Series) -> pd.Series:
     """Trimmed and case-folded: how e-mails are compared (shown as typed elsewhere)."""
-    return emails.str.strip().str.casefold()
+    return casefold(emails.str.strip())
+
+
+def casefold(text: pd.Series) -> pd.Series:
+    """``str.casefold`` per cell; in Arrow when every cell is ASCII (where casefolding is
+    plain lower-casing), since pandas casefolds Arrow strings one Python object at a time."""
+    backing = getattr(text.array, "_pa_array", None)
+    if backing is not None:
+        import pyarrow.compute as pc
+
+        if pc.all(pc.string_is_ascii(backing)).as_py() is not False:
+            lowered = pc.ascii_lower(backing)
+            return pd.Series(pd.array(lowered, dtype="str"), index=text.index, name=text.name)
+    return text.str.casefold()
 
 
 _EMAIL_PATTERN = r"[^@\s,;<>()\[\]]+@[^@\s,;<>()\[\]]+\.[^@\s,;<>()\[\].]{2,}"
@@ -119,13 +133,9 @@ def is_in(text: pd.Series, allowed: object) -> np.ndarray:
     ``isin`` on Arrow strings walks the allowed values in Python)."""
     backing = getattr(text.array, "_pa_array", None)
     if backing is not None:
-        import pyarrow as pa
         import pyarrow.compute as pc
 
-        values = [
-            v for v in pd.unique(pd.Series(list(allowed), dtype=object)) if isinstance(v, str)
-        ]
-        found = pc.is_in(backing, value_set=pa.array(values, type=pa.string()))
+        found = pc.is_in(backing, value_set=pc.drop_null(_arrow_value_set(allowed)))
         return pc.fill_null(found, False).to_numpy(zero_copy_only=False).astype(bool)
     return text.isin(list(allowed)).to_numpy(dtype=bool)
 
@@ -141,6 +151,62 @@ def _arrow_value_set(allowed: object) -> object:
         return backing.combine_chunks().cast(pa.string())
     values = [v for v in series.to_numpy(dtype=object) if isinstance(v, str)]
     return pa.array(values, type=pa.string())
+
+
+_DICTIONARY_MIN_ROWS = 4096
+
+
+def distinct(text: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """The distinct values of a long Arrow-backed text column and, per cell, the position of
+    its value among them (-1 for blank); None when that would not save work.
+
+    Why: dates, yes/no flags and categories repeat a handful of values over a million rows, so
+    parsing each distinct value once and spreading the result with one numpy take is several
+    times cheaper than parsing every cell. A column of mostly different values (timestamps,
+    e-mails) is left to the per-cell path.
+    """
+    backing = getattr(text.array, "_pa_array", None)
+    if backing is None or len(text) < _DICTIONARY_MIN_ROWS:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(backing)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks else None
+        if encoded is None:
+            return None
+    dictionary = encoded.dictionary
+    if len(dictionary) * 2 > len(text):
+        return None
+    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    values = pd.Series(pd.array(dictionary.cast(pa.string()), dtype="str"))
+    return values, indices.astype(np.int64, copy=False)
+
+
+def per_distinct(text: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``transform(text)``, computed once per distinct value when the column repeats a few
+    values (audience lists, categories) and spread back with one Arrow take."""
+    found = distinct(text)
+    if found is None:
+        return transform(text)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values, indices = found
+    done = transform(values).astype("str")
+    backing = done.array._pa_array.combine_chunks()
+    taken = pc.take(backing, pa.array(indices, mask=indices < 0))
+    return pd.Series(pd.array(taken, dtype="str"), index=text.index)
+
+
+def spread(per_value: np.ndarray, indices: np.ndarray, blank: object) -> np.ndarray:
+    """``per_value[indices]`` with ``blank`` where the index is -1 (a missing cell)."""
+    if not len(per_value):
+        return np.full(len(indices), blank, dtype=per_value.dtype)
+    out = per_value[np.maximum(indices, 0)]
+    out[indices < 0] = blank
+    return out
 
 
 def replace(text: pd.Series, pattern: str, replacement: str) -> pd.Series:
@@ -192,15 +258,28 @@ _YES_NO = {
 def as_yes_no(column: pd.Series, *, blank: bool | None) -> tuple[pd.Series, np.ndarray]:
     """Booleans (nullable when ``blank`` is None) and a mask of cells that are not yes/no."""
     text = column.map(_cell_text, na_action="ignore") if _kind(column) != "string" else column
-    lowered = text.astype("str").str.lower()  # cells arrive trimmed
+    text = text.astype("str")
+    found = distinct(text)
+    if found is not None:
+        values, indices = found
+        yes_per, no_per = _yes_no_masks(values)
+        yes, no = spread(yes_per, indices, False), spread(no_per, indices, False)
+    else:
+        yes, no = _yes_no_masks(text)
+    neither = ~yes & ~no
+    bad = column.notna().to_numpy(dtype=bool) & neither
+    if blank is not None:
+        flags = np.where(neither, blank, yes)
+        return pd.Series(flags, index=column.index, dtype=bool), bad
+    result = pd.Series(pd.arrays.BooleanArray(yes, neither.copy()), index=column.index)
+    return result, bad
+
+
+def _yes_no_masks(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    lowered = text.str.lower()  # cells arrive trimmed
     yes = is_in(lowered, [k for k, v in _YES_NO.items() if v])
     no = is_in(lowered, [k for k, v in _YES_NO.items() if not v])
-    bad = column.notna().to_numpy(dtype=bool) & ~yes & ~no
-    result = pd.Series(pd.array(yes, dtype="boolean"), index=column.index)
-    result[~yes & ~no] = pd.NA
-    if blank is not None:
-        result = result.fillna(blank).astype(bool)
-    return result, bad
+    return yes, no
 
 
 # --------------------------------------------------------------------------- dates
@@ -250,6 +329,12 @@ def date_cells(column: pd.Series, date_format: str) -> tuple[np.ndarray, np.ndar
         if is_date.any():
             nanos[is_date] = _day(pd.to_datetime(column[is_date], errors="coerce"))
         text = column.where(~is_date).map(_cell_text, na_action="ignore").astype("str")
+    if kind == "string":
+        found = distinct(text)
+        if found is not None:
+            values, indices = found
+            nanos_per, codes_per = _parse_text_dates(values, date_format)
+            return spread(nanos_per, indices, _NAT), spread(codes_per, indices, 0)
     present = text.notna().to_numpy() & (nanos == _NAT)
     if present.all():
         nanos, codes = _parse_text_dates(text, date_format)
