@@ -113,9 +113,14 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool, debug: bool) -> None:
 @click.pass_obj
 def demo(settings: Settings, out: Path | None, people: int) -> None:
     """Run the whole pipeline against the built-in sandbox: no network, no credentials."""
+    from reconcile.console import progress_for
     from reconcile.demo import run_demo
 
-    run_demo(out=out, people=people, echo=_echo(settings))
+    echo = _echo(settings)
+    bars = progress_for(quiet=settings.quiet)
+    with bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars):
+        result = run_demo(out=out, people=people, echo=echo, progress=bars)
+    _print_outcome(result.outcome, echo)
 
 
 @cli.command()

@@ -13,9 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reconcile import config as config_module
+from reconcile import runs
 from reconcile.progress import NullProgress, Progress
+from reconcile.runs import RunOutcome
 
 Echo = Callable[[str], None]
 
@@ -26,8 +29,7 @@ class DemoResult:
 
     folder: Path
     config: Path
-    snapshot: Path
-    rows: dict[tuple[str, str], int]
+    outcome: RunOutcome
 
 
 def default_folder() -> Path:
@@ -43,12 +45,10 @@ def run_demo(
     echo: Echo = lambda _message: None,
     progress: Progress | None = None,
 ) -> DemoResult:
-    """Generate, serve, pull and snapshot; returns the paths written."""
+    """Generate an organisation, serve it, and run the monthly job against it."""
     from reconcile.sandbox import Sandbox
     from reconcile.sandbox.generate import generate
     from reconcile.sandbox.spreadsheets import write_spreadsheets
-    from reconcile.snapshot import run_folder, write_snapshot
-    from reconcile.sources import pull_all
 
     folder = (out or default_folder()).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,16 +61,14 @@ def run_demo(
         _export_sandbox_credentials(sandbox.env())
         echo(f"sandbox serving Thrive, Brightspace and Coursepath at {sandbox.url}")
         config = config_module.load(config_path)
-        pulled = pull_all(config, progress=progress or NullProgress())
-        snapshot = write_snapshot(run_folder(config), pulled, config)
-    rows = {key: len(frame) for key, frame in pulled.tables.items()}
-    echo("")
-    echo(_row_table(rows))
+        outcome = runs.run(config, progress=progress or NullProgress())
+    echo(_row_table(outcome.manifest))
     echo("")
     echo(f"config and spreadsheets: {folder}")
-    echo(f"snapshot:                {snapshot}")
-    echo(f"done in {time.perf_counter() - started:.1f} s")
-    return DemoResult(folder=folder, config=config_path, snapshot=snapshot, rows=rows)
+    echo(f"snapshot:                {outcome.snapshot}")
+    echo(f"summary:                 {outcome.summary_path}")
+    echo(f"pipeline done in {time.perf_counter() - started:.1f} s")
+    return DemoResult(folder=folder, config=config_path, outcome=outcome)
 
 
 def _export_sandbox_credentials(env: dict[str, str]) -> None:
@@ -83,7 +81,10 @@ def _export_sandbox_credentials(env: dict[str, str]) -> None:
         os.environ[name] = value
 
 
-def _row_table(rows: dict[tuple[str, str], int]) -> str:
+def _row_table(manifest: dict[str, Any]) -> str:
+    """Rows pulled per source table, from the snapshot manifest."""
     lines = [f"{'source':<12} {'table':<20} {'rows':>9}"]
-    lines += [f"{source:<12} {table:<20} {count:>9,}" for (source, table), count in rows.items()]
+    for source, entry in manifest.get("sources", {}).items():
+        for table, info in entry.get("tables", {}).items():
+            lines.append(f"{source:<12} {table:<20} {info['rows']:>9,}")
     return "\n".join(lines)
