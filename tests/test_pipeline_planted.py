@@ -177,14 +177,6 @@ def test_control_totals_balance_for_every_pulled_table(outcome: Any) -> None:
             assert rows[key]["pulled"] == n, key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine reconcile/engine/core.py::_minutes_per_account shows only an unmatched "
-        "account's activity minutes; the generator plants a Coursepath unmatched account whose "
-        "minutes are a passed completion's CPD minutes (DESIGN §6.1 'its minutes are shown')"
-    ),
-)
 def test_unmatched_account_minutes_include_completions(outcome: Any, planted: Any) -> None:
     _, run = outcome
     want = planted[planted["kind"] == "unmatched_account"]

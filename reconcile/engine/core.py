@@ -421,7 +421,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     clock.tick("exceptions")
     exc = exceptions.combine(
         [
-            _account_exceptions(people, accounts_out, matches, act_out, employee, rules),
+            _account_exceptions(people, accounts_out, matches, act_out, comp_out, employee, rules),
             _orphan_exceptions(tables.accounts, act_out, comp_out),
             _activity_exceptions(act_out, acts, dup_rows, dup_of, rules),
             _completion_exceptions(comp_out, rules),
@@ -691,12 +691,14 @@ def _matched_ids(acts: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
     return _sparse_labels(len(rows), hit, _labels(acts, rows[hit]) if len(hit) else hit)
 
 
-def _account_exceptions(people, accounts_out, matches, act_out, employee, rules) -> pd.DataFrame:
+def _account_exceptions(
+    people, accounts_out, matches, act_out, comp_out, employee, rules
+) -> pd.DataFrame:
     """unmatched_account (with in-period minutes and a name hint) and ambiguous_match."""
     blocks = []
     unmatched = accounts_out[(matches["match"] == identity.UNMATCHED).to_numpy()]
     if len(unmatched):
-        minutes = _minutes_per_account(act_out, rules)
+        minutes = _minutes_per_account(act_out, comp_out, rules)
         key = unmatched["system"] + "\x1f" + unmatched["account_id"]
         mins = key.map(minutes).fillna(0.0).to_numpy()
         hint = identity.suggest_names(people, unmatched["name"].reset_index(drop=True))
@@ -749,15 +751,30 @@ def _account_exceptions(people, accounts_out, matches, act_out, employee, rules)
     return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
 
 
-def _minutes_per_account(act_out: pd.DataFrame, rules: Rules) -> pd.Series:
-    """Minutes of unmatched records with local dates in the period, per (system, account)."""
-    date = act_out["local_date"].to_numpy()
-    in_period = (date >= as_datetime(rules.period_start)) & (date <= as_datetime(rules.period_end))
-    unmatched = act_out[(act_out["disposition"] == "unmatched").to_numpy() & in_period]
-    if not len(unmatched):
+def _minutes_per_account(act_out: pd.DataFrame, comp_out: pd.DataFrame, rules: Rules) -> pd.Series:
+    """Minutes an unmatched account would have earned in the period, per (system, account).
+
+    Logged activities count their minutes; passed completions count their CPD value. A
+    Coursepath account only ever has completions, so leaving them out would show 0 min for an
+    account that really holds hours (DESIGN §6.1: "its minutes are shown").
+    """
+    parts = []
+    for frame, minutes, wanted in (
+        (act_out, "minutes", None),
+        (comp_out, "cpd_minutes", "passed"),
+    ):
+        date = frame["local_date"].to_numpy()
+        keep = (frame["disposition"] == "unmatched").to_numpy(copy=True)
+        keep &= (date >= as_datetime(rules.period_start)) & (date <= as_datetime(rules.period_end))
+        if wanted is not None:
+            keep &= frame[wanted].to_numpy(dtype=bool)
+        rows = frame[keep]
+        if len(rows):
+            key = (rows["system"] + "\x1f" + rows["account_id"]).to_numpy()
+            parts.append(rows[minutes].fillna(0).clip(lower=0).groupby(key).sum())
+    if not parts:
         return pd.Series(dtype="float64")
-    key = unmatched["system"] + "\x1f" + unmatched["account_id"]
-    return unmatched["minutes"].clip(lower=0).groupby(key.to_numpy()).sum()
+    return pd.concat(parts).groupby(level=0).sum()
 
 
 def _orphan_exceptions(accounts, act_out, comp_out) -> pd.DataFrame:
