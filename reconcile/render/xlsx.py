@@ -92,10 +92,10 @@ def write_workbook(
     os.close(fd)
     try:
         _Writer(result, tmp_name, issues, _pulled_lookup(pulled_at), row_limit).write()
-        os.replace(tmp_name, target)
+        Path(tmp_name).replace(target)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+            Path(tmp_name).unlink()
         raise
     return target
 

@@ -97,9 +97,7 @@ def column(header: str, kind: Kind, series: pd.Series, timezone: str = "UTC") ->
         values = text(series)
     elif kind == "int":
         values = integers(series)
-    elif kind in ("float", "progress"):
-        values = floats(series)
-    elif kind == "pct":
+    elif kind in ("float", "progress", "pct"):
         values = floats(series)
     elif kind in ("date", "datetime"):
         values = serials(series, timezone, date_only=kind == "date")
