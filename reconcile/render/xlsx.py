@@ -65,6 +65,8 @@ _NUMBER_FORMATS = {
 ISSUE_COLUMNS = ("file", "sheet", "row", "column", "value", "problem", "fix", "severity", "code")
 
 PulledAt = Mapping[Any, Any]
+#: Rows converted to Python values at a time: bounds memory on 2M-row sheets.
+_BLOCK_ROWS = 65_536
 
 
 def write_workbook(
@@ -341,7 +343,7 @@ class _Writer:
         self._table("Categories", _category_columns(r, tz))
         dept_cols = _department_columns(r, tz)
         self._table("Departments", dept_cols)
-        self.department_sheet = ("Departments", len(dept_cols[0].values), 0, len(dept_cols) - 1)
+        self.department_sheet = ("Departments", len(dept_cols[0]), 0, len(dept_cols) - 1)
         self._table("Sources", _source_columns(r, tz, self.pulled))
         self._table("Input issues", _issue_columns(self.issues, tz))
         self._summary(summary_sheet)
@@ -351,7 +353,7 @@ class _Writer:
 
     def _table(self, name: str, cols: list[Column], status_col: str | None = None) -> None:
         """Write a sheet, continuing on ``Name (2)``... past ``row_limit`` data rows."""
-        n = len(cols[0].values) if cols else 0
+        n = len(cols[0]) if cols else 0
         starts = range(0, max(n, 1), self.row_limit)
         for part, start in enumerate(starts, start=1):
             sheet_name = name if part == 1 else f"{name} ({part})"
@@ -367,18 +369,23 @@ class _Writer:
         ws.write_row(0, 0, [c.header for c in cols], self.header)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(stop - start, 1), len(cols) - 1)
-        rows = zip(*(c.values[start:stop] for c in cols), strict=True)
+        s = [c.header for c in cols].index(status_col) if status_col else -1
+        for block in range(start, stop, _BLOCK_ROWS):
+            end = min(stop, block + _BLOCK_ROWS)
+            rows = zip(*(c.values(block, end) for c in cols), strict=True)
+            self._rows(ws, rows, block - start + 1, s)
+
+    def _rows(self, ws: Any, rows: Any, first: int, status: int) -> None:
         write_row = ws.write_row
-        if status_col is None:
-            for r, row in enumerate(rows, start=1):
+        if status < 0:
+            for r, row in enumerate(rows, start=first):
                 write_row(r, 0, row)
             return
-        s = [c.header for c in cols].index(status_col)
         formats = self.status
-        for r, row in enumerate(rows, start=1):
+        for r, row in enumerate(rows, start=first):
             write_row(r, 0, row)
-            if row[s] is not None:
-                ws.write_string(r, s, row[s], formats.get(row[s]))
+            if row[status] is not None:
+                ws.write_string(r, status, row[status], formats.get(row[status]))
 
     # ---- summary
 

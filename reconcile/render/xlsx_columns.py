@@ -26,11 +26,23 @@ _WIDTH_SAMPLE = 50_000
 
 @dataclass(frozen=True)
 class Column:
-    """One sheet column: its header, what kind of value it holds, and the values."""
+    """One sheet column: its header, what kind of value it holds, and the source series.
+
+    Values are converted block by block (:meth:`values`) so that millions of rows never exist
+    as Python objects all at once.
+    """
 
     header: str
     kind: Kind
-    values: list
+    series: pd.Series
+    timezone: str = "UTC"
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def values(self, start: int = 0, stop: int | None = None) -> list:
+        """Rows ``start:stop`` as plain Python values, ``None`` for a blank cell."""
+        return convert(self.kind, self.series.iloc[start:stop], self.timezone)
 
 
 def _blank_where_missing(values: np.ndarray, missing: np.ndarray) -> list:
@@ -92,7 +104,12 @@ def yes_no(series: pd.Series) -> list:
 
 
 def column(header: str, kind: Kind, series: pd.Series, timezone: str = "UTC") -> Column:
-    """Build one column of the given kind from a frame column."""
+    """One column of the given kind over a frame column (converted lazily)."""
+    return Column(header, kind, series.reset_index(drop=True), timezone)
+
+
+def convert(kind: Kind, series: pd.Series, timezone: str) -> list:
+    """A block of a frame column as the Python values XlsxWriter writes fastest."""
     if kind == "text":
         values = text(series)
     elif kind == "int":
@@ -105,7 +122,7 @@ def column(header: str, kind: Kind, series: pd.Series, timezone: str = "UTC") ->
         values = yes_no(series)
     else:  # pragma: no cover - Kind is closed
         raise ValueError(kind)
-    return Column(header, kind, values)
+    return values
 
 
 _FIXED_WIDTH = {"int": 10, "float": 10, "pct": 9, "progress": 9, "date": 11, "datetime": 17}
@@ -117,7 +134,7 @@ def fitted_width(col: Column) -> float:
     if col.kind in _FIXED_WIDTH:
         longest = max(longest, _FIXED_WIDTH[col.kind])
     else:
-        sample = pd.Series(col.values[:_WIDTH_SAMPLE], dtype=object).dropna()
+        sample = pd.Series(col.values(0, _WIDTH_SAMPLE), dtype=object).dropna()
         if len(sample):
             longest = max(longest, int(sample.astype(str).str.len().max()))
     return float(min(60, max(8, longest + 2)))
