@@ -96,10 +96,11 @@ def serials(series: pd.Series, timezone: str, *, date_only: bool) -> list:
     return _blank_where_missing(days, missing)
 
 
-def yes_no(series: pd.Series) -> list:
+def booleans(series: pd.Series) -> list:
+    """Excel TRUE/FALSE: a native boolean is cheaper to write than a "Yes"/"No" string."""
     obj = series.astype(object)
     missing = pd.isna(obj).to_numpy()
-    values = np.where(obj.fillna(False).astype(bool).to_numpy(), "Yes", "No").astype(object)
+    values = obj.where(~missing, False).astype(bool).to_numpy()
     return _blank_where_missing(values, missing)
 
 
@@ -119,7 +120,7 @@ def convert(kind: Kind, series: pd.Series, timezone: str) -> list:
     elif kind in ("date", "datetime"):
         values = serials(series, timezone, date_only=kind == "date")
     elif kind == "bool":
-        values = yes_no(series)
+        values = booleans(series)
     else:  # pragma: no cover - Kind is closed
         raise ValueError(kind)
     return values
