@@ -327,3 +327,23 @@ def test_golden_workbook_values(book):
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     assert got == json.loads(GOLDEN.read_text(encoding="utf-8"))
+
+
+def test_pulled_at_from_either_manifest_shape():
+    from reconcile.render.xlsx import _pulled_lookup
+
+    flat = {"tables": [{"source": "thrive", "table": "users", "pulled_at": "2026-07-01T08:00Z"}]}
+    nested = {
+        "sources": {
+            "coursepath": {"pulled_at": "2026-07-01T09:00Z", "tables": {"members": {}}},
+        }
+    }
+    assert _pulled_lookup(flat) == {("thrive", "users"): "2026-07-01T08:00Z"}
+    assert _pulled_lookup(nested) == {
+        ("coursepath", ""): "2026-07-01T09:00Z",
+        ("coursepath", "members"): "2026-07-01T09:00Z",
+    }
+    assert _pulled_lookup({"thrive/users": 1, "brightspace": 2}) == {
+        ("thrive", "users"): 1,
+        ("brightspace", ""): 2,
+    }
