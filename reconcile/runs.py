@@ -21,10 +21,12 @@ from reconcile.config import Config, require_secrets
 from reconcile.engine import Result, Rules, reconcile, summary
 from reconcile.errors import ConfigError
 from reconcile.progress import NullProgress, Progress
+from reconcile.render import write_workbook
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
+WORKBOOK_FILE = "compliance.xlsx"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class RunOutcome:
     folder: Path
     snapshot: Path
     summary_path: Path
+    workbook: Path
     summary: dict[str, Any]
     result: Result
     manifest: dict[str, Any]
@@ -116,11 +119,16 @@ def _reconcile_snapshot(
     folder.mkdir(parents=True, exist_ok=True)
     path = write_json_atomic(folder / SUMMARY_FILE, content)
     log.info("wrote %s", path)
+    workbook = write_workbook(
+        result, folder / WORKBOOK_FILE, issues=inputs.issues, pulled_at=manifest
+    )
+    log.info("wrote %s", workbook)
     snapshot_dir = snapshot if (snapshot / "manifest.json").is_file() else snapshot / "snapshot"
     return RunOutcome(
         folder=folder,
         snapshot=snapshot_dir,
         summary_path=path,
+        workbook=workbook,
         summary=content,
         result=result,
         manifest=manifest,
