@@ -1,0 +1,942 @@
+"""``reconcile(tables, rules)``: canonical frames in, a frozen :class:`Result` out.
+
+Pure: no I/O, no printing, no clock (``rules.as_of`` is the only "today"). The stages follow
+DESIGN.md §6 in order: identity → period → requirement → ledger → completions → credit →
+status → exceptions → control totals → roll-ups.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+
+from reconcile.engine import completions as comp
+from reconcile.engine import control, credit, exceptions, identity, ledger, rollups, totals
+from reconcile.engine.canonical import CanonicalTables, validate_canonical
+from reconcile.engine.period import as_datetime, local_dates, windows
+from reconcile.engine.requirements import (
+    audience_keys,
+    effective_requirements,
+    person_requirements,
+    prorate,
+)
+from reconcile.engine.result import Result
+from reconcile.engine.rules import Rules
+from reconcile.engine.status import STATUSES, progress, reasons, statuses
+from reconcile.engine.text import normalise_ids, pair_codes, round_half_up, shared_codes
+
+log = logging.getLogger(__name__)
+
+
+def _fold(values: pd.Series) -> pd.Series:
+    return values.astype("str").str.strip().str.casefold()
+
+
+class _Clock:
+    """Logs each stage's seconds at DEBUG: how bench/engine.py --stages finds the slow part."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.stage = "validate"
+
+    def tick(self, next_stage: str) -> None:
+        now = time.perf_counter()
+        log.debug("engine stage %-40s %6.2f s", self.stage, now - self.last)
+        self.last, self.stage = now, next_stage
+
+
+class _AccountIndex:
+    """(system, account_id) → person row, for every table that names an account.
+
+    Platform accounts come from the accounts table; spreadsheet "accounts" (an employee_id or
+    an e-mail typed in a CPD log) are resolved on the fly without the explicit-id step.
+    """
+
+    def __init__(self, people: pd.DataFrame, accounts: pd.DataFrame, matches: pd.DataFrame):
+        self.people = people
+        frame = pd.DataFrame(
+            {
+                "system": accounts["system"].to_numpy(),
+                "key": normalise_ids(accounts["account_id"]).to_numpy(),
+                "person": matches["person"].to_numpy(),
+            }
+        )
+        self.map = frame.drop_duplicates(["system", "key"], keep="first")
+
+    def lookup(self, system: pd.Series, account_id: pd.Series) -> np.ndarray:
+        """Person row per record (-1: unknown account, unmatched or ambiguous)."""
+        return self.lookup_pairs(system, account_id)[0]
+
+    def lookup_pairs(
+        self, system: pd.Series, account_id: pd.Series
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """(person per row, pair code per row, distinct (system, key, person) pairs)."""
+        inverse, pairs = pair_codes(system, account_id)
+        keys = pd.DataFrame({"system": pairs["first"], "key": normalise_ids(pairs["second"])})
+        person = keys.merge(self.map, on=["system", "key"], how="left")["person"]
+        person = person.fillna(-1).to_numpy(dtype=np.int64)
+        sheet = (keys["system"] == "spreadsheet").to_numpy() & keys["key"].notna().to_numpy()
+        if sheet.any():
+            ids = keys.loc[sheet, "key"].reset_index(drop=True)
+            pseudo = pd.DataFrame(
+                {"system": "spreadsheet", "account_id": ids, "email": ids, "external_ref": ids}
+            )
+            person[sheet] = identity.resolve(self.people, pseudo, explicit=False)["person"]
+        keys["person"] = person
+        return person[inverse], inverse, keys
+
+
+def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
+    """Reconcile canonical tables under ``rules``; raise IntegrityError if figures don't add up."""
+    clock = _Clock()
+    validate_canonical(tables)
+    people = tables.people.sort_values("employee_id", kind="stable").reset_index(drop=True)
+    n_people = len(people)
+    employee = people["employee_id"].to_numpy(dtype=object)
+
+    clock.tick("1. identity")
+    # 1. identity
+    matches = identity.resolve(people, tables.accounts)
+    index = _AccountIndex(people, tables.accounts, matches)
+
+    clock.tick("2. period")
+    # 2. period
+    win = windows(people, rules)
+
+    clock.tick("shared vocabularies: titles and categories")
+    # shared vocabularies: titles and categories
+    acts = tables.activities
+    comps = tables.completions
+    cat = tables.catalogue.reset_index(drop=True)
+    policy = cat[cat["origin"] == "policy"].drop_duplicates(["system", "course_id"])
+    content = cat[cat["origin"] != "policy"].drop_duplicates(["system", "course_id"])
+    comp_course = _course_lookup(comps, policy, content)
+    comp_title = comps["title"].fillna(comp_course["title"])
+    (act_title, comp_tkey, pol_tkey), _ = shared_codes([acts["title"], comp_title, policy["title"]])
+    act_course = _activity_course(acts, act_title, policy, pol_tkey)
+    cats = tables.categories.drop_duplicates("category")
+    (own_ckey, pol_ckey, comp_ckey, sheet_ckey), cat_vocab = shared_codes(
+        [acts["category"], policy["category"], comp_course["category"], cats["category"]],
+        normalise=_fold,
+    )
+    # a record without a category takes the category of the catalogue course it names
+    from_course = (
+        np.where(act_course >= 0, pol_ckey[np.maximum(act_course, 0)], -1)
+        if len(pol_ckey)
+        else np.full(len(acts), -1)
+    )
+    act_ckey = np.where(own_ckey >= 0, own_ckey, from_course)
+    n_cat = len(cat_vocab)
+    cat_structured = pd.Series(pd.NA, index=range(n_cat), dtype="boolean")
+    caps = np.full(n_cat, np.nan)
+    mins = np.full(n_cat, np.nan)
+    ok = sheet_ckey >= 0
+    cat_structured.iloc[sheet_ckey[ok]] = cats["structured"].to_numpy()[ok]
+    caps[sheet_ckey[ok]] = cats["max_minutes"].to_numpy()[ok]
+    mins[sheet_ckey[ok]] = cats["min_minutes"].to_numpy()[ok]
+    cat_names = _category_names(
+        cat_vocab,
+        [
+            (sheet_ckey, cats["category"]),
+            (own_ckey, acts["category"]),
+            (pol_ckey, policy["category"]),
+            (comp_ckey, comp_course["category"]),
+        ],
+    )
+
+    clock.tick("4. ledger")
+    # 4. ledger
+    act_person, act_pair, act_pairs = index.lookup_pairs(acts["system"], acts["account_id"])
+    act_date = local_dates(acts["completed_at"], acts["local_date"], rules.timezone)
+    codes = ledger.dispositions(act_person, act_date, acts["state"], acts["minutes"], rules)
+    rank = ledger.system_rank(acts["system"])
+    instant = _instants(acts["completed_at"])
+    open_rows = np.flatnonzero(codes == -1)
+    candidates = pd.DataFrame(
+        {
+            "person": act_person[open_rows],
+            "title_key": act_title[open_rows],
+            "minutes": acts["minutes"].to_numpy()[open_rows],
+            "local_date": act_date.to_numpy()[open_rows],
+            "instant": instant[open_rows],
+            "rank": rank[open_rows],
+            "row": open_rows,
+        }
+    )
+    dup_rows, dup_of = ledger.find_duplicates(
+        candidates, acts["record_id"], rules.duplicate_window_days
+    )
+    codes[dup_rows] = ledger.DUPLICATE
+    codes[codes == -1] = ledger.COUNTED
+    course_struct = pd.Series(policy["structured"].to_numpy(), dtype="boolean")
+    act_structured = ledger.resolve_structured(
+        acts["structured"],
+        _take(course_struct, act_course),
+        _take(cat_structured, act_ckey),
+    )
+
+    clock.tick("5. completions")
+    # 5. completions
+    comp_person = index.lookup(comps["system"], comps["account_id"])
+    comp_date = local_dates(comps["completed_at"], None, rules.timezone)
+    passed = (
+        comps["passed"].fillna(False).to_numpy(dtype=bool)
+        | (comps["system"] == "thrive").to_numpy()
+    )
+    counted_rows = np.flatnonzero(codes == ledger.COUNTED)
+    comp_frame = pd.DataFrame(
+        {
+            "person": comp_person,
+            "local_date": comp_date.to_numpy(),
+            "title_key": comp_tkey,
+            "course_key": pair_codes(comps["system"], comps["course_id"])[0],
+            "passed": passed,
+            "value": comp_course["cpd_minutes"].to_numpy(dtype="float64"),
+            "rank": ledger.system_rank(comps["system"]),
+            "instant": _instants(comps["completed_at"]),
+            "record_id": comps["record_id"],
+        }
+    )
+    counted_frame = pd.DataFrame(
+        {
+            "person": act_person[counted_rows],
+            "title_key": act_title[counted_rows],
+            "local_date": act_date.to_numpy()[counted_rows],
+            "row": counted_rows,
+        }
+    )
+    comp_disp = comp.dispositions(comp_frame, counted_frame, rules)
+    comp_codes = comp_disp["code"].to_numpy()
+    comp_structured = ledger.resolve_structured(
+        pd.Series(pd.NA, index=range(len(comps)), dtype="boolean"),
+        comp_course["structured"],
+        _take(cat_structured, comp_ckey),
+    )
+
+    clock.tick("activities naming a catalogue course: verified, failed, or unverified")
+    # activities naming a catalogue course: verified, failed, or unverified
+    claims = _claims(codes, act_course, act_person, act_title, comp_frame, comp_codes)
+
+    clock.tick("credit")
+    # credit
+    credited = np.flatnonzero(comp_codes == comp.CREDITED)
+    items = pd.DataFrame(
+        {
+            "person": np.concatenate([act_person[counted_rows], comp_person[credited]]),
+            "category": np.concatenate([act_ckey[counted_rows], comp_ckey[credited]]),
+            "structured": np.concatenate([act_structured[counted_rows], comp_structured[credited]]),
+            "minutes": np.concatenate(
+                [acts["minutes"].to_numpy()[counted_rows], comp_frame["value"].to_numpy()[credited]]
+            ),
+        }
+    )
+    per_category = credit.category_totals(items, caps)
+    sums = credit.person_sums(per_category, n_people)
+    draft_rows = np.flatnonzero(codes == ledger.DRAFT)
+    pending = (
+        np.bincount(
+            act_person[draft_rows],
+            weights=acts["minutes"].to_numpy()[draft_rows].clip(min=0),
+            minlength=n_people,
+        )
+        if n_people
+        else np.zeros(0)
+    )
+
+    clock.tick("3. requirements")
+    # 3. requirements
+    aud_key, aud_name = audience_keys(tables.audiences, tables.memberships["audience"])
+    mem_person = _membership_people(tables.memberships, people, index)
+    person_aud = (
+        pd.DataFrame(
+            {
+                "person": mem_person,
+                "audience_key": aud_key.to_numpy(),
+                "audience": aud_name.to_numpy(),
+            }
+        )
+        .query("person >= 0 and audience_key == audience_key")
+        .drop_duplicates(["person", "audience_key"])
+    )
+    req_key, _ = audience_keys(tables.audiences, tables.requirements["audience"])
+    effective = effective_requirements(tables.requirements, req_key)
+    tgt_person = index.lookup(tables.targets["system"], tables.targets["account_id"])
+    targets = tables.targets.assign(person=tgt_person)[lambda t: t["person"] >= 0]
+    req = person_requirements(n_people, person_aud, effective, targets, rules)
+    fte = people["fte"].to_numpy(dtype="float64")
+    required, s_required, _factor = prorate(
+        req["full_required"].to_numpy(),
+        req["full_structured"].to_numpy(),
+        win["employed_days"].to_numpy(),
+        fte,
+        rules,
+    )
+    exempt = people["exempt"].to_numpy(dtype=bool)
+    required = np.where(exempt, 0, required)
+    s_required = np.where(exempt, 0, s_required)
+
+    clock.tick("category minimums (only for people who owe something)")
+    # category minimums (only for people who owe something)
+    owing = np.flatnonzero(required > 0)
+    minimums = pd.Series(mins).dropna()
+    unmet = credit.unmet_minimums(per_category, minimums, owing)
+    minimums_met = np.ones(n_people, dtype=bool)
+    minimums_met[unmet["person"].to_numpy(dtype=np.int64)] = False
+
+    clock.tick("7. status")
+    # 7. status
+    counted = round_half_up(sums["counted"].to_numpy()).astype(np.int64)
+    structured = round_half_up(sums["structured"].to_numpy()).astype(np.int64)
+    status = statuses(
+        exempt,
+        required,
+        s_required,
+        counted,
+        structured,
+        minimums_met,
+        win["window_ended"].to_numpy(),
+        win["elapsed"].to_numpy(),
+    )
+    no_figure = np.isin(status, ["Exempt", "Not required"])
+    required = np.where(no_figure, 0, required)
+    s_required = np.where(no_figure, 0, s_required)
+    shortfall = np.maximum(required - counted, 0)
+    pct = progress(counted.astype(float), required.astype(float), no_figure)
+    period_start = as_datetime(rules.period_start)
+    period_end = as_datetime(rules.period_end)
+    start_d = people["start_date"].astype("datetime64[us]")
+    leave_d = people["leave_date"].astype("datetime64[us]")
+    reason_frame = pd.DataFrame(
+        {
+            "status": status,
+            "exempt_reason": people["exempt_reason"],
+            "basis": req["basis"],
+            "employed_days": win["employed_days"],
+            "required": required,
+            "full_required": round_half_up(req["full_required"].to_numpy()).astype(np.int64),
+            "structured_required": s_required,
+            "counted": counted,
+            "structured": structured,
+            "shortfall": shortfall,
+            "pending": round_half_up(pending).astype(np.int64),
+            "capped": round_half_up(sums["capped"].to_numpy()).astype(np.int64),
+            "prorated": np.full(n_people, rules.prorate),
+            "joined": start_d.where(start_d > period_start),
+            "left": leave_d.where(leave_d < period_end),
+            "fte": people["fte"],
+        }
+    )
+    notes = _minimum_notes(unmet, cat_names, n_people)
+    reason = reasons(reason_frame, notes)
+
+    audiences_text = _audience_text(person_aud, n_people)
+    manager_name = people["manager_id"].map(
+        pd.Series(people["name"].to_numpy(), index=people["employee_id"].to_numpy())
+        .groupby(level=0)
+        .first()
+    )
+    people_out = pd.DataFrame(
+        {
+            "employee_id": people["employee_id"],
+            "name": people["name"],
+            "email": people["email"],
+            "department": people["department"],
+            "manager_id": people["manager_id"],
+            "manager": manager_name.astype("str"),
+            "audiences": audiences_text,
+            "required": required,
+            "structured_required": s_required,
+            "counted": counted,
+            "structured": structured,
+            "pending": reason_frame["pending"],
+            "shortfall": shortfall,
+            "progress": pct,
+            "status": pd.Categorical(status, categories=STATUSES),
+            "reason": reason,
+            "full_required": reason_frame["full_required"],
+            "requirement_basis": req["basis"],
+            "window_start": win["window_start"],
+            "window_end": win["window_end"],
+            "employed_days": win["employed_days"],
+            "elapsed": win["elapsed"],
+            "capped": reason_frame["capped"],
+        }
+    )
+
+    clock.tick("ledgers")
+    # ledgers
+    act_out = pd.DataFrame(
+        {
+            "system": acts["system"],
+            "record_id": acts["record_id"],
+            "account_id": acts["account_id"],
+            "employee_id": _employee(employee, act_person),
+            "title": acts["title"],
+            "category": _named(act_ckey, cat_names),
+            "structured": act_structured,
+            "minutes": acts["minutes"],
+            "completed_at": acts["completed_at"],
+            "local_date": act_date,
+            "state": acts["state"].fillna("published") if acts["state"].hasnans else acts["state"],
+            "disposition": pd.Categorical.from_codes(codes, categories=ledger.DISPOSITIONS),
+            "duplicate_of": _duplicate_of(acts, dup_rows, dup_of),
+            "claim": claims,
+            "source_table": acts["source_table"],
+        }
+    )
+    comp_out = pd.DataFrame(
+        {
+            "system": comps["system"],
+            "record_id": comps["record_id"],
+            "account_id": comps["account_id"],
+            "employee_id": _employee(employee, comp_person),
+            "course_id": comps["course_id"],
+            "title": comp_title,
+            "completed_at": comps["completed_at"],
+            "local_date": comp_date,
+            "passed": passed,
+            "score": comps["score"],
+            "certificate": comps["certificate"],
+            "cpd_minutes": comp_frame["value"],
+            "category": _named(comp_ckey, cat_names),
+            "structured": comp_structured,
+            "disposition": pd.Categorical.from_codes(comp_codes, categories=comp.DISPOSITIONS),
+            "matched_record_id": _matched_ids(acts, comp_disp["matched_row"].to_numpy()),
+            "source_table": comps["source_table"],
+        }
+    )
+    accounts_out = tables.accounts.assign(
+        employee_id=_employee(employee, matches["person"].to_numpy()),
+        match=matches["match"].to_numpy(),
+        match_rule=matches["rule"].to_numpy(),
+    )
+
+    clock.tick("6. platform totals")
+    # 6. platform totals
+    mismatches = totals.mismatches(tables, index, act_out, act_pair, act_pairs, rules)
+
+    clock.tick("exceptions")
+    exc = exceptions.combine(
+        [
+            _account_exceptions(people, accounts_out, matches, act_out, employee, rules),
+            _orphan_exceptions(tables.accounts, act_out, comp_out),
+            _activity_exceptions(act_out, acts, dup_rows, dup_of, rules),
+            _completion_exceptions(comp_out, rules),
+            mismatches,
+            _input_exceptions(tables.input_issues),
+        ]
+    )
+
+    clock.tick("control totals")
+    usage = control.usage(
+        tables,
+        index,
+        mem_person,
+        aud_key,
+        req_key,
+        effective,
+        policy,
+        act_course,
+        comp_course,
+        act_ckey,
+        comp_ckey,
+        sheet_ckey,
+        codes,
+        comp_codes,
+        cats,
+    )
+    sources = control.control_totals(tables, accounts_out, act_out, comp_out, usage)
+
+    clock.tick("roll-ups")
+    rolled = rollups.build(people_out, person_aud, per_category, cat_names, unmet, mins)
+    clock.tick("done")
+    return Result(
+        rules=rules,
+        people=people_out,
+        activities=act_out,
+        completions=comp_out,
+        accounts=accounts_out,
+        exceptions=exc,
+        control_totals=sources,
+        departments=rolled["departments"],
+        managers=rolled["managers"],
+        audiences=rolled["audiences"],
+        categories=rolled["categories"],
+    )
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _take(values: pd.Series, codes: np.ndarray) -> pd.Series:
+    """values[codes] with NA where code is -1, as a fresh positional Series."""
+    if not len(values):
+        return pd.Series(pd.NA, index=range(len(codes)), dtype=values.dtype)
+    safe = np.where(codes >= 0, codes, 0)
+    out = values.iloc[safe].reset_index(drop=True)
+    return (
+        out.where(pd.Series(codes >= 0), pd.NA)
+        if values.dtype == "boolean"
+        else out.where(pd.Series(codes >= 0))
+    )
+
+
+def _iso(dates: pd.Series) -> np.ndarray:
+    """ISO dates as text, formatted once per distinct date ('' for none)."""
+    codes, uniques = pd.factorize(dates)
+    labels = np.array([f"{d:%Y-%m-%d}" for d in uniques] + [""], dtype=object)
+    return labels[codes]
+
+
+def _named(codes: np.ndarray, names: np.ndarray) -> pd.Categorical:
+    """Category display names per record as a categorical (no per-row strings)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"))
+
+
+def _instants(series: pd.Series) -> np.ndarray:
+    """UTC instants as int64 for sorting; missing ones sort last."""
+    values = series.astype("datetime64[us, UTC]").dt.tz_localize(None).to_numpy()
+    out = values.astype("datetime64[us]").astype(np.int64)
+    out[np.isnat(values)] = np.iinfo(np.int64).max
+    return out
+
+
+def _employee(employee: np.ndarray, person: np.ndarray) -> pd.Categorical:
+    """Employee id per record as a categorical over the roster (cheap for millions of rows)."""
+    return pd.Categorical.from_codes(person, categories=pd.Index(employee, dtype="str"))
+
+
+def _course_lookup(
+    comps: pd.DataFrame, policy: pd.DataFrame, content: pd.DataFrame
+) -> pd.DataFrame:
+    """Per completion: title, cpd_minutes, category, structured, thrive_content_id.
+
+    The Courses sheet (policy) wins; Thrive content (its duration) is the fallback for
+    Thrive completions. Merged once per distinct (system, course_id).
+    """
+    inverse, pairs = pair_codes(comps["system"], comps["course_id"])
+    keys = pairs.rename(columns={"first": "system", "second": "course_id"})
+    cols = ["title", "cpd_minutes", "category", "structured", "thrive_content_id"]
+    on = ["system", "course_id"]
+    left = keys.merge(policy[[*on, *cols]], on=on, how="left")
+    right = keys.merge(content[[*on, *cols]], on=on, how="left")
+    out = pd.DataFrame({c: left[c].fillna(right[c]) for c in cols if c != "cpd_minutes"})
+    thrive = (keys["system"] == "thrive").to_numpy()
+    out["cpd_minutes"] = left["cpd_minutes"].where(
+        left["cpd_minutes"].notna().to_numpy() | ~thrive, right["cpd_minutes"]
+    )
+    out["structured"] = out["structured"].astype("boolean")
+    return out.iloc[inverse].reset_index(drop=True)[cols]
+
+
+def _activity_course(
+    acts: pd.DataFrame, title_key: np.ndarray, policy: pd.DataFrame, pol_tkey: np.ndarray
+) -> np.ndarray:
+    """Row in ``policy`` of the catalogue course each activity names (-1 for none).
+
+    The record's own course_id (same system) first, then the normalised title.
+    """
+    out = np.full(len(acts), -1, dtype=np.int64)
+    if not len(policy) or not len(acts):
+        return out
+    by_title = pd.Series(np.arange(len(policy)), index=pol_tkey)
+    by_title = by_title[by_title.index >= 0].groupby(level=0).first()
+    hit = pd.Series(title_key).map(by_title)
+    out = hit.fillna(-1).to_numpy(dtype=np.int64)
+    given = acts["course_id"].notna().to_numpy()
+    if given.any():
+        ids = pd.DataFrame(
+            {
+                "system": policy["system"].to_numpy(),
+                "course_id": policy["course_id"].to_numpy(),
+                "at": np.arange(len(policy)),
+            }
+        )
+        found = acts.loc[given, ["system", "course_id"]].merge(
+            ids, on=["system", "course_id"], how="left"
+        )["at"]
+        sel = np.flatnonzero(given)
+        got = found.to_numpy(dtype="float64")
+        out[sel[~np.isnan(got)]] = got[~np.isnan(got)].astype(np.int64)
+    return out
+
+
+def _category_names(vocab: pd.Index, sources: list[tuple[np.ndarray, pd.Series]]) -> np.ndarray:
+    """Display name per category key: the Categories sheet's spelling, else first seen."""
+    names = np.full(len(vocab), None, dtype=object)
+    for codes, raw in sources:
+        ok = codes >= 0
+        if not ok.any():
+            continue
+        first = pd.Series(raw.to_numpy(dtype=object)[ok]).groupby(codes[ok]).first()
+        idx = first.index.to_numpy()
+        empty = pd.isna(names[idx])
+        names[idx[empty]] = first.to_numpy()[empty]
+    return names
+
+
+def _claims(codes, act_course, act_person, act_title, comp_frame, comp_codes) -> pd.Categorical:
+    """For counted activities naming a catalogue course: verified / failed / unverified."""
+    verdicts = ["verified", "failed", "unverified"]
+    out = np.full(len(codes), -1, dtype=np.int8)
+    rows = np.flatnonzero((codes == ledger.COUNTED) & (act_course >= 0))
+    if not len(rows):
+        return pd.Categorical.from_codes(out, categories=verdicts)
+    usable = ~np.isin(comp_codes, [comp.UNMATCHED, comp.FUTURE])
+    seen = (
+        pd.DataFrame(
+            {
+                "person": comp_frame["person"].to_numpy()[usable],
+                "title_key": comp_frame["title_key"].to_numpy()[usable],
+                "passed": comp_frame["passed"].to_numpy()[usable],
+            }
+        )
+        .groupby(["person", "title_key"])["passed"]
+        .agg(["max", "size"])
+    )
+    claim = pd.DataFrame({"person": act_person[rows], "title_key": act_title[rows]})
+    found = claim.merge(seen, left_on=["person", "title_key"], right_index=True, how="left")
+    out[rows] = np.where(
+        found["size"].isna().to_numpy(),
+        2,
+        np.where(found["max"].fillna(False).to_numpy(dtype=bool), 0, 1),
+    )
+    return pd.Categorical.from_codes(out, categories=verdicts)
+
+
+def _membership_people(mem: pd.DataFrame, people: pd.DataFrame, index: _AccountIndex):
+    """Person row per membership: by employee_id, else by (system, account_id)."""
+    by_id = pd.Series(np.arange(len(people)), index=normalise_ids(people["employee_id"]))
+    by_id = by_id.groupby(level=0).first()
+    person = normalise_ids(mem["employee_id"]).map(by_id).fillna(-1).to_numpy(dtype=np.int64)
+    via_account = (person < 0) & mem["account_id"].notna().to_numpy()
+    if via_account.any():
+        person[via_account] = index.lookup(
+            mem.loc[via_account, "system"].reset_index(drop=True),
+            mem.loc[via_account, "account_id"].reset_index(drop=True),
+        )
+    return person
+
+
+def _audience_text(person_aud: pd.DataFrame, n: int) -> pd.Series:
+    """'A; B; C' per person, built one rank at a time (a few passes, no per-person loop)."""
+    return _join_per_person(person_aud["person"].to_numpy(), person_aud["audience"], n, "; ")
+
+
+def _join_per_person(person: np.ndarray, text: pd.Series, n: int, sep: str) -> pd.Series:
+    out = pd.Series([""] * n, dtype="str")
+    if not len(person):
+        return out
+    frame = pd.DataFrame({"person": person, "text": text.to_numpy()}).sort_values(
+        ["person", "text"]
+    )
+    rank = frame.groupby("person").cumcount().to_numpy()
+    for k in range(rank.max() + 1):
+        at = frame[rank == k]
+        who = at["person"].to_numpy()
+        prefix = "" if k == 0 else sep
+        out.iloc[who] = (out.iloc[who].to_numpy(dtype=object) + prefix) + at["text"].to_numpy(
+            dtype=object
+        )
+    return out
+
+
+def _minimum_notes(unmet: pd.DataFrame, cat_names: np.ndarray, n: int) -> pd.Series:
+    out = pd.Series([""] * n, dtype="str")
+    if len(unmet):
+        text = (
+            pd.Series(cat_names[unmet["category"].to_numpy(dtype=np.int64)], dtype="str")
+            + " "
+            + pd.Series(round_half_up(unmet["counted"].to_numpy()).astype(np.int64)).map(
+                "{:,}".format
+            )
+            + " of "
+            + pd.Series(round_half_up(unmet["minimum"].to_numpy()).astype(np.int64)).map(
+                "{:,}".format
+            )
+            + " min"
+        )
+        person = unmet["person"].to_numpy(dtype=np.int64)
+        joined = _join_per_person(person, text, n, ", ")
+        out = ("category minimum not met: " + joined).where(joined != "", "")
+    return out
+
+
+def _labels(acts: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """'system:record_id' for the given ledger rows."""
+    sub = acts.iloc[rows]
+    return (sub["system"] + ":" + sub["record_id"]).to_numpy(dtype=object)
+
+
+def _sparse_labels(n: int, rows: np.ndarray, labels: np.ndarray) -> pd.Categorical:
+    """A mostly-empty text column as a categorical: no strings built for empty rows."""
+    codes = np.full(n, -1, dtype=np.int64)
+    if not len(rows):
+        return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype="str"))
+    inv, uniques = pd.factorize(labels)
+    codes[rows] = inv
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"))
+
+
+def _duplicate_of(acts: pd.DataFrame, dup_rows: np.ndarray, dup_of: np.ndarray) -> pd.Categorical:
+    """'system:record_id' of the record each duplicate repeats."""
+    return _sparse_labels(len(acts), dup_rows, _labels(acts, dup_of) if len(dup_of) else dup_of)
+
+
+def _matched_ids(acts: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
+    hit = np.flatnonzero(rows >= 0)
+    return _sparse_labels(len(rows), hit, _labels(acts, rows[hit]) if len(hit) else hit)
+
+
+def _account_exceptions(people, accounts_out, matches, act_out, employee, rules) -> pd.DataFrame:
+    """unmatched_account (with in-period minutes and a name hint) and ambiguous_match."""
+    blocks = []
+    unmatched = accounts_out[(matches["match"] == identity.UNMATCHED).to_numpy()]
+    if len(unmatched):
+        minutes = _minutes_per_account(act_out, rules)
+        key = unmatched["system"] + "\x1f" + unmatched["account_id"]
+        mins = key.map(minutes).fillna(0.0).to_numpy()
+        hint = identity.suggest_names(people, unmatched["name"].reset_index(drop=True))
+        ident = (
+            unmatched["email"].fillna(unmatched["name"]).fillna("no e-mail").reset_index(drop=True)
+        )
+        detail = (
+            "account "
+            + ident
+            + " matches no roster person (no id, reference or e-mail match); "
+            + "its "
+            + pd.Series(mins).map("{:,.0f}".format)
+            + " min in the period are not counted"
+        )
+        detail = detail + np.where(hint.notna(), "; did you mean " + hint.fillna("") + "?", "")
+        detail = detail + "; add the account id to the roster or fix the e-mail"
+        blocks.append(
+            exceptions.rows(
+                "unmatched_account",
+                employee_id=None,
+                system=unmatched["system"],
+                record_id=unmatched["account_id"],
+                minutes=mins,
+                detail=detail,
+            )
+        )
+    amb_mask = (matches["match"] == identity.AMBIGUOUS).to_numpy()
+    if amb_mask.any():
+        amb = accounts_out[amb_mask]
+        cands = matches.loc[amb_mask, "candidates"].map(
+            lambda rows: ", ".join(str(employee[r]) for r in rows)
+        )
+        detail = (
+            "account matches several roster people by "
+            + amb["match_rule"].astype("str")
+            + ": "
+            + cands.to_numpy()
+            + "; keep the id on one roster row only"
+        )
+        blocks.append(
+            exceptions.rows(
+                "ambiguous_match",
+                employee_id=None,
+                system=amb["system"],
+                record_id=amb["account_id"],
+                minutes=None,
+                detail=detail.to_numpy(),
+            )
+        )
+    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
+
+
+def _minutes_per_account(act_out: pd.DataFrame, rules: Rules) -> pd.Series:
+    """Minutes of unmatched records with local dates in the period, per (system, account)."""
+    date = act_out["local_date"].to_numpy()
+    in_period = (date >= as_datetime(rules.period_start)) & (date <= as_datetime(rules.period_end))
+    unmatched = act_out[(act_out["disposition"] == "unmatched").to_numpy() & in_period]
+    if not len(unmatched):
+        return pd.Series(dtype="float64")
+    key = unmatched["system"] + "\x1f" + unmatched["account_id"]
+    return unmatched["minutes"].clip(lower=0).groupby(key.to_numpy()).sum()
+
+
+def _orphan_exceptions(accounts, act_out, comp_out) -> pd.DataFrame:
+    """Records naming an account the users list lacks (and CPD-log rows naming nobody)."""
+    frames = []
+    for frame in (act_out, comp_out):
+        un = frame[frame["disposition"] == "unmatched"]
+        if len(un):
+            minutes = un["minutes"] if "minutes" in un else un["cpd_minutes"]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "system": un["system"],
+                        "account_id": un["account_id"],
+                        "minutes": minutes.clip(lower=0).fillna(0.0),
+                    }
+                )
+            )
+    if not frames:
+        return pd.DataFrame()
+    both = pd.concat(frames, ignore_index=True)
+    per = both.groupby(["system", "account_id"], sort=True)["minutes"].agg(["sum", "size"])
+    per = per.reset_index()
+    known = accounts[["system", "account_id"]].drop_duplicates().assign(known=True)
+    flag = per.merge(known, on=["system", "account_id"], how="left")["known"]
+    per = per[~flag.fillna(False).to_numpy(dtype=bool)]
+    if not len(per):
+        return pd.DataFrame()
+    sheet = per["system"] == "spreadsheet"
+    detail = np.where(
+        sheet,
+        "CPD log names " + per["account_id"] + ", who is not on the roster; "
+        "fix the employee id or e-mail in the log",
+        "records name account " + per["account_id"] + ", which is not in the platform's user "
+        "list; check the account or pull again",
+    )
+    detail = detail + "; " + per["size"].astype("str") + " record(s) not counted"
+    return exceptions.rows(
+        "unmatched_account",
+        employee_id=None,
+        system=per["system"],
+        record_id=per["account_id"],
+        minutes=per["sum"],
+        detail=detail,
+    )
+
+
+def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame:
+    blocks = []
+    if len(dup_rows):
+        d = act_out.iloc[dup_rows]
+        kept = act_out.iloc[dup_of]
+        detail = (
+            "same as "
+            + kept["system"].to_numpy()
+            + " record "
+            + kept["record_id"].to_numpy()
+            + " ("
+            + d["title"].to_numpy()
+            + ", "
+            + d["minutes"].map("{:,.0f}".format).to_numpy()
+            + " min, "
+            + _iso(kept["local_date"])
+            + "); only that one counts"
+        )
+        blocks.append(
+            exceptions.rows(
+                "duplicate_activity",
+                employee_id=d["employee_id"],
+                system=d["system"],
+                record_id=d["record_id"],
+                minutes=d["minutes"],
+                detail=detail,
+            )
+        )
+    imp = act_out[act_out["disposition"] == "implausible"]
+    if len(imp):
+        detail = (
+            imp["minutes"].map("{:,.0f}".format) + " min is not plausible (must be over 0 "
+            f"and at most {rules.max_activity_minutes:,}); not counted, correct the record"
+        )
+        blocks.append(
+            exceptions.rows(
+                "implausible_minutes",
+                employee_id=imp["employee_id"],
+                system=imp["system"],
+                record_id=imp["record_id"],
+                minutes=imp["minutes"].fillna(0),
+                detail=detail,
+            )
+        )
+    fut = act_out[act_out["disposition"] == "future_dated"]
+    if len(fut):
+        detail = "dated " + _iso(fut["local_date"]) + f", after {rules.as_of}; not counted yet"
+        blocks.append(
+            exceptions.rows(
+                "future_dated",
+                employee_id=fut["employee_id"],
+                system=fut["system"],
+                record_id=fut["record_id"],
+                minutes=fut["minutes"].fillna(0),
+                detail=detail,
+            )
+        )
+    for verdict, kind, text in (
+        (
+            "unverified",
+            "unverified_claim",
+            "names a catalogue course but no completion of it was found; still counted",
+        ),
+        (
+            "failed",
+            "failed_course_logged",
+            "names a catalogue course the person did not pass; still counted, check it",
+        ),
+    ):
+        c = act_out[act_out["claim"] == verdict]
+        if len(c):
+            blocks.append(
+                exceptions.rows(
+                    kind,
+                    employee_id=c["employee_id"],
+                    system=c["system"],
+                    record_id=c["record_id"],
+                    minutes=c["minutes"],
+                    detail=(c["title"] + ": " + text).to_numpy(),
+                )
+            )
+    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
+
+
+def _completion_exceptions(comp_out: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """unlogged_completion: passed, with CPD value, no logged activity within the window."""
+    disp = comp_out["disposition"]
+    unlogged = (disp == "credited") | (
+        (disp == "not_credited") & comp_out["passed"] & (comp_out["cpd_minutes"].fillna(0) > 0)
+    )
+    u = comp_out[unlogged.to_numpy()]
+    if not len(u):
+        return pd.DataFrame()
+    tail = np.where(u["disposition"] == "credited", "; credited", "; not credited (crediting off)")
+    detail = (
+        u["title"].fillna(u["course_id"])
+        + " completed "
+        + _iso(u["local_date"])
+        + f" with no matching CPD entry within {rules.completion_match_days} days"
+        + tail
+    )
+    return exceptions.rows(
+        "unlogged_completion",
+        employee_id=u["employee_id"],
+        system=u["system"],
+        record_id=u["record_id"],
+        minutes=u["cpd_minutes"],
+        detail=detail,
+    )
+
+
+def _input_exceptions(issues: pd.DataFrame) -> pd.DataFrame:
+    if not len(issues):
+        return pd.DataFrame()
+    where = issues["file"] + np.where(
+        issues["sheet"].notna(), " / " + issues["sheet"].fillna(""), ""
+    )
+    where = where + np.where(
+        issues["row"].notna(), " row " + issues["row"].fillna(0).astype(int).astype(str), ""
+    )
+    where = where + np.where(issues["column"].notna(), " column " + issues["column"].fillna(""), "")
+    detail = (
+        where
+        + ": "
+        + issues["problem"]
+        + np.where(issues["fix"].notna(), "; " + issues["fix"].fillna(""), "")
+    )
+    return exceptions.rows(
+        "input_issue",
+        employee_id=issues["employee_id"],
+        system="spreadsheet",
+        record_id=None,
+        minutes=None,
+        detail=detail,
+    )

@@ -1,0 +1,101 @@
+"""Rule 6: a platform's own totals against its detail records.
+
+Detail = that platform's published records for the account with local dates in the period,
+before duplicate and implausible filtering (drafts excluded: they are not published). Thrive
+totals are cpdUserLogSummaries; a Brightspace target's figure is Structured.Numerator +
+Unstructured.Numerator. Both sides are compared in whole minutes (rounded half up), so a
+platform that stores hours as decimals does not raise noise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from reconcile.engine import exceptions
+from reconcile.engine.period import as_datetime
+from reconcile.engine.rules import Rules
+from reconcile.engine.text import is_draft, normalise_ids, round_half_up
+
+_LABEL = {"thrive": "Thrive", "brightspace": "Brightspace", "coursepath": "Coursepath"}
+
+
+def reported(tables) -> pd.DataFrame:
+    """(system, account_id, reported) from summaries and targets, one row per account."""
+    summaries = tables.platform_totals[["system", "account_id", "minutes"]].rename(
+        columns={"minutes": "reported"}
+    )
+    t = tables.targets
+    done = t[["structured_done", "unstructured_done"]]
+    targets = pd.DataFrame(
+        {
+            "system": t["system"],
+            "account_id": t["account_id"],
+            "reported": done.sum(axis=1, min_count=1),
+        }
+    )[done.notna().any(axis=1).to_numpy()]
+    both = pd.concat([summaries, targets], ignore_index=True)
+    return both.groupby(["system", "account_id"], sort=True, as_index=False)["reported"].sum()
+
+
+def mismatches(
+    tables,
+    index,
+    act_out: pd.DataFrame,
+    act_pair: np.ndarray,
+    act_pairs: pd.DataFrame,
+    rules: Rules,
+) -> pd.DataFrame:
+    """One ``platform_total_mismatch`` per account whose figures differ.
+
+    ``act_pair`` / ``act_pairs``: each activity's (system, account) pair code and the pairs.
+    """
+    rep = reported(tables)
+    if not len(rep):
+        return pd.DataFrame()
+    date = act_out["local_date"].to_numpy()
+    in_period = (date >= as_datetime(rules.period_start)) & (date <= as_datetime(rules.period_end))
+    published = ~is_draft(act_out["state"])
+    mask = in_period & published
+    sums = np.bincount(
+        act_pair[mask],
+        weights=act_out["minutes"].to_numpy(dtype="float64")[mask],
+        minlength=len(act_pairs),
+    )
+    pairs = pd.DataFrame(
+        {"system": act_pairs["system"], "key": act_pairs["key"], "detail": sums[: len(act_pairs)]}
+    ).drop_duplicates(["system", "key"])
+    rep = rep.assign(key=normalise_ids(rep["account_id"])).merge(
+        pairs, on=["system", "key"], how="left"
+    )
+    platform = round_half_up(rep["reported"].fillna(0).to_numpy())
+    ours = round_half_up(rep["detail"].fillna(0).to_numpy())
+    bad = platform != ours
+    rep = rep[bad].reset_index(drop=True)
+    if not len(rep):
+        return pd.DataFrame()
+    platform, ours = platform[bad], ours[bad]
+    person = index.lookup(rep["system"], rep["account_id"])
+    employee = index.people["employee_id"].to_numpy(dtype=object)
+    emp = np.full(len(rep), None, dtype=object)
+    emp[person >= 0] = employee[person[person >= 0]]
+    diff = platform - ours
+    name = rep["system"].map(_LABEL).fillna(rep["system"])
+    fmt = "{:,.0f}".format
+    detail_text = (
+        name + " reports " + pd.Series(platform).map(fmt) + " min for the period; its records "
+        "add up to "
+        + pd.Series(ours).map(fmt)
+        + " min ("
+        + pd.Series(np.abs(diff)).map(fmt)
+        + np.where(diff > 0, " min more)", " min less)")
+        + "; check the platform's summary or pull again"
+    )
+    return exceptions.rows(
+        "platform_total_mismatch",
+        employee_id=emp,
+        system=rep["system"],
+        record_id=rep["account_id"],
+        minutes=diff,
+        detail=detail_text,
+    )
