@@ -40,15 +40,18 @@ def status_bar(counts: dict[str, int], width: int = 640) -> str:
         x += w
     if not total:
         parts.append(f"<rect x='0' y='0' width='{width}' height='{bar_h}' fill='#eceff2'/>")
-    lx = 0
+    lx, ly = 0, legend_y
     for status, count in counts.items():
         colour = STATUS_COLOURS.get(status, "#888")
-        label = f"{escape(status)} {count:,}"
-        parts.append(f"<rect x='{lx}' y='{legend_y - 9}' width='10' height='10' fill='{colour}'/>")
+        text = f"{status} {count:,}"
+        step = 14 + round(6.4 * len(text)) + 16
+        if lx and lx + step > width:
+            lx, ly = 0, ly + 16
+        parts.append(f"<rect x='{lx}' y='{ly - 9}' width='10' height='10' fill='{colour}'/>")
         parts.append(
-            f"<text x='{lx + 14}' y='{legend_y}' font-size='11' {_FONT} fill='#333'>{label}</text>"
+            f"<text x='{lx + 14}' y='{ly}' font-size='11' {_FONT} fill='#333'>{escape(text)}</text>"
         )
-        lx += 14 + 7 * len(label) + 18
+        lx += step
     parts.append("</svg>")
     return "".join(parts)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import jinja2
+from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -60,6 +61,7 @@ def environment(user: Path | None) -> jinja2.Environment:
     env.filters["minutes"] = format_minutes
     env.filters["number"] = format_number
     env.filters["percent"] = format_percent
+    env.filters["css_string"] = css_string
     return env
 
 
@@ -78,6 +80,13 @@ def format_percent(value: object, digits: int = 1) -> str:
     if value is None or value != value:
         return "–"
     return f"{float(value):.{digits}f}%"  # type: ignore[arg-type]
+
+
+def css_string(value: object) -> Markup:
+    """A quoted CSS string for ``content:``; everything but letters, digits and spaces is a
+    hex escape, so no value can close the string, the rule or the ``<style>`` element."""
+    text = "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x}" for c in str(value))
+    return Markup(f'"{text}"')
 
 
 class SafeFetcher(URLFetcher):

@@ -18,7 +18,7 @@ from reconcile.engine import Result
 STATUS_ORDER = ("Compliant", "On track", "At risk", "Non-compliant", "Not required", "Exempt")
 STATUS_CLASS = {s: s.lower().replace(" ", "-") for s in STATUS_ORDER}
 MAX_DEPARTMENTS = 40
-MAX_SHORTFALLS = 25
+MAX_SHORTFALLS = 20
 MAX_SOURCES = 40
 
 #: What to do about each exception type: the sentence a compliance officer needs.
