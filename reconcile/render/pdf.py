@@ -150,5 +150,3 @@ def _atomic_pdf(html: str, path: Path, dirs: Iterable[Path]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-

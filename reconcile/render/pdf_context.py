@@ -20,6 +20,7 @@ STATUS_CLASS = {s: s.lower().replace(" ", "-") for s in STATUS_ORDER}
 MAX_DEPARTMENTS = 40
 MAX_SHORTFALLS = 20
 MAX_SOURCES = 40
+EXAMPLES_PER_TYPE = 2
 
 #: What to do about each exception type: the sentence a compliance officer needs.
 EXCEPTION_ADVICE = {
@@ -88,7 +89,9 @@ def report(result: Result, *, organisation: str, pulled_at: Any = None) -> dict[
     context.update(
         title=f"CPD compliance report — {organisation}",
         pulled_at=fmt_date(pulled_at) if pulled_at is not None else None,
-        statuses=[{"name": s, "css": STATUS_CLASS[s], "count": counts.get(s, 0)} for s in STATUS_ORDER],
+        statuses=[
+            {"name": s, "css": STATUS_CLASS[s], "count": counts.get(s, 0)} for s in STATUS_ORDER
+        ],
         status_counts={s: counts.get(s, 0) for s in STATUS_ORDER},
         headline={
             "people": len(people),
@@ -119,8 +122,9 @@ def _departments(frame: pd.DataFrame) -> dict[str, Any]:
     shown = ordered.head(MAX_DEPARTMENTS)
     rest = ordered.iloc[MAX_DEPARTMENTS:]
     rows = _records(
-        shown[["department", "people", *STATUS_ORDER, "required", "counted", "shortfall", "rate"]]
-        .rename(columns={s: STATUS_CLASS[s] for s in STATUS_ORDER})
+        shown[
+            ["department", "people", *STATUS_ORDER, "required", "counted", "shortfall", "rate"]
+        ].rename(columns={s: STATUS_CLASS[s] for s in STATUS_ORDER})
     )
     return {
         "rows": rows,
@@ -132,8 +136,17 @@ def _departments(frame: pd.DataFrame) -> dict[str, Any]:
 def _shortfalls(people: pd.DataFrame) -> dict[str, Any]:
     short = people[people["shortfall"] > 0]
     top = short.nlargest(MAX_SHORTFALLS, ["shortfall"], keep="first")
-    cols = ["employee_id", "name", "department", "manager", "required", "counted", "shortfall",
-            "progress", "status"]
+    cols = [
+        "employee_id",
+        "name",
+        "department",
+        "manager",
+        "required",
+        "counted",
+        "shortfall",
+        "progress",
+        "status",
+    ]
     rows = _records(top[cols].assign(status=top["status"].astype(str)))
     for row in rows:
         row["css"] = STATUS_CLASS.get(row["status"], "")
@@ -151,7 +164,14 @@ def _exceptions(frame: pd.DataFrame) -> list[dict[str, Any]]:
     )
     grouped = grouped.sort_values("count", ascending=False)
     rows = _records(grouped.reset_index())
+    heads = frame.assign(type=frame["type"].astype(str)).groupby("type").head(EXAMPLES_PER_TYPE)
+    examples = heads.groupby("type")["detail"].agg(list).to_dict()
+    owners = heads.groupby("type")["employee_id"].agg(list).to_dict()
     for row in rows:
+        row["examples"] = [
+            {"employee_id": e, "detail": d}
+            for e, d in zip(owners.get(row["type"], []), examples.get(row["type"], []), strict=True)
+        ]
         row["advice"] = EXCEPTION_ADVICE.get(row["type"], _DEFAULT_ADVICE)
         row["label"] = row["type"].replace("_", " ").capitalize()
     return rows
@@ -192,9 +212,20 @@ def _rules(result: Result) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ statements
 
-_STATEMENT_COLUMNS = ["employee_id", "name", "department", "required", "structured_required",
-                      "counted", "structured", "pending", "shortfall", "progress", "status",
-                      "reason"]
+_STATEMENT_COLUMNS = [
+    "employee_id",
+    "name",
+    "department",
+    "required",
+    "structured_required",
+    "counted",
+    "structured",
+    "pending",
+    "shortfall",
+    "progress",
+    "status",
+    "reason",
+]
 
 
 def statements(result: Result, *, organisation: str, by: str) -> Iterator[dict[str, Any]]:
@@ -236,6 +267,8 @@ def statements(result: Result, *, organisation: str, by: str) -> Iterator[dict[s
             owner_name=str(names_sorted[s]),
             title=(f"CPD statement — {names_sorted[s]}"),
             people=rows,
-            counts=[{"name": k, "css": STATUS_CLASS[k], "count": v} for k, v in counts.items() if v],
+            counts=[
+                {"name": k, "css": STATUS_CLASS[k], "count": v} for k, v in counts.items() if v
+            ],
         )
         yield context

@@ -76,9 +76,19 @@ def sample_result(
     )
     activities = pd.concat([activities, dupes, stray], ignore_index=True)
     accounts = pd.concat(
-        [accounts, pd.DataFrame([{"system": "thrive", "account_id": "t-unknown",
-                                  "email": "temp.agency@example.org",
-                                  "source_table": "thrive/users"}])],
+        [
+            accounts,
+            pd.DataFrame(
+                [
+                    {
+                        "system": "thrive",
+                        "account_id": "t-unknown",
+                        "email": "temp.agency@example.org",
+                        "source_table": "thrive/users",
+                    }
+                ]
+            ),
+        ],
         ignore_index=True,
     )
     tables = CanonicalTables.build(
