@@ -107,7 +107,7 @@ def statement_filename(identifier: str) -> str:
 
 
 def _worker_init(templates: str | None) -> None:
-    global _ENV
+    global _ENV  # noqa: PLW0603 - one environment per worker process, built once
     _ENV = environment(Path(templates) if templates else None)
 
 
@@ -145,7 +145,7 @@ def _atomic_pdf(html: str, path: Path, dirs: Iterable[Path]) -> Path:
     os.close(fd)
     try:
         write_html_pdf(html, Path(tmp), list(dirs))
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

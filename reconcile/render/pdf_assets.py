@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import jinja2
+import pandas as pd
 from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -65,10 +66,14 @@ def environment(user: Path | None) -> jinja2.Environment:
     return env
 
 
+def _missing(value: object) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
 def format_number(value: object) -> str:
-    if value is None or value != value:  # NaN/NA
+    if _missing(value):
         return "–"
-    return f"{int(round(float(value))):,}"  # type: ignore[arg-type]
+    return f"{round(float(value)):,}"  # type: ignore[arg-type]
 
 
 def format_minutes(value: object) -> str:
@@ -77,7 +82,7 @@ def format_minutes(value: object) -> str:
 
 
 def format_percent(value: object, digits: int = 1) -> str:
-    if value is None or value != value:
+    if _missing(value):
         return "–"
     return f"{float(value):.{digits}f}%"  # type: ignore[arg-type]
 
@@ -86,7 +91,7 @@ def css_string(value: object) -> Markup:
     """A quoted CSS string for ``content:``; everything but letters, digits and spaces is a
     hex escape, so no value can close the string, the rule or the ``<style>`` element."""
     text = "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x}" for c in str(value))
-    return Markup(f'"{text}"')
+    return Markup(f'"{text}"')  # noqa: S704 - every character but [A-Za-z0-9 ] is escaped
 
 
 class SafeFetcher(URLFetcher):

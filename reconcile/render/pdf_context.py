@@ -49,7 +49,7 @@ _DEFAULT_ADVICE = "See the Exceptions sheet of the workbook for the records invo
 
 def fmt_date(value: Any) -> str:
     """Dates as users read them in reports: 30 Sep 2026."""
-    if value is None or value is pd.NaT or value != value:
+    if value is None or pd.isna(value):
         return "–"
     if isinstance(value, str):
         return value
@@ -59,7 +59,7 @@ def fmt_date(value: Any) -> str:
 
 
 def _rate(value: float | None) -> float | None:
-    return None if value is None or value != value else float(value) * 100
+    return None if value is None or pd.isna(value) else float(value) * 100
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
