@@ -73,9 +73,7 @@ def job_statements(count: int, processes: int) -> dict:
     result = sample_result(count * TEAM, team_size=TEAM)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        paths = write_statements(
-            result, Path(tmp), organisation="Acme Health", processes=processes
-        )
+        paths = write_statements(result, Path(tmp), organisation="Acme Health", processes=processes)
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "files": len(paths), "peak_mib": peak_mib()}
 

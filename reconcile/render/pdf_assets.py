@@ -16,6 +16,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from reconcile.errors import ConfigError
@@ -90,7 +91,7 @@ def format_percent(value: object, digits: int = 1) -> str:
 def css_string(value: object) -> Markup:
     """A quoted CSS string for ``content:``; everything but letters, digits and spaces is a
     hex escape, so no value can close the string, the rule or the ``<style>`` element."""
-    text = "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x}" for c in str(value))
+    text = "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x} " for c in str(value))
     return Markup(f'"{text}"')  # noqa: S704 - every character but [A-Za-z0-9 ] is escaped
 
 
@@ -128,9 +129,24 @@ class SafeFetcher(URLFetcher):
         return path
 
 
+_FONTS: FontConfiguration | None = None
+
+
+def _fonts() -> FontConfiguration:
+    """One font configuration per process: building it per PDF costs a large share of a
+    one-page statement's time."""
+    global _FONTS  # noqa: PLW0603 - a per-process cache
+    if _FONTS is None:
+        _FONTS = FontConfiguration()
+    return _FONTS
+
+
 def write_html_pdf(html: str, target: Path, dirs: list[Path]) -> SafeFetcher:
-    """Lay out ``html`` (relative URLs resolve in the first template folder) into ``target``."""
+    """Lay out ``html`` (relative URLs resolve in the first template folder) into ``target``.
+
+    Tagged (``pdf_tags``) so screen readers get headings, tables and reading order.
+    """
     fetcher = SafeFetcher(dirs)
     document = HTML(string=html, base_url=dirs[0].as_uri() + "/", url_fetcher=fetcher)
-    document.write_pdf(target, pdf_tags=True)
+    document.write_pdf(target, pdf_tags=True, font_config=_fonts())
     return fetcher
