@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +42,12 @@ def test_demo_runs_the_pipeline_and_leaves_a_usable_folder(tmp_path: Path) -> No
     )
     assert (tmp_path / "reconcile.toml").is_file()
     assert {p.name for p in (tmp_path / "inputs").iterdir()} >= {"roster.xlsx", "policy.xlsx"}
+    report = PdfReader(run_folder / "compliance-report.pdf")
+    assert len(report.pages) >= 3
+    assert "Acme Health" in report.pages[0].extract_text()
+    statements = sorted((run_folder / "statements").glob("*.pdf"))
+    assert statements
+    assert "CPD STATEMENT" in PdfReader(statements[0]).pages[0].extract_text().upper()
     assert f"run folder: {run_folder}" in proc.stdout
     assert "a-real-tenant-secret" not in (tmp_path / "reconcile.toml").read_text()
     manifest = (run_folder / "snapshot" / "manifest.json").read_text()
