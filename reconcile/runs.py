@@ -23,6 +23,7 @@ from reconcile.engine import Result, Rules, reconcile, summary
 from reconcile.errors import ConfigError
 from reconcile.progress import NullProgress, Progress
 from reconcile.render import write_report_pdf, write_statements, write_workbook
+from reconcile.result_store import write_result
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ def _reconcile_snapshot(
     folder.mkdir(parents=True, exist_ok=True)
     path = write_json_atomic(folder / SUMMARY_FILE, content)
     log.info("wrote %s", path)
+    write_result(folder, result)
     workbook = write_workbook(
         result, folder / WORKBOOK_FILE, issues=inputs.issues, pulled_at=manifest
     )
