@@ -159,25 +159,14 @@ def run(
 @click.pass_obj
 def pull(settings: Settings, config_path: Path, out: Path | None) -> None:
     """Pull every configured source and write a snapshot."""
-    import contextlib
-
+    from reconcile import runs
     from reconcile.console import progress_for
-    from reconcile.errors import ConfigError
-    from reconcile.snapshot import run_folder, write_snapshot
-    from reconcile.sources import pull_all
 
     config = config_module.load(config_path)
-    config_module.require_secrets(config)
-    if not config.sources:
-        raise ConfigError(
-            f"{config.path.name}: no [sources.*] section, so there is nothing to pull; "
-            "add [sources.thrive], [sources.brightspace] or [sources.coursepath]"
-        )
     bars = progress_for(quiet=settings.quiet)
     context = bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars)
     with context:
-        pulled = pull_all(config, progress=bars)
-    folder = write_snapshot(run_folder(config, out), pulled, config)
+        folder, pulled = runs.pull(config, out=out, progress=bars)
     echo = _echo(settings)
     for (source, table), frame in pulled.tables.items():
         echo(f"{source:<12} {table:<20} {len(frame):>9,} rows")

@@ -65,13 +65,7 @@ def run(
     from reconcile.snapshot import run_folder, write_snapshot
     from reconcile.sources import pull_all
 
-    require_secrets(config)
-    if not config.sources:
-        raise ConfigError(
-            f"{config.path.name}: no [sources.*] section, so there is nothing to pull; add "
-            "[sources.thrive], [sources.brightspace] or [sources.coursepath], or use "
-            "`reconcile report --snapshot DIR`"
-        )
+    require_pullable(config)
     rules = Rules.from_config(config, as_of)
     inputs = read_inputs(config)  # fail fast (exit 2) before any network traffic
     pulled = pull_all(config, progress=progress or NullProgress())
@@ -82,6 +76,33 @@ def run(
     # inputs read above are final; with Thrive they are read again knowing its audiences.
     final = None if "thrive" in config.sources else inputs
     return _reconcile_snapshot(config, snapshot, folder, rules, warnings, final)
+
+
+def require_pullable(config: Config) -> None:
+    """Fail before any request when there is nothing to pull or a secret is missing."""
+    if not config.sources:
+        raise ConfigError(
+            f"{config.path.name}: no [sources.*] section, so there is nothing to pull; add "
+            "[sources.thrive], [sources.brightspace] or [sources.coursepath], or use "
+            "`reconcile report --snapshot DIR`"
+        )
+    require_secrets(config)
+
+
+def pull(
+    config: Config, *, out: Path | None = None, progress: Progress | None = None
+) -> tuple[Path, Any]:
+    """``reconcile pull``: every configured source into ``<run folder>/snapshot/``.
+
+    Returns the snapshot folder and the :class:`~reconcile.sources.PullResult` (row counts,
+    warnings) for the caller to report.
+    """
+    from reconcile.snapshot import run_folder, write_snapshot
+    from reconcile.sources import pull_all
+
+    require_pullable(config)
+    pulled = pull_all(config, progress=progress or NullProgress())
+    return write_snapshot(run_folder(config, out), pulled, config), pulled
 
 
 def report(
