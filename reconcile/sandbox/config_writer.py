@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconcile.sandbox import platform as creds
+from reconcile.sandbox.catalogue import EMAIL_DOMAIN
 
 if TYPE_CHECKING:
     from reconcile.sandbox.server import Sandbox
 
 KNOWN_SOURCES = ("thrive", "brightspace", "coursepath")
+#: The demo organisation's compliance mailbox; `send --dry-run` needs no server behind it.
+DEMO_SENDER = f"compliance@{EMAIL_DOMAIN}"
 
 
 def _string(value: str) -> str:
@@ -117,4 +120,14 @@ def config_text(
     if spreadsheets.get("cpd_log"):
         lines += ["[[cpd_logs]]", f"path = {_string(_path(spreadsheets['cpd_log'], folder))}", ""]
     lines += ["[output]", 'dir = "reports"', 'statements = "manager"', ""]
+    lines += [
+        "# `reconcile send --dry-run` writes .eml files; to really send, point smtp_host at",
+        "# your mail server and name the environment variables holding its credentials.",
+        "[email]",
+        f"sender = {_string(DEMO_SENDER)}",
+        'smtp_host = "localhost"',
+        "smtp_port = 587",
+        "starttls = true",
+        "",
+    ]
     return "\n".join(lines)
