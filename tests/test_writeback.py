@@ -282,6 +282,27 @@ def test_thrive_down_fails_items_stops_early_and_a_rerun_finishes(case: Case, or
     assert not back.stopped_early
 
 
+def test_next_run_pulls_the_written_completion_and_counts_it_once(
+    case: Case, base: tuple[dict[str, Path], Path], tmp_path: Path
+) -> None:
+    pushed = push_completions(case.config, case.run_dir, apply=True, policy=FAST)
+    (row,) = [r for r in pushed.rows if r.outcome == "created"]
+    runs.run(case.config, out=tmp_path / "next")
+    before, after = read_result(base[1]), read_result(tmp_path / "next")
+    comps = after.completions.set_index(after.completions["record_id"].astype(str))
+    assert comps.loc[row.statement_id, "system"] == "thrive"
+    assert comps.loc[row.statement_id, "disposition"] == "credited"
+    assert comps.loc[row.record_id, "disposition"] == "duplicate"
+
+    def counted(result: Any) -> int:
+        people = result.people
+        return int(people.loc[people["employee_id"] == row.employee_id, "counted"].iloc[0])
+
+    assert counted(after) == counted(before), "written back, but not counted twice"
+    again = push_completions(case.config, tmp_path / "next")
+    assert again.planned == 0
+
+
 # --- the core's POST ---------------------------------------------------------------------------
 
 
