@@ -303,6 +303,17 @@ def test_next_run_pulls_the_written_completion_and_counts_it_once(
     assert again.planned == 0
 
 
+def test_apply_with_oauth2_client_credentials(
+    case: Case, base: tuple[dict[str, Path], Path], tmp_path: Path
+) -> None:
+    path = _config(case.sandbox, tmp_path / "oauth", base[0], thrive_auth="oauth2")
+    assert 'auth = "oauth2"' in path.read_text(encoding="utf-8")
+    outcome = push_completions(config_module.load(path), case.run_dir, apply=True, policy=FAST)
+    assert (outcome.created, outcome.refused, outcome.failed) == (1, 0, 0)
+    (row,) = [r for r in outcome.rows if r.outcome == "created"]
+    assert row.statement_id in [c["id"] for c in case.completions(row.thrive_user_id)]
+
+
 # --- the core's POST ---------------------------------------------------------------------------
 
 
