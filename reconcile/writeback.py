@@ -80,6 +80,7 @@ REFUSALS = frozenset(range(400, 500)) - {401, 403, 404, 407, 429}
 GIVE_UP_AFTER = 3
 #: Characters that make a spreadsheet read a cell as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NEUTRALISED = r"^'(?=[=+\-@\t\r])"  # the quote _cell adds, taken off when reading back
 
 
 @dataclass(frozen=True)
@@ -424,6 +425,8 @@ def read_done(path: Path) -> pd.DataFrame:
             f"{path}: not a write-back log (no column {', '.join(missing)}); move it aside "
             "to start a fresh one"
         )
+    for column in ("thrive_user_id", "content_id", "completed_at"):
+        frame[column] = frame[column].str.replace(_NEUTRALISED, "", regex=True)
     return frame[frame["outcome"].isin(DONE)].reset_index(drop=True)
 
 

@@ -29,7 +29,7 @@ from reconcile.sandbox.generate import generate
 from reconcile.sandbox.platform import THRIVE_API_SECRET, THRIVE_TENANT_ID
 from reconcile.sandbox.spreadsheets import write_spreadsheets
 from reconcile.sources.http import HttpClient, HttpPolicy
-from reconcile.writeback import LOG_COLUMNS, PLAN_COLUMNS, push_completions
+from reconcile.writeback import LOG_COLUMNS, PLAN_COLUMNS, _cell, push_completions, read_done
 
 PEOPLE = 120
 SEED = 7
@@ -398,3 +398,25 @@ def test_not_a_run_folder_is_an_input_error(case: Case, tmp_path: Path) -> None:
         push_completions(case.config, tmp_path / "empty")
     result = _invoke("push-completions", "-c", case.config_path, "-r", tmp_path / "empty")
     assert result.exit_code == 2
+
+
+def test_log_cells_never_run_as_formulas_and_read_back_unchanged(tmp_path: Path) -> None:
+    assert [_cell(v) for v in ("=1+1", "+x", "-3", "@a", "ok", None, 201)] == [
+        "'=1+1",
+        "'+x",
+        "'-3",
+        "'@a",
+        "ok",
+        "",
+        "201",
+    ]
+    path = tmp_path / "writeback.csv"
+    row = dict.fromkeys(LOG_COLUMNS, "")
+    row.update(thrive_user_id="'=HYPERLINK(1)", content_id="c", completed_at="t", outcome="created")
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, LOG_COLUMNS)
+        writer.writeheader()
+        writer.writerow(row)
+        writer.writerow({**row, "content_id": "d", "outcome": "refused"})
+    done = read_done(path)
+    assert done[["thrive_user_id", "content_id"]].values.tolist() == [["=HYPERLINK(1)", "c"]]
