@@ -162,16 +162,18 @@ def push_completions(
     progress = progress or NullProgress()
     task = f"{source.name} completions written back"
     progress.start(task)
-    with make_client(source, http) as client, _LogWriter(log_path) as writer:
+    try:
+        with make_client(source, http) as client, _LogWriter(log_path) as writer:
 
-        def post(row: WritebackRow) -> WritebackRow:
-            outcome = breaker.skip(row) or _post(client, row, breaker)
-            writer.append(outcome)
-            progress.advance(task, records=1)
-            return outcome
+            def post(row: WritebackRow) -> WritebackRow:
+                outcome = breaker.skip(row) or _post(client, row, breaker)
+                writer.append(outcome)
+                progress.advance(task, records=1)
+                return outcome
 
-        sent = client.map(post, todo)
-    progress.finish(task)
+            sent = client.map(post, todo)
+    finally:
+        progress.finish(task)
     return _outcome([*sent, *skipped], log_path, applied=True, stopped=breaker.tripped)
 
 
