@@ -339,10 +339,74 @@ def send(
     "-r", "--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path)
 )
 @click.option("--apply", is_flag=True, help="Really create the completions (default: list only).")
-def push_completions(config_path: Path, run_dir: Path, apply: bool) -> None:
-    """Write completions earned elsewhere back to Thrive."""
-    config_module.load(config_path)
-    _not_yet("push-completions")
+@click.pass_obj
+def push_completions(settings: Settings, config_path: Path, run_dir: Path, apply: bool) -> None:
+    """Write completions earned elsewhere back to Thrive.
+
+    Without --apply, lists what it would create and writes RUN_DIR/writeback-plan.csv. With
+    --apply, creates them and appends every outcome to RUN_DIR/writeback.csv; a re-run skips
+    what is done. Exit 3 when Thrive refused or failed any (see writeback.csv).
+    """
+    from reconcile.console import progress_for
+    from reconcile.writeback import push_completions as push
+
+    config = config_module.load(config_path)
+    bars = progress_for(quiet=settings.quiet)
+    with bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars):
+        outcome = push(config, run_dir, apply=apply, progress=bars)
+    _print_writeback(outcome, _echo(settings))
+    if outcome.not_done:
+        _fail(
+            f"{outcome.not_done:,} of {outcome.planned:,} completions were not written to Thrive "
+            f"({outcome.refused:,} refused, {outcome.failed:,} failed); the message column of "
+            f"{outcome.csv_path} says why: fix that and run again (what is done is skipped)",
+            3,
+        )
+
+
+def _print_writeback(outcome: Any, echo: Any, limit: int = 50) -> None:
+    """One line per completion (the first ``limit``), the counts, and the CSV's path."""
+    rows = outcome.rows
+    if rows:
+        header = ("Employee ID", "Thrive user", "Content", "Completed at", "From", "Outcome")
+        widths = (12, 24, 24, 24, 11, 12)
+        echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  Detail")
+        for row in rows[:limit]:
+            cells = (
+                row.employee_id,
+                row.thrive_user_id or "-",
+                row.content_id or "-",
+                row.completed_at or "-",
+                row.source_system,
+                row.outcome,
+            )
+            line = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+            echo(f"{line}  {row.message or row.statement_id}".rstrip())
+        if len(rows) > limit:
+            echo(f"... and {len(rows) - limit:,} more in {outcome.csv_path}")
+    skipped = _reasons(r.message for r in rows if r.outcome == "skipped")
+    if outcome.applied:
+        counts = (
+            f"created {outcome.created:,}, already existed {outcome.existed:,}, "
+            f"refused {outcome.refused:,}, failed {outcome.failed:,}, skipped {outcome.skipped:,}"
+        )
+    else:
+        counts = f"would create {outcome.planned:,}, skipped {outcome.skipped:,}"
+    echo(counts + (f" ({skipped})" if skipped else ""))
+    if outcome.stopped_early:
+        echo("stopped early: Thrive kept failing after retries; the rest were not attempted")
+    if not outcome.applied:
+        echo(f"nothing was sent; plan written to {outcome.csv_path} (add --apply to create them)")
+    elif outcome.csv_path.is_file():
+        echo(f"log: {outcome.csv_path}")
+
+
+def _reasons(messages: Any) -> str:
+    """``2 done in an earlier push, 1 no matched Thrive account``: skip reasons, counted."""
+    from collections import Counter
+
+    counts = Counter("done in an earlier push" if m.startswith("done in") else m for m in messages)
+    return ", ".join(f"{n:,} {reason}" for reason, n in counts.most_common())
 
 
 @cli.command()

@@ -405,6 +405,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
             "structured": comp_structured,
             "disposition": pd.Categorical.from_codes(comp_codes, categories=comp.DISPOSITIONS),
             "matched_record_id": _matched_ids(acts, comp_disp["matched_row"].to_numpy()),
+            "thrive_content_id": comp_course["thrive_content_id"],  # for push-completions
             "source_table": comps["source_table"],
         }
     )

@@ -5,7 +5,9 @@ is not JSON (a proxy's HTML error page, a truncated response), a 401 must trigge
 re-authentication, Brightspace's rate-limit headers must slow *every* thread down before a 429
 happens, and the final failure must be one :class:`SourceError` line naming the source, the URL
 (never a secret) and the status. A loader calls :meth:`HttpClient.get_json` and
-:meth:`HttpClient.map`; it has no retry, auth or paging code of its own.
+:meth:`HttpClient.map`; it has no retry, auth or paging code of its own. A writer that must
+handle a refusal per item (``push-completions``: a 422 for one completion must not stop the
+others) calls :meth:`HttpClient.request` with ``refusals`` and gets a :class:`Reply`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -312,6 +314,39 @@ class HttpClient:
         endpoint: str | None = None,
         missing_ok: bool = False,
     ) -> Any:
+        """The decoded JSON body of a successful answer (None for a 404 when ``missing_ok``)."""
+        reply = self.request(
+            method,
+            path_or_url,
+            params=params,
+            data=data,
+            json_body=json_body,
+            auth=auth,
+            endpoint=endpoint,
+            refusals=(404,) if missing_ok else (),
+        )
+        return reply.body if reply.ok else None
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        auth: requests.auth.AuthBase | None = None,
+        endpoint: str | None = None,
+        refusals: Container[int] = (),
+    ) -> Reply:
+        """Send one request with the core's retries and re-authentication; the final answer.
+
+        A 2xx comes back as a :class:`Reply` with its status (a writer needs 201 vs 200). A
+        final refusal whose status is in ``refusals`` (e.g. ``range(400, 500)``) also comes back
+        as a Reply, with the server's own message, instead of raising: the caller records it
+        and goes on. 401 (after one re-authentication) and retryable statuses are never
+        refusals: the first raises, the others are retried, then raise a SourceError.
+        """
         url = self.url(path_or_url)
         endpoint = endpoint or urlsplit(url).path
         attempt = 0
@@ -328,9 +363,14 @@ class HttpClient:
                 raise self._rejected(method, outcome)
             problem, retry_after, body = self._judge(outcome)
             if problem is None:
-                return body
-            if missing_ok and problem.status == 404:
-                return None
+                assert isinstance(outcome, requests.Response)
+                return Reply(outcome.status_code, body)
+            if (
+                not problem.retryable
+                and problem.status in refusals
+                and isinstance(outcome, requests.Response)
+            ):
+                return Reply(outcome.status_code, None, _server_text(outcome))
             if not problem.retryable:
                 raise self._error(method, problem, outcome)
             delay = retry_after if retry_after is not None else self.policy.backoff(attempt)
@@ -457,6 +497,22 @@ class HttpClient:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """A server's final answer: a 2xx and its decoded body, or a refusal the caller asked for.
+
+    ``message`` is the server's own explanation of a refusal (Thrive's ``message``), "" if none.
+    """
+
+    status: int
+    body: Any = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
 class _Problem:
     text: str
     retryable: bool
@@ -470,6 +526,12 @@ def _retry_after(response: requests.Response) -> float | None:
 
 
 def _server_message(response: requests.Response) -> str:
+    """``": <the server's explanation>"`` for an error line, or "" when it gave none."""
+    text = _server_text(response)
+    return f": {text}" if text else ""
+
+
+def _server_text(response: requests.Response) -> str:
     """The server's own short explanation, from Thrive's or Coursepath's error body."""
     try:
         body = response.json()
@@ -478,7 +540,7 @@ def _server_message(response: requests.Response) -> str:
     if isinstance(body, dict):
         text = body.get("message") or body.get("error") or body.get("Message")
         if isinstance(text, str) and text:
-            return f": {' '.join(text.split())[:160]}"
+            return " ".join(text.split())[:160]
     return ""
 
 
