@@ -49,7 +49,7 @@ def write_result(folder: Path, result: Result) -> Path:
 
 
 def read_result(run_folder: Path) -> Result:
-    """The result a run wrote into ``run_folder``; an ``InputError`` (exit 2) says what is missing."""
+    """The result a run wrote into ``run_folder``; InputError (exit 2) if it is missing."""
     folder = Path(run_folder) / RESULT_FOLDER
     rules_path = folder / RULES_FILE
     if not rules_path.is_file():
