@@ -144,3 +144,27 @@ def invoke(folder: Path, out: Path, *args: Any) -> Any:
         *args,
     ]
     return CliRunner().invoke(cli, [str(a) for a in command])
+
+
+def test_comparing_across_periods_or_organisations_is_warned(demo: tuple[Path, Any]) -> None:
+    import dataclasses
+    import datetime as dt
+
+    from reconcile import config as config_module
+    from reconcile import runs
+    from reconcile.result_store import read_result
+
+    folder, _proc = demo
+    current = read_result(folder / "reports" / "2026-11")
+    old = read_result(folder / "reports" / "2026-10")
+    old = dataclasses.replace(
+        old, rules=dataclasses.replace(old.rules, period_start=dt.date(2025, 1, 1))
+    )
+    previous = runs.PreviousRun(folder=folder / "x", result=old, organisation="Other Trust")
+    config = config_module.load(folder / "reconcile.toml")
+    warnings = runs._compare_warnings(previous, current, config)
+    assert len(warnings) == 2
+    assert "2025-01-01" in warnings[0] and "differs" in warnings[0]
+    assert "'Other Trust'" in warnings[1]
+    same = runs.PreviousRun(folder=folder, result=current, organisation=None)
+    assert runs._compare_warnings(same, current, config) == ()
