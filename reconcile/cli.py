@@ -144,7 +144,9 @@ def run(
     bars = progress_for(quiet=settings.quiet)
     context = bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars)
     with _issues_on_failure(), context:
-        outcome = runs.run(config, as_of=as_of and as_of.date(), out=out, progress=bars)
+        outcome = runs.run(
+            config, as_of=as_of and as_of.date(), out=out, progress=bars, compare=compare_dir
+        )
     _print_outcome(outcome, _echo(settings))
 
 
@@ -183,6 +185,7 @@ def pull(settings: Settings, config_path: Path, out: Path | None) -> None:
 )
 @as_of_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--compare", "compare_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def report(
     settings: Settings,
@@ -190,13 +193,16 @@ def report(
     snapshot: Path,
     as_of: dt.datetime | None,
     out: Path | None,
+    compare_dir: Path | None,
 ) -> None:
     """Reconcile and render from a saved snapshot, with no network."""
     from reconcile import runs
 
     config = config_module.load(config_path)
     with _issues_on_failure():
-        outcome = runs.report(config, snapshot, as_of=as_of and as_of.date(), out=out)
+        outcome = runs.report(
+            config, snapshot, as_of=as_of and as_of.date(), out=out, compare=compare_dir
+        )
     _print_outcome(outcome, _echo(settings))
 
 
@@ -243,9 +249,24 @@ def _print_outcome(outcome: Any, echo: Any) -> None:
     flagged = {t: n for t, n in content["exceptions"].items() if n}
     if flagged:
         echo("exceptions: " + ", ".join(f"{t} {n:,}" for t, n in flagged.items()))
+    if "changes" in content:
+        echo(_changes_line(content["changes"]))
     for warning in outcome.warnings:
         echo(f"warning: {warning}")
     echo(f"run folder: {outcome.folder}")
+
+
+def _changes_line(changes: dict[str, Any]) -> str:
+    """One line for `run --compare`: rate before → after and the count of each change."""
+    from reconcile.engine.changes import CHANGE_LABELS
+
+    def rate(value: Any) -> str:
+        return "–" if value is None else f"{value * 100:.1f}%"
+
+    counts = ", ".join(f"{CHANGE_LABELS[t].lower()} {n:,}" for t, n in changes["counts"].items())
+    before, after = changes["compliance_rate_before"], changes["compliance_rate_after"]
+    since = changes["previous"]["as_of"]
+    return f"changes since {since}: compliance {rate(before)} → {rate(after)}; {counts}"
 
 
 @cli.command()

@@ -20,7 +20,8 @@ from typing import Any
 from reconcile.canonical_build import build_canonical, known_audiences, unread_control_totals
 from reconcile.config import Config, require_secrets
 from reconcile.engine import Result, Rules, reconcile, summary
-from reconcile.errors import ConfigError
+from reconcile.engine.changes import Changes, compare, summary_changes
+from reconcile.errors import ConfigError, InputError
 from reconcile.progress import NullProgress, Progress
 from reconcile.render import write_report_pdf, write_statements, write_workbook
 from reconcile.result_store import write_result
@@ -47,6 +48,7 @@ class RunOutcome:
     result: Result
     manifest: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    changes: Changes | None = None
 
 
 def run(
@@ -55,11 +57,14 @@ def run(
     as_of: dt.date | None = None,
     out: Path | None = None,
     progress: Progress | None = None,
+    compare: Path | None = None,
 ) -> RunOutcome:
     """Pull every source, write the snapshot, reconcile and write ``summary.json``.
 
     Spreadsheet errors (``ValidationFailed``) and missing secrets stop the run before any
     request is made; a failing source (``SourceError``) before anything is written.
+    ``compare`` is a previous run folder: its ``result/`` is read first (a bad folder stops
+    the run before any request) and the changes since it go into the outputs.
     """
     from reconcile.inputs import read_inputs
     from reconcile.snapshot import run_folder, write_snapshot
@@ -67,6 +72,7 @@ def run(
 
     require_pullable(config)
     rules = Rules.from_config(config, as_of)
+    previous = read_previous(compare) if compare is not None else None
     inputs = read_inputs(config)  # fail fast (exit 2) before any network traffic
     pulled = pull_all(config, progress=progress or NullProgress())
     folder = run_folder(config, out)
@@ -75,7 +81,7 @@ def run(
     # Without Thrive there are no pulled audiences to check the roster's against, so the
     # inputs read above are final; with Thrive they are read again knowing its audiences.
     final = None if "thrive" in config.sources else inputs
-    return _reconcile_snapshot(config, snapshot, folder, rules, warnings, final)
+    return _reconcile_snapshot(config, snapshot, folder, rules, warnings, final, previous)
 
 
 def require_pullable(config: Config) -> None:
@@ -111,15 +117,75 @@ def report(
     *,
     as_of: dt.date | None = None,
     out: Path | None = None,
+    compare: Path | None = None,
 ) -> RunOutcome:
     """Reconcile a saved snapshot (hashes verified) and write ``summary.json``; no network.
 
-    The run folder is ``out``, else ``<[output] dir>/<period end as YYYY-MM>``.
+    The run folder is ``out``, else ``<[output] dir>/<period end as YYYY-MM>``. ``compare``
+    is a previous run folder, as for :func:`run`.
     """
     from reconcile.snapshot import run_folder
 
     rules = Rules.from_config(config, as_of)
-    return _reconcile_snapshot(config, Path(snapshot), run_folder(config, out), rules, ())
+    previous = read_previous(compare) if compare is not None else None
+    folder = run_folder(config, out)
+    return _reconcile_snapshot(config, Path(snapshot), folder, rules, (), None, previous)
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """A past run read back for ``--compare``: its frozen result and who it was for."""
+
+    folder: Path
+    result: Result
+    organisation: str | None
+
+
+def read_previous(folder: Path) -> PreviousRun:
+    """Read ``folder/result/`` (and the organisation from its summary.json) for ``--compare``.
+
+    Raises ``InputError`` (exit 2) naming the folder and the fix when it is not a run folder.
+    """
+    from reconcile.result_store import read_result
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(
+            f"--compare {folder}: no such folder; pass the folder of a previous run "
+            "(e.g. reports/2026-10) or leave --compare out"
+        )
+    try:
+        result = read_result(folder)
+    except InputError as error:
+        raise InputError(f"--compare {error}") from None
+    organisation = None
+    try:
+        saved = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+        organisation = saved.get("organisation") if isinstance(saved, dict) else None
+    except (OSError, ValueError):
+        log.info("%s: no readable %s; organisation not checked", folder, SUMMARY_FILE)
+    return PreviousRun(folder=folder, result=result, organisation=organisation)
+
+
+def _compare_warnings(previous: PreviousRun, current: Result, config: Config) -> tuple[str, ...]:
+    """Comparing across periods or organisations is allowed, but the officer must know."""
+    found: list[str] = []
+    old = previous.result
+    if (old.period_start, old.period_end) != (current.period_start, current.period_end):
+        found.append(
+            f"--compare {previous.folder}: its period {old.period_start} – {old.period_end} "
+            f"differs from this run's {current.period_start} – {current.period_end}; "
+            "changes of status are across periods"
+        )
+    name = config.organisation.name
+    if previous.organisation is not None and previous.organisation != name:
+        found.append(
+            f"--compare {previous.folder}: it is for {previous.organisation!r}, this run is "
+            f"for {name!r}; joiners and leavers may just be different rosters"
+        )
+    for warning in found:
+        log.warning("%s", warning)
+    return tuple(found)
 
 
 def _reconcile_snapshot(
@@ -129,6 +195,7 @@ def _reconcile_snapshot(
     rules: Rules,
     warnings: tuple[str, ...],
     inputs: Any = None,
+    previous: PreviousRun | None = None,
 ) -> RunOutcome:
     """The shared second half: read the snapshot back, reconcile, write the outputs.
 
@@ -143,12 +210,17 @@ def _reconcile_snapshot(
         inputs = read_inputs(config, known_audiences=known_audiences(tables))
     result = reconcile(build_canonical(tables, inputs), rules)
     content = summary_content(result, tables, manifest, config)
+    changes = None
+    if previous is not None:
+        changes = compare(previous.result, result)
+        content["changes"] = summary_changes(changes)
+        warnings = (*warnings, *_compare_warnings(previous, result, config))
     folder.mkdir(parents=True, exist_ok=True)
     path = write_json_atomic(folder / SUMMARY_FILE, content)
     log.info("wrote %s", path)
     write_result(folder, result)
     workbook = write_workbook(
-        result, folder / WORKBOOK_FILE, issues=inputs.issues, pulled_at=manifest
+        result, folder / WORKBOOK_FILE, issues=inputs.issues, pulled_at=manifest, changes=changes
     )
     log.info("wrote %s", workbook)
     organisation = config.organisation.name
@@ -159,6 +231,7 @@ def _reconcile_snapshot(
         organisation=organisation,
         pulled_at=_snapshot_taken(manifest, config),
         templates=templates,
+        changes=changes,
     )
     statements: list[Path] = []
     if config.output.statements != "none":
@@ -182,6 +255,7 @@ def _reconcile_snapshot(
         result=result,
         manifest=manifest,
         warnings=warnings,
+        changes=changes,
     )
 
 

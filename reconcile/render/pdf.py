@@ -25,6 +25,7 @@ from typing import Any, Literal
 import jinja2
 
 from reconcile.engine import Result
+from reconcile.engine.changes import Changes
 from reconcile.errors import ConfigError
 from reconcile.render import charts, pdf_context
 from reconcile.render.pdf_assets import environment, template_dirs, write_html_pdf
@@ -44,10 +45,15 @@ def write_report_pdf(
     organisation: str,
     pulled_at: Any = None,
     templates: Path | None = None,
+    changes: Changes | None = None,
 ) -> Path:
-    """Write ``compliance-report.pdf`` atomically and return its path."""
+    """Write ``compliance-report.pdf`` atomically and return its path.
+
+    ``changes`` (from ``run --compare``) adds the "Changes since" page.
+    """
     env = environment(templates)
     context = pdf_context.report(result, organisation=organisation, pulled_at=pulled_at)
+    context["changes"] = pdf_context.changes(changes) if changes is not None else None
     context["charts"] = {
         "status": charts.status_bar(context["status_counts"]),
         "departments": charts.department_bars(context["departments"]["rows"]),

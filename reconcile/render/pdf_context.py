@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reconcile.engine import Result
+from reconcile.engine.changes import CHANGE_LABELS, CHANGE_TYPES, Changes
 
 STATUS_ORDER = ("Compliant", "On track", "At risk", "Non-compliant", "Not required", "Exempt")
 STATUS_CLASS = {s: s.lower().replace(" ", "-") for s in STATUS_ORDER}
@@ -21,6 +22,7 @@ MAX_DEPARTMENTS = 40
 MAX_SHORTFALLS = 20
 MAX_SOURCES = 40
 EXAMPLES_PER_TYPE = 2
+MAX_CHANGES_PER_TYPE = 15
 
 #: What to do about each exception type: the sentence a compliance officer needs.
 EXCEPTION_ADVICE = {
@@ -272,3 +274,48 @@ def statements(result: Result, *, organisation: str, by: str) -> Iterator[dict[s
             ],
         )
         yield context
+
+
+def changes(found: Changes) -> dict[str, Any]:
+    """Context for ``_changes.html``: headline rates, counts per type and capped lists.
+
+    Lists come in :data:`CHANGE_TYPES` order (newly non-compliant and at risk first); each is
+    cut to :data:`MAX_CHANGES_PER_TYPE` rows with the number left over.
+    """
+    counts = found.counts()
+    rows = found.rows.assign(
+        status=found.rows["status"].astype(object),
+        previous_status=found.rows["previous_status"].astype(object),
+    )
+    groups = []
+    for kind in CHANGE_TYPES:
+        subset = rows[rows["change_type"] == kind]
+        if not len(subset):
+            continue
+        shown = _records(subset.head(MAX_CHANGES_PER_TYPE))
+        for row in shown:
+            row["css"] = STATUS_CLASS.get(row["status"] or "", "")
+            row["previous_css"] = STATUS_CLASS.get(row["previous_status"] or "", "")
+        groups.append(
+            {
+                "type": kind,
+                "label": CHANGE_LABELS[kind],
+                "count": counts[kind],
+                "rows": shown,
+                "more": max(0, len(subset) - MAX_CHANGES_PER_TYPE),
+            }
+        )
+    return {
+        "previous_as_of": fmt_date(found.previous_as_of),
+        "same_period": found.same_period,
+        "previous_period": f"{fmt_date(found.previous_period[0])} – "
+        f"{fmt_date(found.previous_period[1])}",
+        "rate_before": _rate(found.rate_before),
+        "rate_after": _rate(found.rate_after),
+        "points": found.rate_change_points,
+        "counts": [
+            {"type": t, "label": CHANGE_LABELS[t], "count": counts[t]} for t in CHANGE_TYPES
+        ],
+        "groups": groups,
+        "total": len(found.rows),
+    }

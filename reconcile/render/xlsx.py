@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import xlsxwriter
 
+from reconcile.engine.changes import CHANGES_HEADERS, Changes
 from reconcile.engine.exceptions import TYPES
 from reconcile.engine.result import Result
 from reconcile.engine.status import STATUSES
@@ -76,6 +77,7 @@ def write_workbook(
     issues: pd.DataFrame | None = None,
     pulled_at: PulledAt | None = None,
     row_limit: int = EXCEL_DATA_ROWS,
+    changes: Changes | None = None,
 ) -> Path:
     """Write ``compliance.xlsx`` to ``path`` atomically and return the path.
 
@@ -84,7 +86,8 @@ def write_workbook(
     ``(source, table)`` (or ``"source/table"``, or ``source`` alone) to the instant the table
     was pulled, or is a snapshot manifest dict (see :func:`pulled_at_from_manifest`).
     ``row_limit`` is the data rows per sheet before a sheet continues on ``Name (2)``; it is
-    only lowered by tests.
+    only lowered by tests. ``changes`` (from ``run --compare``) adds the ``Changes`` sheet
+    right after ``Summary``.
     """
     if row_limit < 1 or row_limit > EXCEL_DATA_ROWS:
         raise ValueError(f"row_limit must be 1..{EXCEL_DATA_ROWS}, got {row_limit}")
@@ -93,7 +96,9 @@ def write_workbook(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
-        _Writer(result, tmp_name, issues, _pulled_lookup(pulled_at), row_limit).write()
+        writer = _Writer(result, tmp_name, issues, _pulled_lookup(pulled_at), row_limit)
+        writer.changes = changes
+        writer.write()
         Path(tmp_name).replace(target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -272,6 +277,17 @@ def _source_columns(result: Result, tz: str, pulled: dict[tuple[str, str], Any])
     return cols
 
 
+def _change_columns(changes: Changes, tz: str) -> list[Column]:
+    """The Changes sheet (``run --compare``): one row per person and change type."""
+    kinds = {"counted": "int", "shortfall": "int", "previous_counted": "int"}
+    kinds["previous_shortfall"] = "int"
+    rows = changes.rows
+    return [
+        column(header, kinds.get(name, "text"), rows[name], tz)  # type: ignore[arg-type]
+        for name, header in CHANGES_HEADERS.items()
+    ]
+
+
 def _issue_columns(issues: pd.DataFrame | None, tz: str) -> list[Column]:
     frame = issues if issues is not None else pd.DataFrame(columns=list(ISSUE_COLUMNS))
     frame = frame.reindex(columns=list(ISSUE_COLUMNS))
@@ -332,10 +348,13 @@ class _Writer:
         self.title = self.book.add_format({"bold": True, "font_size": 14})
         self.label = self.book.add_format({"bold": True})
         self.department_sheet: tuple[str, int, int, int] | None = None
+        self.changes: Changes | None = None
 
     def write(self) -> None:
         tz, r = self.tz, self.result
         summary_sheet = self.book.add_worksheet("Summary")
+        if self.changes is not None:
+            self._table("Changes", _change_columns(self.changes, tz), status_col="Status")
         self._table("People", _people_columns(r, tz), status_col="Status")
         self._table("Activities", _activity_columns(r, tz))
         self._table("Completions", _completion_columns(r, tz))
