@@ -86,7 +86,12 @@ def run_demo(
         echo(f"sandbox serving Thrive, Brightspace and Coursepath at {sandbox.url}")
         previous = run_previous_month(previous_config, folder, echo, progress)
         outcome = run_current_month(config_path, folder, previous.folder, progress)
+    writeback = plan_write_back(config_path, outcome.folder)
     _print_paths(folder, outcome, echo)
+    echo(
+        f"write-back (dry run):    {writeback.planned} completion(s) would be created in "
+        f"Thrive, {writeback.skipped} skipped: {writeback.csv_path}"
+    )
     echo(f"pipeline done in {time.perf_counter() - started:.1f} s")
     return DemoResult(folder, config_path, outcome, previous_config, previous)
 
@@ -127,6 +132,13 @@ def run_current_month(
         progress=progress or NullProgress(),
         compare=previous,
     )
+
+
+def plan_write_back(config_path: Path, run_folder: Path) -> Any:
+    """``push-completions`` without ``--apply``: what would be written back to Thrive."""
+    from reconcile.writeback import push_completions
+
+    return push_completions(config_module.load(config_path), run_folder, apply=False)
 
 
 def write_previous_config(

@@ -7,6 +7,7 @@ command-line checks below.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -168,3 +169,16 @@ def test_comparing_across_periods_or_organisations_is_warned(demo: tuple[Path, A
     assert "'Other Trust'" in warnings[1]
     same = runs.PreviousRun(folder=folder, result=current, organisation=None)
     assert runs._compare_warnings(same, current, config) == ()
+
+
+def test_demo_lists_the_write_back_without_sending_it(demo: tuple[Path, Any]) -> None:
+    tmp_path, proc = demo
+    run_folder = tmp_path / "reports" / "2026-11"
+    with (run_folder / "writeback-plan.csv").open(encoding="utf-8") as handle:
+        plan = list(csv.DictReader(handle))
+    unlogged = json.loads((run_folder / "summary.json").read_text())["exceptions"]
+    assert len(plan) == unlogged["unlogged_completion"]
+    assert {row["outcome"] for row in plan} <= {"would create", "skipped"}
+    would = sum(row["outcome"] == "would create" for row in plan)
+    assert f"write-back (dry run):    {would} completion(s) would be created" in proc.stdout
+    assert not (run_folder / "writeback.csv").exists()
