@@ -13,10 +13,11 @@ from urllib.parse import quote, urlsplit
 
 import numpy as np
 import pandas as pd
+from requests.auth import AuthBase
 
 from reconcile.config import ThriveSource, secret
 from reconcile.progress import NullProgress, Progress
-from reconcile.sources.auth import BasicAuth, ClientCredentials
+from reconcile.sources.auth import BasicAuth, authenticated_client, client_credentials
 from reconcile.sources.base import SourcePull, Window, utc_text
 from reconcile.sources.columns import Column, dedupe, frame
 from reconcile.sources.http import HttpClient, HttpPolicy
@@ -134,27 +135,13 @@ def default_token_url(base_url: str, tenant_id: str) -> str:
 def make_client(source: ThriveSource, policy: HttpPolicy) -> HttpClient:
     """The HTTP client for one Thrive tenant, with Basic or OAuth2 auth from the environment."""
     if source.auth == "basic":
-        auth: Any = BasicAuth(
+        auth: AuthBase = BasicAuth(
             source.tenant_id, secret(source.secret_env or "", key="sources.thrive.secret_env")
         )
     else:
-        auth = ClientCredentials(
-            source.token_url or default_token_url(source.base_url, source.tenant_id),
-            secret(source.client_id_env or "", key="sources.thrive.client_id_env"),
-            secret(source.client_secret_env or "", key="sources.thrive.client_secret_env"),
-            scope=source.scope,
-            source=source.name,
-        )
-    client = HttpClient(
-        source.name,
-        source.base_url,
-        policy=policy,
-        auth=auth,
-        credentials=" / ".join(source.secret_envs()),
-    )
-    if isinstance(auth, ClientCredentials):
-        auth.bind(client)
-    return client
+        token_url = source.token_url or default_token_url(source.base_url, source.tenant_id)
+        auth = client_credentials(source, token_url)
+    return authenticated_client(source, auth, policy)
 
 
 def pull(client: HttpClient, window: Window, *, progress: Progress | None = None) -> SourcePull:
