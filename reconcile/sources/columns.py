@@ -152,28 +152,55 @@ _WRAPPER = "page"
 
 
 class ArrowRecords:
-    """Records held as Arrow struct arrays (one per page), never as Python dicts."""
+    """Records held as Arrow columns, one flat table per page (a column per dotted path),
+    never as Python dicts. Pages are flattened where they are parsed, in the worker threads,
+    so joining them at the end costs next to nothing."""
 
-    def __init__(self, chunks: Sequence[pa.StructArray]) -> None:
+    def __init__(self, chunks: Sequence[pa.Table]) -> None:
         self.chunks = list(chunks)
-        self._length = sum(len(chunk) for chunk in self.chunks)
+        self._length = sum(chunk.num_rows for chunk in self.chunks)
+        self._joined: pa.Table | None = None
+
+    @classmethod
+    def from_structs(cls, records: pa.StructArray) -> ArrowRecords:
+        columns = _flatten(records, "")
+        return cls([pa.table(columns)])
 
     def __len__(self) -> int:
         return self._length
 
     def field(self, path: str) -> pa.ChunkedArray:
         """One dotted field of every record; null where the record or a parent is null."""
-        arrays = []
-        for chunk in self.chunks:
-            array: Any = chunk
-            for part in path.split("."):
-                array = pc.struct_field(array, part)
-            arrays.append(array)
-        return pa.chunked_array(arrays)
+        if self._joined is None:
+            self._joined = pa.concat_tables(self.chunks)
+        return self._joined.column(path)
 
     def to_pylist(self) -> list[Any]:
         """The records as dicts (only the declared fields): for a list that mixes routes."""
-        return [record for chunk in self.chunks for record in chunk.to_pylist()]
+        return [_nest(row) for chunk in self.chunks for row in chunk.to_pylist()]
+
+
+def _flatten(records: pa.StructArray, prefix: str) -> dict[str, pa.Array]:
+    """Leaf arrays by dotted path; ``StructArray.flatten`` carries a null parent down."""
+    columns: dict[str, pa.Array] = {}
+    for field, child in zip(records.type, records.flatten(), strict=True):
+        path = f"{prefix}{field.name}"
+        if pa.types.is_struct(field.type):
+            columns.update(_flatten(child, f"{path}."))
+        else:
+            columns[path] = child
+    return columns
+
+
+def _nest(row: dict[str, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for path, value in row.items():
+        *parents, leaf = path.split(".")
+        node = record
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return record
 
 
 @dataclass(frozen=True)
@@ -246,14 +273,14 @@ class ArrowPages:
             if results.null_count:
                 return None
             pagination = table.column("pagination")[0].as_py() or {}
-            return ArrowEnvelope(ArrowRecords([results.flatten()]), pagination)
+            return ArrowEnvelope(ArrowRecords.from_structs(results.flatten()), pagination)
         outer = table.column(_WRAPPER).combine_chunks()
         if outer.null_count or len(outer.flatten()) != 1:
             return None
         inner = outer.flatten()
         if inner.null_count:
             return None
-        return ArrowRecords([inner.flatten()])
+        return ArrowRecords.from_structs(inner.flatten())
 
 
 def _utf8(body: bytes) -> bool:

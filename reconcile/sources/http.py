@@ -44,6 +44,7 @@ body means, nor which bodies count as malformed). The paging layer passes
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SECRET_PARAMS = ("token", "key", "secret", "password", "signature", "auth", "jwt", "code")
 DEFAULT_REQUEST_COST = 10.0  # D2L: "10 credits per call" unless X-Request-Cost says otherwise
+BODY_READ_SIZE = 1 << 20
 USER_AGENT = f"reconcile/{__version__} (+https://github.com/reconcile)"
 
 
@@ -390,7 +391,9 @@ class HttpClient:
                 auth=auth or self.auth,
                 timeout=self.policy.timeout_seconds,
                 allow_redirects=False,
+                stream=True,
             )
+            _read_body(response)
         except (
             requests.ConnectionError,
             requests.Timeout,
@@ -479,6 +482,23 @@ class _Problem:
     text: str
     retryable: bool
     status: int | None
+
+
+def _read_body(response: requests.Response) -> None:
+    """Read the whole body now, in 1 MiB reads instead of ``Response.content``'s 10 KiB ones.
+
+    A 300 KB Thrive page took about 30 reads through urllib3's Python layers (a second and
+    more of client CPU over a 50,000-person pull). The same ``iter_content`` does the
+    reading, so a dropped connection or a timeout raises the same exceptions as before, and
+    the connection goes back to the pool as soon as the body is in.
+    """
+    try:
+        body = b"".join(response.iter_content(BODY_READ_SIZE))
+    except BaseException:
+        response.close()
+        raise
+    response._content = body  # what Response.content caches; .json() and .text read it
+    response._content_consumed = True
 
 
 def _utf8(response: requests.Response) -> bool:
