@@ -8,6 +8,11 @@ the records served (e.g. ⌈records ÷ 1000⌉ for a Thrive list), then the wall
 concurrent pull ([http] concurrency 8) against a sequential one (concurrency 1), both
 measured in this run against the same sandbox. Targets: requests ≤ minimum + 1 per endpoint,
 concurrent ≥ 4× faster than sequential.
+
+The sandbox runs in its own process (``--in-process`` to share this one). Besides wall times
+it prints the client's CPU, the sandbox process's CPU, how many cores the two kept busy and
+how many other jobs used meanwhile: on a small shared machine the pull can be bound by the
+cores rather than by latency, and the ratio then says more about the machine than the client.
 """
 
 from __future__ import annotations
