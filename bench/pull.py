@@ -8,6 +8,11 @@ the records served (e.g. ⌈records ÷ 1000⌉ for a Thrive list), then the wall
 concurrent pull ([http] concurrency 8) against a sequential one (concurrency 1), both
 measured in this run against the same sandbox. Targets: requests ≤ minimum + 1 per endpoint,
 concurrent ≥ 4× faster than sequential.
+
+The sandbox runs in its own process (``--in-process`` to share this one). Besides wall times
+it prints the client's CPU, the sandbox process's CPU, how many cores the two kept busy and
+how many other jobs used meanwhile: on a small shared machine the pull can be bound by the
+cores rather than by latency, and the ratio then says more about the machine than the client.
 """
 
 from __future__ import annotations
@@ -94,10 +99,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on the machine have used (Linux ``/proc/stat``): what
+    other jobs took during a pull is this minus the client's and the sandbox's share."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def remote_sandbox(people: int, latency_ms: int) -> Iterator[str]:
+def remote_sandbox(people: int, latency_ms: int) -> Iterator[tuple[str, int]]:
     """The sandbox in its own process, like a real remote API: its JSON encoding then does
-    not compete with the client's decoding for one interpreter lock. Yields its URL."""
+    not compete with the client's decoding for one interpreter lock. Yields its URL and pid
+    (so its CPU time can be reported: on a 2-core machine it competes for the cores)."""
     port = free_port()
     root = Path(__file__).resolve().parents[1]
     command = [
@@ -124,7 +144,7 @@ def remote_sandbox(people: int, latency_ms: int) -> Iterator[str]:
                     break
             except OSError:
                 time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -147,27 +167,39 @@ def run(
         config_path = sandbox.write_config(folder, spreadsheets, sources=sources)
         os.environ.update(sandbox.env())
         with contextlib.ExitStack() as stack:
+            server_pid = None
             if not in_process:
-                url = stack.enter_context(remote_sandbox(people, latency_ms))
+                url, server_pid = stack.enter_context(remote_sandbox(people, latency_ms))
                 text = config_path.read_text().replace(sandbox.url, url)
                 config_path.write_text(text)
                 sandbox.stop()
             config = config_module.load(config_path)
-            timings, results = time_pulls(config, rounds)
+            timings, results = time_pulls(config, rounds, server_pid)
         report(results, timings, rounds)
 
 
-def time_pulls(config: config_module.Config, rounds: int) -> tuple[dict, dict]:
+def time_pulls(
+    config: config_module.Config, rounds: int, server_pid: int | None
+) -> tuple[dict, dict]:
+    """Wall time, this process's CPU and the sandbox process's CPU of each pull."""
     timings: dict[str, float] = {}
     results: dict[str, PullResult] = {}
+
+    def server_cpu() -> float:
+        return process_cpu_seconds(server_pid) if server_pid else 0.0
+
     for label, concurrency in (("sequential", 1), ("concurrent", 8)) * rounds:
         policy = HttpPolicy(concurrency=concurrency, timeout_seconds=60, max_retries=6)
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, served = time.perf_counter(), time.process_time(), server_cpu()
+        machine = machine_busy_seconds()
         results[label] = pull_all(config, policy=policy)
         elapsed = time.perf_counter() - started
         if elapsed < timings.get(label, math.inf):
             timings[label] = elapsed
             timings[f"{label} cpu"] = time.process_time() - cpu
+            timings[f"{label} server"] = server_cpu() - served
+            timings[f"{label} machine"] = machine_busy_seconds() - machine
+    timings["remote"] = float(server_pid is not None)
     return timings, results
 
 
@@ -194,10 +226,28 @@ def report(results: dict[str, PullResult], timings: dict[str, float], rounds: in
         f"wall time: sequential {timings['sequential']:.2f}s, concurrent "
         f"{timings['concurrent']:.2f}s, ratio {ratio:.1f}x (target >= 4x; best of {rounds} each)"
     )
-    print(
-        f"client CPU (this process; the sandbox runs in another): sequential "
-        f"{timings['sequential cpu']:.2f}s, concurrent {timings['concurrent cpu']:.2f}s"
-    )
+    if timings["remote"]:
+        print(
+            f"client CPU (this process): sequential {timings['sequential cpu']:.2f}s, "
+            f"concurrent {timings['concurrent cpu']:.2f}s; sandbox CPU (its own process): "
+            f"sequential {timings['sequential server']:.2f}s, concurrent "
+            f"{timings['concurrent server']:.2f}s"
+        )
+        for label in ("sequential", "concurrent"):
+            busy = timings[f"{label} cpu"] + timings[f"{label} server"]
+            others = max(0.0, timings[f"{label} machine"] - busy)
+            print(
+                f"  {label}: client + sandbox CPU {busy:.2f}s over {timings[label]:.2f}s of "
+                f"wall = {busy / timings[label]:.2f} of {os.cpu_count()} cores; other jobs "
+                f"used {others / timings[label]:.2f} cores meanwhile"
+            )
+    else:
+        print(
+            f"CPU of this process (client and sandbox together): sequential "
+            f"{timings['sequential cpu']:.2f}s, concurrent {timings['concurrent cpu']:.2f}s"
+        )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at the end (1, 5, 15 min; other jobs share the machine): {load}")
 
 
 def main() -> None:

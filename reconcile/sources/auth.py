@@ -12,17 +12,16 @@ import json
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_encode
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from reconcile.config import BrightspaceSource, CoursepathSource, ThriveSource, secret
 from reconcile.errors import SourceError
-
-if TYPE_CHECKING:
-    from reconcile.sources.http import HttpClient
+from reconcile.sources.http import HttpClient, HttpPolicy
 
 EXPIRY_MARGIN_SECONDS = 60.0
 _HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
@@ -168,3 +167,40 @@ class CoursepathJwt(AuthBase):
 
     def reauthenticate(self, rejected: requests.PreparedRequest) -> bool:
         return True  # the retry signs a new token anyway (e.g. after a clock step)
+
+
+def client_credentials(
+    source: ThriveSource | BrightspaceSource, token_url: str
+) -> ClientCredentials:
+    """OAuth2 client credentials from a source's config (Thrive and Brightspace alike).
+
+    One place reads the client id and secret from the environment variables the config
+    names, so both platforms report a missing variable the same way.
+    """
+    section = f"sources.{source.name}"
+    return ClientCredentials(
+        token_url,
+        secret(source.client_id_env or "", key=f"{section}.client_id_env"),
+        secret(source.client_secret_env or "", key=f"{section}.client_secret_env"),
+        scope=source.scope,
+        source=source.name,
+    )
+
+
+def authenticated_client(
+    source: ThriveSource | BrightspaceSource | CoursepathSource,
+    auth: AuthBase,
+    policy: HttpPolicy,
+) -> HttpClient:
+    """The source's HTTP client signing with ``auth``; an OAuth2 auth fetches its tokens
+    through this same client (timeouts, retries), so it is bound to it here."""
+    client = HttpClient(
+        source.name,
+        source.base_url,
+        policy=policy,
+        auth=auth,
+        credentials=" / ".join(source.secret_envs()),
+    )
+    if isinstance(auth, ClientCredentials):
+        auth.bind(client)
+    return client

@@ -14,9 +14,11 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
+from requests.auth import AuthBase
+
 from reconcile.config import BrightspaceSource, secret
 from reconcile.progress import NullProgress, Progress
-from reconcile.sources.auth import ClientCredentials, StaticBearer
+from reconcile.sources.auth import StaticBearer, authenticated_client, client_credentials
 from reconcile.sources.base import SourcePull, Window, utc_text
 from reconcile.sources.columns import Column, dedupe, frame
 from reconcile.sources.http import HttpClient, HttpPolicy
@@ -74,25 +76,12 @@ def routes(source: BrightspaceSource) -> dict[str, str]:
 def make_client(source: BrightspaceSource, policy: HttpPolicy) -> HttpClient:
     """A bearer token from the environment, or OAuth2 client credentials."""
     if source.token_env:
-        auth: Any = StaticBearer(secret(source.token_env, key="sources.brightspace.token_env"))
+        auth: AuthBase = StaticBearer(secret(source.token_env, key="sources.brightspace.token_env"))
     else:
-        auth = ClientCredentials(
-            source.token_url or f"{source.base_url}/core/connect/token",
-            secret(source.client_id_env or "", key="sources.brightspace.client_id_env"),
-            secret(source.client_secret_env or "", key="sources.brightspace.client_secret_env"),
-            scope=source.scope,
-            source=source.name,
+        auth = client_credentials(
+            source, source.token_url or f"{source.base_url}/core/connect/token"
         )
-    client = HttpClient(
-        source.name,
-        source.base_url,
-        policy=policy,
-        auth=auth,
-        credentials=" / ".join(source.secret_envs()),
-    )
-    if isinstance(auth, ClientCredentials):
-        auth.bind(client)
-    return client
+    return authenticated_client(source, auth, policy)
 
 
 def pull(

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from reconcile.config import CoursepathSource, secret
 from reconcile.progress import NullProgress, Progress
-from reconcile.sources.auth import CoursepathJwt
+from reconcile.sources.auth import CoursepathJwt, authenticated_client
 from reconcile.sources.base import SourcePull, Window
 from reconcile.sources.columns import Column, dedupe, frame
 from reconcile.sources.http import HttpClient, HttpPolicy
@@ -53,13 +53,7 @@ ENDPOINTS = {
 def make_client(source: CoursepathSource, policy: HttpPolicy) -> HttpClient:
     """Every request signs a fresh HS256 JWT with the academy's API key."""
     auth = CoursepathJwt(source.email, secret(source.api_key_env, key="sources.coursepath"))
-    return HttpClient(
-        source.name,
-        source.base_url,
-        policy=policy,
-        auth=auth,
-        credentials=" / ".join(source.secret_envs()),
-    )
+    return authenticated_client(source, auth, policy)
 
 
 def pull(client: HttpClient, window: Window, *, progress: Progress | None = None) -> SourcePull:

@@ -37,9 +37,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
+Decoder = Callable[[bytes], Any]
+"""Decodes a 2xx body faster than ``json`` where it can, returning None where it cannot (the
+core then decodes it with ``Response.json()`` as usual, so a decoder never changes what a
+body means, nor which bodies count as malformed). The paging layer passes
+:class:`reconcile.sources.columns.ArrowPages`."""
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SECRET_PARAMS = ("token", "key", "secret", "password", "signature", "auth", "jwt", "code")
 DEFAULT_REQUEST_COST = 10.0  # D2L: "10 credits per call" unless X-Request-Cost says otherwise
+BODY_READ_SIZE = 1 << 20
 USER_AGENT = f"reconcile/{__version__} (+https://github.com/reconcile)"
 
 
@@ -293,13 +300,20 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         endpoint: str | None = None,
         missing_ok: bool = False,
+        decode: Decoder | None = None,
     ) -> Any:
         """GET and decode JSON, retrying what is worth retrying; anything else is a SourceError.
 
         ``missing_ok``: a 404 returns None (a per-user resource the user simply does not have).
+        ``decode``: a faster decoder tried first on a UTF-8 2xx body (see :data:`Decoder`).
         """
         return self.request_json(
-            "GET", path_or_url, params=params, endpoint=endpoint, missing_ok=missing_ok
+            "GET",
+            path_or_url,
+            params=params,
+            endpoint=endpoint,
+            missing_ok=missing_ok,
+            decode=decode,
         )
 
     def request_json(
@@ -313,6 +327,7 @@ class HttpClient:
         auth: requests.auth.AuthBase | None = None,
         endpoint: str | None = None,
         missing_ok: bool = False,
+        decode: Decoder | None = None,
     ) -> Any:
         """The decoded JSON body of a successful answer (None for a 404 when ``missing_ok``)."""
         reply = self.request(
@@ -361,7 +376,7 @@ class HttpClient:
                     reauthenticated = True
                     continue
                 raise self._rejected(method, outcome)
-            problem, retry_after, body = self._judge(outcome)
+            problem, retry_after, body = self._judge(outcome, decode)
             if problem is None:
                 assert isinstance(outcome, requests.Response)
                 return Reply(outcome.status_code, body)
@@ -416,7 +431,9 @@ class HttpClient:
                 auth=auth or self.auth,
                 timeout=self.policy.timeout_seconds,
                 allow_redirects=False,
+                stream=True,
             )
+            _read_body(response)
         except (
             requests.ConnectionError,
             requests.Timeout,
@@ -438,7 +455,7 @@ class HttpClient:
         return True
 
     def _judge(
-        self, outcome: requests.Response | Exception
+        self, outcome: requests.Response | Exception, decode: Decoder | None = None
     ) -> tuple[_Problem | None, float | None, Any]:
         """Decide whether a response is usable (and decode it), worth retrying, or final."""
         if isinstance(outcome, requests.Timeout):
@@ -450,6 +467,10 @@ class HttpClient:
             return _Problem(f"HTTP {status}", True, status), _retry_after(outcome), None
         if status >= 300:
             return _Problem(f"HTTP {status}{_server_message(outcome)}", False, status), None, None
+        if decode is not None and outcome.content and _utf8(outcome):
+            fast = decode(outcome.content)
+            if fast is not None:
+                return None, None, fast
         try:
             body = outcome.json() if outcome.content else None
         except (ValueError, json.JSONDecodeError):
@@ -517,6 +538,29 @@ class _Problem:
     text: str
     retryable: bool
     status: int | None
+
+
+def _read_body(response: requests.Response) -> None:
+    """Read the whole body now, in 1 MiB reads instead of ``Response.content``'s 10 KiB ones.
+
+    A 300 KB Thrive page took about 30 reads through urllib3's Python layers (a second and
+    more of client CPU over a 50,000-person pull). The same ``iter_content`` does the
+    reading, so a dropped connection or a timeout raises the same exceptions as before, and
+    the connection goes back to the pool as soon as the body is in.
+    """
+    try:
+        body = b"".join(response.iter_content(BODY_READ_SIZE))
+    except BaseException:
+        response.close()
+        raise
+    response._content = body  # what Response.content caches; .json() and .text read it
+    response._content_consumed = True
+
+
+def _utf8(response: requests.Response) -> bool:
+    """Whether ``Response.json()`` would read the body as UTF-8 (no other charset declared)."""
+    encoding = (response.encoding or "utf-8").lower().replace("_", "-")
+    return encoding in ("utf-8", "utf8")
 
 
 def _retry_after(response: requests.Response) -> float | None:

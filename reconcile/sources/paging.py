@@ -25,7 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from reconcile.errors import SourceError
 from reconcile.progress import NullProgress, Progress
-from reconcile.sources.http import HttpClient, redact
+from reconcile.sources.columns import ArrowEnvelope, ArrowRecords, join_records
+from reconcile.sources.http import Decoder, HttpClient, redact
 
 PAGE_CAP = 100_000
 MAX_RESTARTS = 2
@@ -34,17 +35,22 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True)
 class ListRequest:
-    """One list to pull: path, fixed query, a label for stats and progress, and a tag."""
+    """One list to pull: path, fixed query, a label for stats and progress, and a tag.
+
+    ``decode``: a page decoder for the HTTP core (``columns.ArrowPages``); the records then
+    come back as ``columns.ArrowRecords`` when every page could be read that way.
+    """
 
     path: str
     params: Mapping[str, Any] = field(default_factory=dict)
     endpoint: str = ""
     tag: Any = None
+    decode: Decoder | None = None
 
 
 @dataclass
 class _Envelope:
-    results: list[Record]
+    results: list[Record] | ArrowRecords
     total_results: int
     total_pages: int
 
@@ -60,11 +66,17 @@ def _shape_error(client: HttpClient, path: str, expected: str) -> SourceError:
 
 def _envelope_page(client: HttpClient, request: ListRequest, page: int, per_page: int) -> _Envelope:
     params = {**request.params, "page": page, "perPage": per_page}
-    body = client.get_json(request.path, params=params, endpoint=request.endpoint or None)
-    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+    body = client.get_json(
+        request.path, params=params, endpoint=request.endpoint or None, decode=request.decode
+    )
+    if isinstance(body, ArrowEnvelope):
+        info: Any = body.pagination
+        results: list[Record] | ArrowRecords = body.records
+    elif isinstance(body, dict) and isinstance(body.get("results"), list):
+        info = body.get("pagination") or {}
+        results = body["results"]
+    else:
         raise _shape_error(client, request.path, 'a {"pagination", "results"} page')
-    info = body.get("pagination") or {}
-    results = body["results"]
     total = _int(info.get("totalResults"), len(results))
     pages = _int(info.get("totalPages"), -(-total // per_page) if total else 0)
     return _Envelope(results=results, total_results=total, total_pages=pages)
@@ -152,7 +164,7 @@ def _envelope_round(
         pages[index].append(page)
     result = []
     for group in pages:
-        records = [r for page in group for r in page.results]
+        records = join_records([page.results for page in group])
         totals = {page.total_results for page in group}
         stable = len(totals) == 1 and len(records) == group[0].total_results
         result.append((records, stable))
@@ -169,7 +181,8 @@ def sequential_array(
     progress: Progress | None = None,
     task: str = "",
     read_ahead: bool = False,
-) -> list[Record]:
+    id_path: str | None = None,
+) -> list[Record] | ArrowRecords:
     """Pages of a bare JSON array until a short page; ``params_for(page_index, fetched)``.
 
     Used for Thrive's ``page``/``perPage`` arrays and Coursepath's ``offset``/``limit``. A
@@ -179,14 +192,22 @@ def sequential_array(
     ``read_ahead``: once a page comes back full, keep the next two pages in flight, so a long
     list costs half the round trips; it costs at most one request past the end, and a list
     whose first page is short costs nothing extra.
+
+    ``id_path``: where a record's id is for pages read by Arrow (``request.decode``); ids of
+    dict records come from ``id_of``.
     """
     progress = progress or NullProgress()
-    records: list[Record] = []
+    pages: list[Any] = []
     seen: set[Any] = set()
 
     def fetch(index: int) -> Any:
         params = {**request.params, **params_for(index, index * page_size)}
-        return client.get_json(request.path, params=params, endpoint=request.endpoint or None)
+        return client.get_json(
+            request.path,
+            params=params,
+            endpoint=request.endpoint or None,
+            decode=request.decode,
+        )
 
     with ThreadPoolExecutor(max_workers=2 if read_ahead else 1) as ahead:
         pending: dict[int, Future[Any]] = {}
@@ -194,13 +215,18 @@ def sequential_array(
             for index in range(PAGE_CAP):
                 future = pending.pop(index, None)
                 body = future.result() if future is not None else fetch(index)
-                if not isinstance(body, list):
+                if isinstance(body, ArrowRecords) and id_path is None:
+                    body = body.to_pylist()
+                if isinstance(body, ArrowRecords):
+                    ids = set(body.field(id_path or "").to_pylist())
+                elif isinstance(body, list):
+                    ids = {id_of(r) for r in body}
+                else:
                     raise _shape_error(client, request.path, "a JSON array")
                 progress.advance(task, pages=1, records=len(body))
-                records.extend(body)
-                ids = {id_of(r) for r in body}
+                pages.append(body)
                 if len(body) < page_size:
-                    return records
+                    return join_records(pages)
                 if not ids - seen:
                     raise _same_page(client, request.path)
                 seen |= ids

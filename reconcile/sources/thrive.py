@@ -13,12 +13,13 @@ from urllib.parse import quote, urlsplit
 
 import numpy as np
 import pandas as pd
+from requests.auth import AuthBase
 
 from reconcile.config import ThriveSource, secret
 from reconcile.progress import NullProgress, Progress
-from reconcile.sources.auth import BasicAuth, ClientCredentials
+from reconcile.sources.auth import BasicAuth, authenticated_client, client_credentials
 from reconcile.sources.base import SourcePull, Window, utc_text
-from reconcile.sources.columns import Column, dedupe, frame
+from reconcile.sources.columns import ArrowPages, ArrowRecords, Column, dedupe, frame, join_records
 from reconcile.sources.http import HttpClient, HttpPolicy
 from reconcile.sources.paging import ListRequest, envelope_lists, sequential_array
 
@@ -120,6 +121,11 @@ TABLES: dict[str, Table] = {
         ("id",),
     ),
 }
+# Pages are read straight into Arrow columns where they can be (see columns.ArrowPages).
+DECODERS = {
+    name: ArrowPages(table.columns, envelope=name != "completions")
+    for name, table in TABLES.items()
+}
 UNIT_MINUTES = {"minutes": 1.0, "minute": 1.0, "hours": 60.0, "hour": 60.0, "seconds": 1 / 60}
 
 
@@ -134,27 +140,13 @@ def default_token_url(base_url: str, tenant_id: str) -> str:
 def make_client(source: ThriveSource, policy: HttpPolicy) -> HttpClient:
     """The HTTP client for one Thrive tenant, with Basic or OAuth2 auth from the environment."""
     if source.auth == "basic":
-        auth: Any = BasicAuth(
+        auth: AuthBase = BasicAuth(
             source.tenant_id, secret(source.secret_env or "", key="sources.thrive.secret_env")
         )
     else:
-        auth = ClientCredentials(
-            source.token_url or default_token_url(source.base_url, source.tenant_id),
-            secret(source.client_id_env or "", key="sources.thrive.client_id_env"),
-            secret(source.client_secret_env or "", key="sources.thrive.client_secret_env"),
-            scope=source.scope,
-            source=source.name,
-        )
-    client = HttpClient(
-        source.name,
-        source.base_url,
-        policy=policy,
-        auth=auth,
-        credentials=" / ".join(source.secret_envs()),
-    )
-    if isinstance(auth, ClientCredentials):
-        auth.bind(client)
-    return client
+        token_url = source.token_url or default_token_url(source.base_url, source.tenant_id)
+        auth = client_credentials(source, token_url)
+    return authenticated_client(source, auth, policy)
 
 
 def pull(client: HttpClient, window: Window, *, progress: Progress | None = None) -> SourcePull:
@@ -187,7 +179,9 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
         "contents": {},
     }
     requests = [
-        ListRequest(TABLES[name].endpoint, params, endpoint=TABLES[name].endpoint)
+        ListRequest(
+            TABLES[name].endpoint, params, endpoint=TABLES[name].endpoint, decode=DECODERS[name]
+        )
         for name, params in lists.items()
     ]
     try:
@@ -230,12 +224,15 @@ def _audience_members(
             f"/audiences/{quote(str(audience_id), safe='')}/members",
             endpoint=TABLES["audience_members"].endpoint,
             tag=audience_id,
+            decode=DECODERS["audience_members"],
         )
         for audience_id in audience_ids
     ]
     members = envelope_lists(client, requests, per_page=PER_PAGE, progress=progress, task=task)
-    flat = [r for group in members for r in group]
-    owners = [req.tag for req, group in zip(requests, members, strict=True) for _ in group]
+    flat = join_records(members)
+    owners = [
+        req.tag for req, group in zip(requests, members, strict=True) for _ in range(len(group))
+    ]
     _add(result, "audience_members", flat, {"audience_id": ("id", owners)})
 
 
@@ -246,7 +243,9 @@ def _capture(box: dict[str, Any], fn: Any, *args: Any) -> None:
         box["error"] = exc
 
 
-def _completions(client: HttpClient, window: Window, progress: Progress) -> list[dict[str, Any]]:
+def _completions(
+    client: HttpClient, window: Window, progress: Progress
+) -> list[dict[str, Any]] | ArrowRecords:
     table = TABLES["completions"]
     request = ListRequest(
         table.endpoint,
@@ -255,6 +254,7 @@ def _completions(client: HttpClient, window: Window, progress: Progress) -> list
             "completedDateRangeEnd": window.detail_to.isoformat(),
         },
         endpoint=table.endpoint,
+        decode=DECODERS["completions"],
     )
     return sequential_array(
         client,
@@ -265,13 +265,14 @@ def _completions(client: HttpClient, window: Window, progress: Progress) -> list
         progress=progress,
         task=f"{client.source} lists",
         read_ahead=client.policy.concurrency > 1,
+        id_path="id",
     )
 
 
 def _add(
     result: SourcePull,
     name: str,
-    records: list[dict[str, Any]],
+    records: list[dict[str, Any]] | ArrowRecords,
     extra: dict[str, tuple[str, Any]] | None = None,
 ) -> None:
     table = TABLES[name]
