@@ -339,6 +339,7 @@ class HttpClient:
             auth=auth,
             endpoint=endpoint,
             refusals=(404,) if missing_ok else (),
+            decode=decode,
         )
         return reply.body if reply.ok else None
 
@@ -353,6 +354,7 @@ class HttpClient:
         auth: requests.auth.AuthBase | None = None,
         endpoint: str | None = None,
         refusals: Container[int] = (),
+        decode: Decoder | None = None,
     ) -> Reply:
         """Send one request with the core's retries and re-authentication; the final answer.
 
@@ -361,6 +363,7 @@ class HttpClient:
         as a Reply, with the server's own message, instead of raising: the caller records it
         and goes on. 401 (after one re-authentication) and retryable statuses are never
         refusals: the first raises, the others are retried, then raise a SourceError.
+        ``decode``: a faster decoder tried first on a UTF-8 2xx body (see :data:`Decoder`).
         """
         url = self.url(path_or_url)
         endpoint = endpoint or urlsplit(url).path
