@@ -16,20 +16,18 @@ DESIGN.md is silent are in docs/writeback.md.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import logging
 import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from reconcile.config import Config, ThriveSource
+from reconcile.csvlog import AppendLog, read_log, write_csv_atomic
 from reconcile.engine import Result
 from reconcile.errors import ConfigError, InputError, SourceError
 from reconcile.progress import NullProgress, Progress
@@ -78,9 +76,6 @@ REFUSALS = frozenset(range(400, 500)) - {401, 403, 404, 407, 429}
 #: After this many completions in a row failed even after the core's retries, Thrive is
 #: taken to be down and the rest are not attempted (each would wait out the whole budget).
 GIVE_UP_AFTER = 3
-#: Characters that make a spreadsheet read a cell as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NEUTRALISED = r"^'(?=[=+\-@\t\r])"  # the quote _cell adds, taken off when reading back
 
 
 @dataclass(frozen=True)
@@ -163,11 +158,11 @@ def push_completions(
     task = f"{source.name} completions written back"
     progress.start(task)
     try:
-        with make_client(source, http) as client, _LogWriter(log_path) as writer:
+        with make_client(source, http) as client, AppendLog(log_path, LOG_COLUMNS) as writer:
 
             def post(row: WritebackRow) -> WritebackRow:
                 outcome = breaker.skip(row) or _post(client, row, breaker)
-                writer.append(outcome)
+                writer.append(_log_values(outcome))
                 progress.advance(task, records=1)
                 return outcome
 
@@ -412,88 +407,18 @@ class _Breaker:
 
 def read_done(path: Path) -> pd.DataFrame:
     """Rows of writeback.csv that succeeded (created or existed); empty when there is none."""
-    empty = pd.DataFrame(columns=["thrive_user_id", "content_id", "completed_at", "outcome"])
-    if not path.is_file():
-        return empty
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise InputError(
-            f"{path}: cannot be read ({error}); move it aside to start a fresh write-back log"
-        ) from None
-    missing = [c for c in LOG_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{path}: not a write-back log (no column {', '.join(missing)}); move it aside "
-            "to start a fresh one"
-        )
-    for column in ("thrive_user_id", "content_id", "completed_at"):
-        frame[column] = frame[column].str.replace(_NEUTRALISED, "", regex=True)
+    frame = read_log(path, LOG_COLUMNS, what="write-back log")
     return frame[frame["outcome"].isin(DONE)].reset_index(drop=True)
 
 
-class _LogWriter:
-    """Appends one writeback.csv row per attempt, flushed at once, from any worker thread.
-
-    Appending as we go (rather than writing at the end) means an interrupted push still
-    leaves a log of what Thrive accepted, so the re-run does not send it again.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._file: TextIO | None = None
-        self._writer: Any = None
-
-    def __enter__(self) -> _LogWriter:
-        new = not self.path.is_file() or self.path.stat().st_size == 0
-        self._file = self.path.open("a", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file)
-        if new:
-            self._writer.writerow(LOG_COLUMNS)
-            self._file.flush()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            self._file.close()
-
-    def append(self, row: WritebackRow) -> None:
-        values = {f.name: getattr(row, f.name) for f in fields(WritebackRow)}
-        values["time"] = _now()
-        line = [_cell(values.get(column)) for column in LOG_COLUMNS]
-        with self._lock:
-            assert self._file is not None
-            self._writer.writerow(line)
-            self._file.flush()
+def _log_values(row: WritebackRow) -> dict[str, Any]:
+    return {f.name: getattr(row, f.name) for f in fields(WritebackRow)}
 
 
 def _write_plan(path: Path, rows: list[WritebackRow]) -> Path:
     """writeback-plan.csv, written to a temporary name and renamed."""
-    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        with temporary.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(PLAN_COLUMNS)
-            for row in rows:
-                writer.writerow([_cell(getattr(row, column)) for column in PLAN_COLUMNS])
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _cell(value: Any) -> str:
-    """Text for a CSV cell that Excel will not run as a formula."""
-    if value is None:
-        return ""
-    text = str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    table = ([getattr(row, column) for column in PLAN_COLUMNS] for row in rows)
+    return write_csv_atomic(path, PLAN_COLUMNS, table)
 
 
 def _outcome(

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from reconcile import config as config_module
 from reconcile import runs
 from reconcile.cli import cli
+from reconcile.csvlog import csv_cell as _cell
 from reconcile.errors import ConfigError, InputError, SourceError
 from reconcile.result_store import read_result, write_result
 from reconcile.sandbox import Sandbox
@@ -29,7 +30,7 @@ from reconcile.sandbox.generate import generate
 from reconcile.sandbox.platform import THRIVE_API_SECRET, THRIVE_TENANT_ID
 from reconcile.sandbox.spreadsheets import write_spreadsheets
 from reconcile.sources.http import HttpClient, HttpPolicy
-from reconcile.writeback import LOG_COLUMNS, PLAN_COLUMNS, _cell, push_completions, read_done
+from reconcile.writeback import LOG_COLUMNS, PLAN_COLUMNS, push_completions, read_done
 
 PEOPLE = 120
 SEED = 7
