@@ -346,12 +346,49 @@ def _combine_issues(*frames: Any) -> Any:
 @click.option("--dry-run", is_flag=True, help="Write .eml files instead of sending.")
 @click.option("--only", default=None, help="Send only to this manager's employee id.")
 @click.option("--redirect-to", default=None, help="Send every message to this address instead.")
+@click.pass_obj
 def send(
-    config_path: Path, run_dir: Path, dry_run: bool, only: str | None, redirect_to: str | None
+    settings: Settings,
+    config_path: Path,
+    run_dir: Path,
+    dry_run: bool,
+    only: str | None,
+    redirect_to: str | None,
 ) -> None:
-    """E-mail each manager their team's statement."""
-    config_module.load(config_path)
-    _not_yet("send")
+    """E-mail each manager their team's statement (--dry-run: write .eml files instead)."""
+    from reconcile.console import progress_for
+    from reconcile.deliver import send_statements
+    from reconcile.errors import DeliveryError
+
+    config = config_module.load(config_path)
+    bars = progress_for(quiet=settings.quiet)
+    with bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars):
+        outcome = send_statements(
+            config, run_dir, dry_run=dry_run, only=only, redirect_to=redirect_to, progress=bars
+        )
+    _print_send(outcome, _echo(settings))
+    if outcome.refused:
+        raise DeliveryError(
+            f"the mail server refused {outcome.refused} message(s); see {outcome.log_path}, "
+            "fix the addresses on the roster and run `reconcile send` again (what was sent "
+            "is not sent twice)"
+        )
+
+
+def _print_send(outcome: Any, echo: Any) -> None:
+    """Counts, then every recipient that was not reached and why."""
+    if outcome.dry_run:
+        echo(f"wrote {len(outcome.written)} message(s) as .eml files in {outcome.outbox}")
+    else:
+        echo(
+            f"sent {outcome.sent}, already sent earlier {outcome.already_sent}, "
+            f"refused {outcome.refused}, not sendable {len(outcome.no_address)}"
+        )
+    for row in outcome.rows:
+        if row.outcome in ("refused", "no address", "no statement file"):
+            echo(f"  {row.manager_id} {row.name} <{row.recipient}>: {row.outcome}: {row.detail}")
+    if outcome.log_path:
+        echo(f"send log: {outcome.log_path}")
 
 
 @cli.command("push-completions")

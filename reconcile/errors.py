@@ -6,6 +6,7 @@
     ├── InputError                 exit 2  an HR spreadsheet that cannot be read
     │   └── ValidationFailed       exit 2  spreadsheets read, but with errors (carries the issues)
     ├── SourceError                exit 3  a platform API failed after retries
+    ├── DeliveryError              exit 3  the mail server failed, refused the login or messages
     ├── IntegrityError             exit 1  the figures do not add up: a bug, never the user's fault
     └── NotAvailableError          exit 1  a command this version does not have yet
 
@@ -62,6 +63,16 @@ class SourceError(ReconcileError):
         self.source = source
         self.url = url
         self.status = status
+
+
+class DeliveryError(ReconcileError):
+    """The mail server could not be reached, refused our login, or refused messages.
+
+    Exit 3 like a failing platform: something outside reconcile stopped the job, and a
+    re-run sends only what is left.
+    """
+
+    exit_code = 3
 
 
 class IntegrityError(ReconcileError):

@@ -1,0 +1,285 @@
+"""``reconcile send``: each manager's statement by e-mail (DESIGN.md §3, §4 ``[email]``).
+
+The run folder decides everything: who gets what comes from its ``result/`` and its
+``statements/``, and ``sent.csv`` in the same folder records every attempt as it happens, so a
+re-run after a failure sends only what is left. ``dry_run`` writes each message as an
+``.eml`` file in ``outbox/`` and opens no connection. Decisions are in docs/delivery.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from reconcile.config import Config, Email
+from reconcile.csvlog import AppendLog, read_log
+from reconcile.deliver.messages import (
+    Letterhead,
+    Recipient,
+    build_message,
+    environment,
+    recipients,
+    usable_address,
+)
+from reconcile.deliver.smtp import RETRY_DELAYS, SmtpSender
+from reconcile.errors import ConfigError, UsageError
+from reconcile.progress import NullProgress, Progress
+from reconcile.result_store import read_result
+
+__all__ = ["SendOutcome", "SentRow", "send_statements"]
+
+LOG_FILE = "sent.csv"
+OUTBOX = "outbox"
+LOG_COLUMNS = ("manager_id", "recipient", "file", "message_id", "outcome", "detail", "time")
+SENT, REDIRECTED, REFUSED, NO_ADDRESS, MISSING_FILE, ALREADY_SENT, WRITTEN = (
+    "sent",
+    "sent (redirected)",
+    "refused",
+    "no address",
+    "no statement file",
+    "already sent",
+    "written",
+)
+#: Outcomes worth a line in sent.csv; "already sent" and dry-run files are not attempts.
+_LOGGED = frozenset({SENT, REDIRECTED, REFUSED, NO_ADDRESS, MISSING_FILE})
+
+
+@dataclass(frozen=True)
+class SentRow:
+    """One recipient and what happened."""
+
+    manager_id: str
+    name: str
+    recipient: str
+    file: str
+    outcome: str
+    detail: str = ""
+    message_id: str = ""
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What ``send_statements`` did, for the CLI and the demo."""
+
+    dry_run: bool
+    rows: tuple[SentRow, ...]
+    log_path: Path | None
+    outbox: Path | None
+
+    def count(self, outcome: str) -> int:
+        return sum(row.outcome == outcome for row in self.rows)
+
+    @property
+    def sent(self) -> int:
+        return self.count(SENT) + self.count(REDIRECTED)
+
+    @property
+    def already_sent(self) -> int:
+        return self.count(ALREADY_SENT)
+
+    @property
+    def refused(self) -> int:
+        return self.count(REFUSED)
+
+    @property
+    def no_address(self) -> tuple[SentRow, ...]:
+        return tuple(r for r in self.rows if r.outcome in (NO_ADDRESS, MISSING_FILE))
+
+    @property
+    def written(self) -> tuple[Path, ...]:
+        return tuple(Path(r.file) for r in self.rows if r.outcome == WRITTEN)
+
+
+def send_statements(
+    config: Config,
+    run_dir: Path,
+    *,
+    dry_run: bool = False,
+    only: str | None = None,
+    redirect_to: str | None = None,
+    progress: Progress | None = None,
+    retry_delays: Sequence[float] = RETRY_DELAYS,
+) -> SendOutcome:
+    """E-mail (or, with ``dry_run``, write as .eml) each statement of the run in ``run_dir``.
+
+    Raises ConfigError without ``[email]`` or with statements turned off, InputError for a
+    folder that is not a run folder, UsageError for an unknown ``only`` or a malformed
+    ``redirect_to``, DeliveryError (exit 3) when the server cannot be reached or refuses the
+    login. A refused message is recorded and the others go on.
+    """
+    settings = _email_settings(config)
+    run_dir = Path(run_dir)
+    result = read_result(run_dir)
+    if redirect_to is not None and usable_address(redirect_to) is None:
+        raise UsageError(f'--redirect-to "{redirect_to}" is not an e-mail address')
+    chosen = _chosen(recipients(result, run_dir, config.output.statements), only, run_dir)
+    head = Letterhead(
+        organisation=config.organisation.name,
+        sender=settings.sender,
+        reply_to=settings.reply_to,
+        period_start=result.period_start,
+        period_end=result.period_end,
+        as_of=result.as_of,
+    )
+    task = "statements e-mailed" if not dry_run else "statements written as .eml"
+    progress = progress or NullProgress()
+    batch = _Batch(environment(config.output.templates), head, redirect_to, progress, task)
+    progress.start(task, total_pages=len(chosen))
+    try:
+        if dry_run:
+            rows = batch.write_outbox(chosen, run_dir / OUTBOX)
+            return SendOutcome(True, tuple(rows), None, run_dir / OUTBOX)
+        log_path = run_dir / LOG_FILE
+        done = _already_sent(log_path)
+        with (
+            AppendLog(log_path, LOG_COLUMNS) as log,
+            SmtpSender(settings, retry_delays=retry_delays) as smtp,
+        ):
+            rows = batch.send_all(chosen, smtp, log, done)
+        return SendOutcome(False, tuple(rows), log_path, None)
+    finally:
+        progress.finish(task)
+
+
+def _email_settings(config: Config) -> Email:
+    if config.email is None:
+        raise ConfigError(
+            f"{config.path.name}: no [email] section, so there is no mail server to send "
+            'with; add [email] with sender = "compliance@your.org" and smtp_host (or use '
+            "--dry-run to write .eml files)"
+        )
+    if config.output.statements == "none":
+        raise ConfigError(
+            f'{config.path.name}: [output] statements = "none", so the run wrote no '
+            'statements to send; set statements = "manager" and run the report again'
+        )
+    return config.email
+
+
+def _chosen(everyone: list[Recipient], only: str | None, run_dir: Path) -> list[Recipient]:
+    if only is None:
+        return everyone
+    picked = [r for r in everyone if r.key == only]
+    if not picked:
+        raise UsageError(
+            f"--only {only}: no statement for that employee id in {run_dir}; use the id of a "
+            "manager listed in statements/ (e.g. the file name without .pdf)"
+        )
+    return picked
+
+
+def _unsendable(recipient: Recipient) -> SentRow | None:
+    """A row saying why this recipient cannot be sent anything, or None."""
+    if not recipient.statement.is_file():
+        return _row(recipient, MISSING_FILE, f"{recipient.statement} does not exist")
+    if recipient.email is None:
+        return _row(
+            recipient,
+            NO_ADDRESS,
+            "no usable e-mail address on the roster; add it and run `reconcile send` again",
+        )
+    return None
+
+
+def _row(recipient: Recipient, outcome: str, detail: str = "") -> SentRow:
+    return SentRow(
+        manager_id=recipient.key,
+        name=recipient.name,
+        recipient=recipient.email or "",
+        file=str(recipient.statement),
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What every message of one ``send`` shares."""
+
+    env: jinja2.Environment
+    head: Letterhead
+    redirect_to: str | None
+    progress: Progress
+    task: str
+
+    def problem(self, recipient: Recipient) -> SentRow | None:
+        """Why nothing can go to this recipient (a trial run needs no address), or None."""
+        if self.redirect_to and recipient.statement.is_file():
+            return None
+        return _unsendable(recipient)
+
+    def write_outbox(self, chosen: list[Recipient], outbox: Path) -> list[SentRow]:
+        """Each message as ``outbox/<id>.eml`` (temporary name, then rename)."""
+        outbox.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for recipient in chosen:
+            row = self.problem(recipient)
+            if row is None:
+                message = build_message(
+                    self.env, self.head, recipient, redirect_to=self.redirect_to
+                )
+                path = outbox / recipient.statement.with_suffix(".eml").name
+                temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+                temporary.write_bytes(message.as_bytes())
+                temporary.replace(path)
+                row = self.row(recipient, WRITTEN, message, file=str(path))
+            rows.append(row)
+            self.progress.advance(self.task, records=1)
+        return rows
+
+    def send_all(
+        self, chosen: list[Recipient], smtp: SmtpSender, log: AppendLog, done: set[str]
+    ) -> list[SentRow]:
+        """Send each message in turn, logging every attempt as it happens."""
+        rows = []
+        for recipient in chosen:
+            if recipient.key in done and not self.redirect_to:
+                row = _row(recipient, ALREADY_SENT)
+            else:
+                row = self.problem(recipient) or self.deliver(recipient, smtp)
+            if row.outcome in _LOGGED:
+                log.append(_log_values(row))
+            rows.append(row)
+            self.progress.advance(self.task, records=1)
+        return rows
+
+    def deliver(self, recipient: Recipient, smtp: SmtpSender) -> SentRow:
+        message = build_message(self.env, self.head, recipient, redirect_to=self.redirect_to)
+        delivered = smtp.send(message)
+        outcome = (REDIRECTED if self.redirect_to else SENT) if delivered.sent else REFUSED
+        return self.row(recipient, outcome, message, detail=delivered.detail)
+
+    def row(
+        self, recipient: Recipient, outcome: str, message: Any, *, detail: str = "", file: str = ""
+    ) -> SentRow:
+        return SentRow(
+            manager_id=recipient.key,
+            name=recipient.name,
+            recipient=self.redirect_to or recipient.email or "",
+            file=file or str(recipient.statement),
+            outcome=outcome,
+            detail=detail,
+            message_id=str(message["Message-ID"]),
+        )
+
+
+def _already_sent(path: Path) -> set[str]:
+    """Statement ids that an earlier run of send delivered to their real recipient."""
+    log = read_log(path, LOG_COLUMNS, what="send log")
+    return set(log.loc[log["outcome"] == SENT, "manager_id"])
+
+
+def _log_values(row: SentRow) -> dict[str, str]:
+    return {
+        "manager_id": row.manager_id,
+        "recipient": row.recipient,
+        "file": Path(row.file).name,
+        "message_id": row.message_id,
+        "outcome": row.outcome,
+        "detail": row.detail,
+    }
