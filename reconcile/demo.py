@@ -87,7 +87,9 @@ def run_demo(
         previous = run_previous_month(previous_config, folder, echo, progress)
         outcome = run_current_month(config_path, folder, previous.folder, progress)
     writeback = plan_write_back(config_path, outcome.folder)
+    emails = write_manager_emails(config_path, outcome.folder)
     _print_paths(folder, outcome, echo)
+    echo(f"manager e-mails (.eml):  {len(emails.written)} in {emails.outbox}")
     echo(
         f"write-back (dry run):    {writeback.planned} completion(s) would be created in "
         f"Thrive, {writeback.skipped} skipped: {writeback.csv_path}"
@@ -132,6 +134,13 @@ def run_current_month(
         progress=progress or NullProgress(),
         compare=previous,
     )
+
+
+def write_manager_emails(config_path: Path, run_folder: Path) -> Any:
+    """``send --dry-run``: each manager's e-mail written as an .eml file, nothing sent."""
+    from reconcile.deliver import send_statements
+
+    return send_statements(config_module.load(config_path), run_folder, dry_run=True)
 
 
 def plan_write_back(config_path: Path, run_folder: Path) -> Any:

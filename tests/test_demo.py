@@ -182,3 +182,13 @@ def test_demo_lists_the_write_back_without_sending_it(demo: tuple[Path, Any]) ->
     would = sum(row["outcome"] == "would create" for row in plan)
     assert f"write-back (dry run):    {would} completion(s) would be created" in proc.stdout
     assert not (run_folder / "writeback.csv").exists()
+
+
+def test_demo_writes_each_managers_email_without_sending(demo: tuple[Path, Any]) -> None:
+    tmp_path, proc = demo
+    run_folder = tmp_path / "reports" / "2026-11"
+    statements = sorted(p.stem for p in (run_folder / "statements").glob("*.pdf"))
+    messages = sorted(p.stem for p in (run_folder / "outbox").glob("*.eml"))
+    assert messages == statements
+    assert f"manager e-mails (.eml):  {len(messages)} in {run_folder / 'outbox'}" in proc.stdout
+    assert not (run_folder / "sent.csv").exists()
