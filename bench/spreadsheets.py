@@ -275,7 +275,7 @@ def csv_stages(folder: Path, scale: float, repeats: int = 5) -> None:
 
     print(f"{'file':<22}{'plain':>8}{'sniff':>8}{'arrow':>8}{'grid':>8}{'checks':>8}{'ratio':>7}")
     for path, kind in ((roster_csv, "roster"), (log_csv, "cpd_log")):
-        dialect = csv_dialect(path)
+        dialect = csv_dialect(path, whole_file=False)
         choice = find_header(dialect.head, kind)
         assert choice is not None
         grid = read_csv_grid(path, kind, None, path.name)
@@ -288,7 +288,7 @@ def csv_stages(folder: Path, scale: float, repeats: int = 5) -> None:
             return policy.validate_cpd_log(table, roster_ids=ids, roster_emails=emails)
 
         plain_s = best(lambda path=path: pd.read_csv(path))
-        sniff_s = best(lambda path=path: csv_dialect(path))
+        sniff_s = best(lambda path=path: csv_dialect(path, whole_file=False))
         arrow_s = best(
             lambda path=path, d=dialect, c=choice: _arrow_csv(path, d, c.index + 1, c.match)
         )
