@@ -182,3 +182,17 @@ def test_sources_without_config_is_a_usage_error(tmp_path: Path) -> None:
     result = invoke("check", "--sources", tmp_path / "roster.csv")
     assert result.exit_code == 2
     assert "--sources needs -c CONFIG" in result.output
+
+
+def test_thrive_oauth2_fetches_a_token_then_probes(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spreadsheets = write_spreadsheets(sandbox.organisation, tmp_path)
+    path = sandbox.write_config(tmp_path, spreadsheets, sources=("thrive",), thrive_auth="oauth2")
+    sandbox.stats.reset()
+    [thrive] = probe_sources(config_module.load(path), policy=FAST)
+    assert (thrive.source, thrive.outcome) == ("thrive", "ok")
+    assert sandbox.stats.total_requests() == 2  # the token, then one page of users
+    monkeypatch.setenv("THRIVE_CLIENT_SECRET", "wrong-client-secret")
+    [refused] = probe_sources(config_module.load(path), policy=FAST)
+    assert refused.outcome == "auth" and "wrong-client-secret" not in refused.message
