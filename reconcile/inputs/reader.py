@@ -628,6 +628,8 @@ def _drop_blank(grid: Grid) -> Grid:
     """Forget rows with nothing in any recognised column (blank and trailing rows)."""
     if not grid.columns or not len(grid.rows):
         return grid
+    if any(_has_no_missing(column) for column in grid.columns.values()):
+        return grid  # one full column: no row is blank in every recognised column
     present = np.zeros(len(grid.rows), dtype=bool)
     for column in grid.columns.values():
         present |= column.notna().to_numpy()
@@ -638,6 +640,14 @@ def _drop_blank(grid: Grid) -> Grid:
     grid.padded = {k: v[keep] for k, v in grid.padded.items()}
     grid.rows = grid.rows[keep]
     return grid
+
+
+def _has_no_missing(column: pd.Series) -> bool:
+    """No missing cell, answered from Arrow's null count without a pass when Arrow-backed."""
+    backing = getattr(column.array, "_pa_array", None)
+    if backing is not None:
+        return backing.null_count == 0
+    return False  # object columns: let the caller's one pass decide
 
 
 def column_letter(position: int) -> str:
