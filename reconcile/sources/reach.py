@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import requests
+
 from reconcile.config import BrightspaceSource, Config, CoursepathSource, ThriveSource
 from reconcile.errors import ConfigError, SourceError
 from reconcile.sources import brightspace, make_client
@@ -92,7 +94,7 @@ def _has_key(key: str) -> Callable[[Any], bool]:
 def _probe_one(source: Any, policy: HttpPolicy) -> ProbeResult:
     path, params, looks_right = _request_for(source)
     name = source.name
-    url = redact(f"{source.base_url.rstrip('/')}/{path.lstrip('/')}")
+    url = _shown(f"{source.base_url.rstrip('/')}/{path.lstrip('/')}", name)
     started = time.perf_counter()
     try:
         with make_client(source, policy) as client:
@@ -101,6 +103,12 @@ def _probe_one(source: Any, policy: HttpPolicy) -> ProbeResult:
         return ProbeResult(name, "missing_secret", 0.0, url, message=str(exc))
     except SourceError as exc:
         return _failure(source, url, exc, time.perf_counter() - started)
+    except (requests.RequestException, ValueError) as exc:  # a URL that cannot be sent
+        message = (
+            f"{name}: cannot send a request to {url} ({type(exc).__name__}); "
+            f"check [sources.{name}] base_url"
+        )
+        return ProbeResult(name, "unreachable", time.perf_counter() - started, url, None, message)
     seconds = time.perf_counter() - started
     if not looks_right(body):
         message = (
@@ -109,6 +117,14 @@ def _probe_one(source: Any, policy: HttpPolicy) -> ProbeResult:
         )
         return ProbeResult(name, "failed", seconds, url, 200, message)
     return ProbeResult(name, "ok", seconds, url, 200)
+
+
+def _shown(url: str, name: str) -> str:
+    """The URL without secrets, or a pointer to the config when it cannot even be parsed."""
+    try:
+        return redact(url)
+    except ValueError:
+        return f"the URL in [sources.{name}] base_url"
 
 
 def _failure(source: Any, url: str, exc: SourceError, seconds: float) -> ProbeResult:
