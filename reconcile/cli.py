@@ -296,7 +296,8 @@ def check(
 ) -> None:
     """Validate HR spreadsheets and list every problem with where and how to fix it.
 
-    Exit 0 when clean or only warnings, 2 when any error would stop `reconcile run`.
+    Exit 0 when clean or only warnings, 2 when any error would stop `reconcile run` (or, with
+    --sources, a secret's environment variable is unset), 3 when a source cannot be reached.
     """
     from rich.console import Console
 
@@ -316,8 +317,8 @@ def check(
     else:
         issues = check_files(files, date_format=date_format or "dd/mm/yyyy")
         count = len(files)
-    if sources:
-        stderr.print("note: --sources (reaching each API) is not available in this version yet")
+    if sources and not config_path:
+        raise click.UsageError("--sources needs -c CONFIG (the sources are named in the config)")
     settings = ctx.find_object(Settings)
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     if not (settings and settings.quiet):
@@ -328,7 +329,33 @@ def check(
     if csv_path:
         write_csv(issues, csv_path)
         out.print(f"problems written to {csv_path}")
-    ctx.exit(2 if errors else 0)
+    reached = _print_probes(config, out) if sources else 0
+    ctx.exit(2 if errors or reached == 2 else reached)
+
+
+def _print_probes(config: Any, out: Any) -> int:
+    """One line per source (ok and how long, or the error and its fix); the exit code it implies.
+
+    A missing secret is a config problem (2, as `run` says); any other failure is 3.
+    """
+    from reconcile.sources.reach import probe_sources
+
+    results = probe_sources(config)
+    if not results:
+        out.print("sources: none configured")
+        return 0
+    width = max(len(r.source) for r in results)
+    for result in results:
+        name = result.source.ljust(width)
+        if result.ok:
+            line = f"{name}  ok      {result.seconds:.2f} s  {result.url}"
+            out.print(line, style="green", markup=False, soft_wrap=True)
+        else:
+            message = result.message.removeprefix(f"{result.source}: ")
+            out.print(f"{name}  FAILED  {message}", style="red", markup=False, soft_wrap=True)
+    if any(r.outcome == "missing_secret" for r in results):
+        return 2
+    return 0 if all(r.ok for r in results) else 3
 
 
 def _combine_issues(*frames: Any) -> Any:

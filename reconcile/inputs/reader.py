@@ -290,28 +290,49 @@ class CsvText:
     encoding: str
     delimiter: str
     head: list[list[str]]
+    # True when the encoding was read from the first 256 KiB only (it looked like UTF-8):
+    # the rest of the file is then verified by Arrow's own UTF-8 check while it reads.
+    tentative: bool = False
 
 
-def csv_dialect(path: Path) -> CsvText:
+def csv_dialect(path: Path, *, whole_file: bool = True) -> CsvText:
     """Detect the encoding (UTF-8 with or without BOM, UTF-16, else Windows-1252) and separator.
 
     The encoding is decided by the whole file (one byte that is not UTF-8 anywhere makes it
     Windows-1252), but the file is streamed in blocks rather than held in memory; the
-    separator and the header rows come from the first 256 KiB.
+    separator and the header rows come from the first 256 KiB. With ``whole_file=False`` a
+    head that is valid UTF-8 is taken at its word (``tentative``) and the caller verifies the
+    rest: :func:`read_csv_grid` lets Arrow check UTF-8 as it reads, which saves a full pass
+    over the file, and falls back to the whole-file decision when Arrow cannot vouch for it.
     """
     with path.open("rb") as handle:
         head_bytes = handle.read(_HEAD_BYTES)
-    encoding = _encoding(path, head_bytes)
+    tentative = not whole_file and _head_is_utf8(head_bytes)
+    encoding = "utf-8" if tentative else _encoding(path, head_bytes)
     text = head_bytes.decode(encoding, errors="replace")
     lines = text.splitlines()[:HEADER_SCAN_ROWS]
     counts = {d: sum(line.count(d) for line in lines) for d in (",", ";", "\t")}
     delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     head = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-    return CsvText(encoding=encoding, delimiter=delimiter, head=head)
+    return CsvText(encoding=encoding, delimiter=delimiter, head=head, tentative=tentative)
 
 
 _HEAD_BYTES = 256 * 1024
 _BLOCK_BYTES = 4 * 1024 * 1024
+
+
+def _head_is_utf8(head: bytes) -> bool:
+    """Plain UTF-8 (no BOM, not UTF-16) as far as the head goes; a character cut at the end
+    of the head is fine (the incremental decoder keeps it pending)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return False
+    if head.isascii():
+        return True
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _encoding(path: Path, head: bytes) -> str:
@@ -348,14 +369,26 @@ def read_csv_grid(
     path: Path, kind: str, overrides: Mapping[str, str] | None, label: str
 ) -> Grid | HeaderMatch | None:
     """Read a CSV table of ``kind``: a :class:`Grid`, or the best (incomplete) header match."""
-    dialect = csv_dialect(path)
+    dialect = csv_dialect(path, whole_file=False)
     choice = find_header(dialect.head, kind, overrides)
     if choice is None:
         return None
     choice.match.row = choice.index + 1
     if choice.match.missing():
         return choice.match
-    frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
+    frame = None
+    if not dialect.tentative or _reads_every_column(choice.match):
+        frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
+    if frame is None and dialect.tentative:
+        # Arrow could not vouch for the whole file (a column it skips, or a byte that is not
+        # UTF-8): decide the encoding from the whole file, exactly as without the shortcut.
+        dialect = csv_dialect(path)
+        choice = find_header(dialect.head, kind, overrides)
+        assert choice is not None  # the head decodes the same way: the same header is found
+        choice.match.row = choice.index + 1
+        if choice.match.missing():
+            return choice.match
+        frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
     if frame is None:
         frame = _pandas_csv(path, dialect, choice.index + 1, choice.match, label)
     positions = choice.match.positions
@@ -376,6 +409,12 @@ def read_csv_grid(
             decimal_comma=dialect.delimiter == ";",
         )
     )
+
+
+def _reads_every_column(match: HeaderMatch) -> bool:
+    """Arrow checks UTF-8 only in the columns it reads: every column must be one of them
+    (and text, or a number Arrow would refuse if it held a stray byte)."""
+    return len(set(match.positions.values())) == len(match.headers)
 
 
 def _text_columns(match: HeaderMatch) -> list[int]:
@@ -421,7 +460,7 @@ def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> p
 
     for index, name in enumerate(table.column_names):
         column = table.column(index)
-        if pa.types.is_string(column.type):
+        if pa.types.is_string(column.type) and _may_need_trim(column):
             trimmed = pc.utf8_trim_whitespace(column)
             lengths = pc.binary_length(trimmed)  # byte lengths: no string compare
             if pc.min(lengths).as_py() == 0:
@@ -431,6 +470,35 @@ def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> p
     frame.columns = [int(name[1:]) for name in frame.columns]
     frame.attrs["trimmed"] = True
     return frame
+
+
+def _may_need_trim(column: object) -> bool:
+    """Could trimming change anything: a present cell that starts or ends with a space, a
+    control or a non-ASCII byte (which might be Unicode whitespace), or an empty string?
+
+    Why: trimming builds a new copy of every text column, which on a million-row log costs
+    about half of a plain ``read_csv``; real files seldom have edge spaces in most columns.
+    Only each cell's first and last byte is looked at, straight from Arrow's offsets and data
+    buffers with numpy; when in doubt the column is trimmed exactly as before.
+    """
+    for chunk in column.chunks:  # type: ignore[attr-defined]
+        if len(chunk) == 0 or chunk.null_count == len(chunk):
+            continue
+        _validity, offsets_buffer, data_buffer = chunk.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+            chunk.offset : chunk.offset + len(chunk) + 1
+        ]
+        starts, ends = offsets[:-1], offsets[1:]
+        if chunk.null_count:
+            present = chunk.is_valid().to_numpy(zero_copy_only=False)
+            starts, ends = starts[present], ends[present]
+        if (ends <= starts).any():
+            return True  # an empty string: trimming's blank -> missing step is needed
+        data = np.frombuffer(data_buffer, dtype=np.uint8)
+        edges = np.concatenate((data[starts], data[ends - 1]))
+        if ((edges <= 0x20) | (edges >= 0x80)).any():
+            return True
+    return False
 
 
 def _pandas_csv(
@@ -560,6 +628,8 @@ def _drop_blank(grid: Grid) -> Grid:
     """Forget rows with nothing in any recognised column (blank and trailing rows)."""
     if not grid.columns or not len(grid.rows):
         return grid
+    if any(_has_no_missing(column) for column in grid.columns.values()):
+        return grid  # one full column: no row is blank in every recognised column
     present = np.zeros(len(grid.rows), dtype=bool)
     for column in grid.columns.values():
         present |= column.notna().to_numpy()
@@ -570,6 +640,14 @@ def _drop_blank(grid: Grid) -> Grid:
     grid.padded = {k: v[keep] for k, v in grid.padded.items()}
     grid.rows = grid.rows[keep]
     return grid
+
+
+def _has_no_missing(column: pd.Series) -> bool:
+    """No missing cell, answered from Arrow's null count without a pass when Arrow-backed."""
+    backing = getattr(column.array, "_pa_array", None)
+    if backing is not None:
+        return backing.null_count == 0
+    return False  # object columns: let the caller's one pass decide
 
 
 def column_letter(position: int) -> str:
