@@ -89,6 +89,8 @@ def write_statements(
         _worker_init(str(templates) if templates else None)
         return [Path(_statement_job(a)) for a in args]
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    if os.name == "posix":  # workers fork from a server that has WeasyPrint imported already
+        ctx.set_forkserver_preload([__name__])
     chunk = max(1, min(16, len(args) // (workers * 4)))
     with ctx.Pool(
         workers,
