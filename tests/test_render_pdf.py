@@ -196,3 +196,34 @@ def test_long_tables_are_summarised(tmp_path):
     assert len(PdfReader(path).pages) <= 8
     short = int((big.people["shortfall"] > 0).sum())
     assert f"{short:,} people are short" in text and "the 20 largest are listed" in text
+
+
+def test_statements_are_the_same_with_one_or_two_workers(result, tmp_path, monkeypatch):
+    import reconcile.render.pdf as pdf
+
+    monkeypatch.setattr(pdf, "POOL_THRESHOLD", 1)  # checked in this process: force the pool
+    one = write_statements(result, tmp_path / "one", organisation=ORG, processes=1)
+    two = write_statements(result, tmp_path / "two", organisation=ORG, processes=2)
+    assert [p.name for p in one] == [p.name for p in two] and len(one) == 5
+    for a, b in zip(one, two, strict=True):
+        assert text_of(a) == text_of(b)
+        assert len(PdfReader(a).pages) == len(PdfReader(b).pages) == 1
+    assert "Page 1 of 1" in text_of(one[0])
+
+
+def test_statements_use_the_shared_styles(result, tmp_path):
+    """The statement styles are parsed once and passed to WeasyPrint, not inlined per page."""
+    import reconcile.render.pdf as pdf
+
+    pdf._worker_init(None)
+    html = pdf._render(
+        pdf._ENV, "statement.html", {**next(iter_jobs(result)), "shared_styles": True}
+    )
+    assert "border-collapse" not in html and "@top-left" in html
+    assert pdf._STATEMENT_CSS is not None
+
+
+def iter_jobs(result):
+    from reconcile.render import pdf_context
+
+    return iter(pdf_context.statements(result, organisation=ORG, by="manager"))

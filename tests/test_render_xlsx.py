@@ -347,3 +347,37 @@ def test_pulled_at_from_either_manifest_shape():
         ("thrive", "users"): 1,
         ("brightspace", ""): 2,
     }
+
+
+def _section(ws, title: str) -> list[list]:
+    """The Figure/Value rows under a Summary section heading, up to the next blank row."""
+    rows = [list(r[:2]) for r in ws.iter_rows(values_only=True)]
+    start = next(i for i, r in enumerate(rows) if r[0] == title) + 1
+    out = []
+    for r in rows[start:]:
+        if r[0] is None:
+            break
+        out.append(r)
+    return out
+
+
+def test_sources_pulled_at_has_no_blank_rows(book):
+    _, wb = book
+    rows = dict(_section(wb["Summary"], "Sources pulled at"))
+    assert set(rows) >= {"thrive", "policy", "roster"}
+    assert all(v is not None and v != "" for v in rows.values())
+    assert isinstance(rows["thrive"], dt.datetime)
+    assert rows["policy"] == rows["roster"] == "read from the input files at run time"
+
+
+def test_summary_lists_the_input_files_of_a_manifest(result, tmp_path):
+    digest = "ab" * 32
+    manifest = {
+        "sources": {"thrive": {"tables": {"users": {"pulled_at": "2026-07-01T08:14:00Z"}}}},
+        "inputs": [
+            {"path": "/x/roster.xlsx", "name": "roster.xlsx", "size": 17162, "sha256": digest}
+        ],
+    }
+    path = write_workbook(result, tmp_path / "c.xlsx", pulled_at=manifest)
+    files = _section(openpyxl.load_workbook(path)["Summary"], "Input files")
+    assert files == [["roster.xlsx", f"17,162 bytes · SHA-256 {digest}"]]

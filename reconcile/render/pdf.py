@@ -28,7 +28,12 @@ from reconcile.engine import Result
 from reconcile.engine.changes import Changes
 from reconcile.errors import ConfigError
 from reconcile.render import charts, pdf_context
-from reconcile.render.pdf_assets import environment, template_dirs, write_html_pdf
+from reconcile.render.pdf_assets import (
+    environment,
+    parsed_stylesheet,
+    template_dirs,
+    write_html_pdf,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,8 @@ def write_statements(
         _worker_init(str(templates) if templates else None)
         return [Path(_statement_job(a)) for a in args]
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    if os.name == "posix":  # workers fork from a server that has WeasyPrint imported already
+        ctx.set_forkserver_preload([__name__])
     chunk = max(1, min(16, len(args) // (workers * 4)))
     with ctx.Pool(
         workers,
@@ -103,6 +110,10 @@ def write_statements(
 # ------------------------------------------------------------------ internals
 
 _ENV: jinja2.Environment | None = None
+#: The statement styles (base.css + statement.css, the user's if they override them), parsed
+#: once per process and shared by every statement that process lays out.
+_STATEMENT_CSS: Any = None
+STATEMENT_STYLES = ("base.css", "statement.css")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -113,17 +124,22 @@ def statement_filename(identifier: str) -> str:
 
 
 def _worker_init(templates: str | None) -> None:
-    global _ENV  # noqa: PLW0603 - one environment per worker process, built once
-    _ENV = environment(Path(templates) if templates else None)
+    """Build, once per process, what every statement shares: the Jinja environment and the
+    parsed statement stylesheet (the font configuration is cached in pdf_assets)."""
+    global _ENV, _STATEMENT_CSS  # noqa: PLW0603 - per worker process, built once
+    user = Path(templates) if templates else None
+    _ENV = environment(user)
+    css = "\n".join(_render(_ENV, name, {}) for name in STATEMENT_STYLES)
+    _STATEMENT_CSS = parsed_stylesheet(css, template_dirs(user))
 
 
 def _statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
     context, folder, templates = arg
     assert _ENV is not None, "worker not initialised"
-    html = _render(_ENV, STATEMENT_TEMPLATE, context)
+    html = _render(_ENV, STATEMENT_TEMPLATE, {**context, "shared_styles": True})
     path = Path(folder) / statement_filename(context["statement_id"])
     dirs = template_dirs(Path(templates) if templates else None)
-    return str(_atomic_pdf(html, path, dirs))
+    return str(_atomic_pdf(html, path, dirs, [_STATEMENT_CSS]))
 
 
 def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
@@ -144,13 +160,15 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
         ) from None
 
 
-def _atomic_pdf(html: str, path: Path, dirs: Iterable[Path]) -> Path:
+def _atomic_pdf(
+    html: str, path: Path, dirs: Iterable[Path], stylesheets: list[Any] | None = None
+) -> Path:
     """Lay out and write to a temporary file beside ``path``, then rename over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        write_html_pdf(html, Path(tmp), list(dirs))
+        write_html_pdf(html, Path(tmp), list(dirs), stylesheets)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -98,6 +98,7 @@ def write_workbook(
     try:
         writer = _Writer(result, tmp_name, issues, _pulled_lookup(pulled_at), row_limit)
         writer.changes = changes
+        writer.input_files = _input_files(pulled_at)
         writer.write()
         Path(tmp_name).replace(target)
     except BaseException:
@@ -134,6 +135,23 @@ def pulled_at_from_manifest(manifest: Mapping[str, Any]) -> dict[tuple[str, str]
                 if when or info.get("pulled_at"):
                     out[(str(name), str(table))] = when or info["pulled_at"]
     return out
+
+
+def _input_files(manifest: PulledAt | None) -> list[Mapping[str, Any]]:
+    """The HR spreadsheets a snapshot manifest lists under ``inputs`` (name, size, sha256)."""
+    files = manifest.get("inputs") if isinstance(manifest, Mapping) else None
+    if not isinstance(files, list):
+        return []
+    return [f for f in files if isinstance(f, Mapping) and f.get("name")]
+
+
+def _input_file_line(info: Mapping[str, Any]) -> str:
+    size, digest = info.get("size"), info.get("sha256")
+    parts = [
+        f"{int(size):,} bytes" if isinstance(size, int) else "",
+        f"SHA-256 {digest}" if digest else "",
+    ]
+    return " · ".join(p for p in parts if p) or "read at run time"
 
 
 def _pulled_lookup(pulled_at: PulledAt | None) -> dict[tuple[str, str], Any]:
@@ -316,6 +334,7 @@ class _Writer:
         self.tz = result.rules.timezone
         self.issues = issues
         self.pulled = pulled
+        self.input_files: list[Mapping[str, Any]] = []
         self.row_limit = row_limit
         self.book = xlsxwriter.Workbook(
             path,
@@ -467,8 +486,13 @@ class _Writer:
                 for (s, _t), w in self.pulled.items()
                 if s == source and w not in (None, "")
             ]
-            latest = max(whens) if whens else None
-            rows.append((source, None if latest is None else _serial(latest), "datetime"))
+            if whens:
+                rows.append((source, _serial(max(whens)), "datetime"))
+            else:  # HR spreadsheets (roster, policy, external CPD) are read, not pulled
+                rows.append((source, "read from the input files at run time", "text"))
+        if self.input_files:
+            rows += [("", None, "gap"), ("Input files", None, "section")]
+            rows += [(str(f["name"]), _input_file_line(f), "text") for f in self.input_files]
         return rows
 
     def _charts(self, ws: Any, status_rows: Sequence[int]) -> None:
