@@ -67,6 +67,10 @@ def run_demo(
     echo(f"config and spreadsheets: {folder}")
     echo(f"snapshot:                {outcome.snapshot}")
     echo(f"summary:                 {outcome.summary_path}")
+    echo(f"workbook:                {outcome.workbook}")
+    echo(f"organisation report:     {outcome.report_pdf}")
+    statements = outcome.folder / "statements"
+    echo(f"manager statements:      {len(outcome.statements)} PDFs in {statements}")
     echo(f"pipeline done in {time.perf_counter() - started:.1f} s")
     return DemoResult(folder=folder, config=config_path, outcome=outcome)
 

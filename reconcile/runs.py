@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,15 @@ from reconcile.config import Config, require_secrets
 from reconcile.engine import Result, Rules, reconcile, summary
 from reconcile.errors import ConfigError
 from reconcile.progress import NullProgress, Progress
+from reconcile.render import write_report_pdf, write_statements, write_workbook
+from reconcile.result_store import write_result
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
+WORKBOOK_FILE = "compliance.xlsx"
+REPORT_FILE = "compliance-report.pdf"
+STATEMENTS_FOLDER = "statements"
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class RunOutcome:
     folder: Path
     snapshot: Path
     summary_path: Path
+    workbook: Path
+    report_pdf: Path
+    statements: tuple[Path, ...]
     summary: dict[str, Any]
     result: Result
     manifest: dict[str, Any]
@@ -116,16 +125,52 @@ def _reconcile_snapshot(
     folder.mkdir(parents=True, exist_ok=True)
     path = write_json_atomic(folder / SUMMARY_FILE, content)
     log.info("wrote %s", path)
+    write_result(folder, result)
+    workbook = write_workbook(
+        result, folder / WORKBOOK_FILE, issues=inputs.issues, pulled_at=manifest
+    )
+    log.info("wrote %s", workbook)
+    organisation = config.organisation.name
+    templates = config.output.templates
+    report_pdf = write_report_pdf(
+        result,
+        folder / REPORT_FILE,
+        organisation=organisation,
+        pulled_at=_snapshot_taken(manifest, config),
+        templates=templates,
+    )
+    statements: list[Path] = []
+    if config.output.statements != "none":
+        statements = write_statements(
+            result,
+            folder / STATEMENTS_FOLDER,
+            organisation=organisation,
+            by=config.output.statements,
+            templates=templates,
+        )
+    log.info("wrote %s and %d statements", report_pdf, len(statements))
     snapshot_dir = snapshot if (snapshot / "manifest.json").is_file() else snapshot / "snapshot"
     return RunOutcome(
         folder=folder,
         snapshot=snapshot_dir,
         summary_path=path,
+        workbook=workbook,
+        report_pdf=report_pdf,
+        statements=tuple(statements),
         summary=content,
         result=result,
         manifest=manifest,
         warnings=warnings,
     )
+
+
+def _snapshot_taken(manifest: dict[str, Any], config: Config) -> dt.datetime | None:
+    """When the snapshot was taken, in the organisation's local time, for the report cover."""
+    created = manifest.get("created_at")
+    if not created:
+        return None
+    moment = dt.datetime.fromisoformat(created)
+    return moment.astimezone(zoneinfo.ZoneInfo(config.organisation.timezone))
 
 
 def summary_content(

@@ -1,0 +1,152 @@
+"""PDF reports (DESIGN.md §7): the organisation report and one statement per manager or person.
+
+Jinja2 templates (ours in ``templates/``, a user's folder overriding them file by file) are
+rendered to HTML and laid out by WeasyPrint. Two safety rules hold whatever the data says:
+Jinja autoescapes every value (a course title is text, never markup), and WeasyPrint may only
+load files from the template folders (see :func:`pdf_assets.safe_fetcher`), so no value can
+make it read a local file or reach the network.
+
+Long tables are cut to a fixed number of rows with a line saying how many more there are and
+that the workbook has them all: WeasyPrint's layout cost grows with pages, and a PDF someone
+forwards should be read, not scrolled.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+from reconcile.engine import Result
+from reconcile.errors import ConfigError
+from reconcile.render import charts, pdf_context
+from reconcile.render.pdf_assets import environment, template_dirs, write_html_pdf
+
+log = logging.getLogger(__name__)
+
+REPORT_TEMPLATE = "report.html"
+STATEMENT_TEMPLATE = "statement.html"
+#: Statement batches at least this large go to a process pool.
+POOL_THRESHOLD = 24
+
+
+def write_report_pdf(
+    result: Result,
+    path: Path,
+    *,
+    organisation: str,
+    pulled_at: Any = None,
+    templates: Path | None = None,
+) -> Path:
+    """Write ``compliance-report.pdf`` atomically and return its path."""
+    env = environment(templates)
+    context = pdf_context.report(result, organisation=organisation, pulled_at=pulled_at)
+    context["charts"] = {
+        "status": charts.status_bar(context["status_counts"]),
+        "departments": charts.department_bars(context["departments"]["rows"]),
+    }
+    html = _render(env, REPORT_TEMPLATE, context)
+    return _atomic_pdf(html, Path(path), template_dirs(templates))
+
+
+def write_statements(
+    result: Result,
+    folder: Path,
+    *,
+    organisation: str,
+    by: Literal["manager", "person"] = "manager",
+    templates: Path | None = None,
+    processes: int | None = None,
+) -> list[Path]:
+    """Write ``<folder>/<id>.pdf`` for each manager (their direct reports) or each person.
+
+    People without a manager get no statement with ``by="manager"``: they appear in the
+    organisation report. Big batches use a process pool (one Jinja environment per worker,
+    recycled every few hundred files so memory stays flat).
+    """
+    if by not in ("manager", "person"):
+        raise ConfigError(f'statements = "{by}"; use "manager", "person" or "none"')
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = list(pdf_context.statements(result, organisation=organisation, by=by))
+    if not jobs:
+        return []
+    args = [(job, str(folder), str(templates) if templates else None) for job in jobs]
+    workers = processes or os.cpu_count() or 1
+    if workers <= 1 or len(args) < POOL_THRESHOLD:
+        _worker_init(str(templates) if templates else None)
+        return [Path(_statement_job(a)) for a in args]
+    ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    chunk = max(1, min(16, len(args) // (workers * 4)))
+    with ctx.Pool(
+        workers,
+        initializer=_worker_init,
+        initargs=(str(templates) if templates else None,),
+        maxtasksperchild=400,
+    ) as pool:
+        return [Path(p) for p in pool.imap(_statement_job, args, chunksize=chunk)]
+
+
+# ------------------------------------------------------------------ internals
+
+_ENV: jinja2.Environment | None = None
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def statement_filename(identifier: str) -> str:
+    """A file name from an employee id: safe characters only, never a path."""
+    cleaned = _SAFE_NAME.sub("_", str(identifier)).strip("._") or "unnamed"
+    return f"{cleaned[:80]}.pdf"
+
+
+def _worker_init(templates: str | None) -> None:
+    global _ENV  # noqa: PLW0603 - one environment per worker process, built once
+    _ENV = environment(Path(templates) if templates else None)
+
+
+def _statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
+    context, folder, templates = arg
+    assert _ENV is not None, "worker not initialised"
+    html = _render(_ENV, STATEMENT_TEMPLATE, context)
+    path = Path(folder) / statement_filename(context["statement_id"])
+    dirs = template_dirs(Path(templates) if templates else None)
+    return str(_atomic_pdf(html, path, dirs))
+
+
+def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound as err:
+        raise ConfigError(
+            f"template {err.name} not found in {[str(d) for d in env.loader_dirs]}; "  # type: ignore[attr-defined]
+            "copy it from reconcile's templates folder"
+        ) from None
+    except jinja2.UndefinedError as err:
+        raise ConfigError(
+            f"template {name}: {err.message}; use only the variables templates/README.md lists"
+        ) from None
+    except jinja2.TemplateSyntaxError as err:
+        raise ConfigError(
+            f"template {err.filename or name} line {err.lineno}: {err.message}; fix the template"
+        ) from None
+
+
+def _atomic_pdf(html: str, path: Path, dirs: Iterable[Path]) -> Path:
+    """Lay out and write to a temporary file beside ``path``, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write_html_pdf(html, Path(tmp), list(dirs))
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

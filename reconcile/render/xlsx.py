@@ -1,0 +1,498 @@
+"""``compliance.xlsx`` (DESIGN.md §7): the compliance officer's workbook.
+
+Written with XlsxWriter in ``constant_memory`` mode: it was the fastest writer measured
+(research/perf-baselines.md §1, bench/reports_xlsx.py) and keeps memory flat for millions of
+activity rows. Every input string is written as a string (``strings_to_formulas`` off), so
+``=cmd()`` in a title can never become a formula. Instants are shown in the organisation's
+local time as real Excel dates (serial numbers with a date format, no timezone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+
+from reconcile.engine.exceptions import TYPES
+from reconcile.engine.result import Result
+from reconcile.engine.status import STATUSES
+from reconcile.render.xlsx_columns import Column, column, fitted_width, to_local
+
+log = logging.getLogger(__name__)
+
+#: Data rows that fit on one sheet under the header (Excel's limit is 1,048,576 rows).
+EXCEL_DATA_ROWS = 1_048_575
+
+SHEETS = (
+    "Summary",
+    "People",
+    "Activities",
+    "Completions",
+    "Exceptions",
+    "Categories",
+    "Departments",
+    "Sources",
+    "Input issues",
+)
+
+#: Status → (fill, font colour): green, blue, amber, red, grey (research/aesthetics.md spirit).
+STATUS_COLOURS = {
+    "Compliant": ("#C6EFCE", "#006100"),
+    "On track": ("#DDEBF7", "#1F4E79"),
+    "At risk": ("#FFE699", "#7F6000"),
+    "Non-compliant": ("#FFC7CE", "#9C0006"),
+    "Exempt": ("#E7E6E6", "#3A3838"),
+    "Not required": ("#E7E6E6", "#3A3838"),
+}
+
+_NUMBER_FORMATS = {
+    "int": "#,##0",
+    "float": "#,##0.0",
+    "pct": "0.0%",
+    "progress": '0.0"%"',
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm",
+}
+
+ISSUE_COLUMNS = ("file", "sheet", "row", "column", "value", "problem", "fix", "severity", "code")
+
+PulledAt = Mapping[Any, Any]
+#: Rows converted to Python values at a time: bounds memory on 2M-row sheets.
+_BLOCK_ROWS = 65_536
+
+
+def write_workbook(
+    result: Result,
+    path: str | os.PathLike[str],
+    *,
+    issues: pd.DataFrame | None = None,
+    pulled_at: PulledAt | None = None,
+    row_limit: int = EXCEL_DATA_ROWS,
+) -> Path:
+    """Write ``compliance.xlsx`` to ``path`` atomically and return the path.
+
+    ``issues`` is the spreadsheet validation frame (file, sheet, row, column, value, problem,
+    fix, severity, code) for the ``Input issues`` sheet. ``pulled_at`` maps
+    ``(source, table)`` (or ``"source/table"``, or ``source`` alone) to the instant the table
+    was pulled, or is a snapshot manifest dict (see :func:`pulled_at_from_manifest`).
+    ``row_limit`` is the data rows per sheet before a sheet continues on ``Name (2)``; it is
+    only lowered by tests.
+    """
+    if row_limit < 1 or row_limit > EXCEL_DATA_ROWS:
+        raise ValueError(f"row_limit must be 1..{EXCEL_DATA_ROWS}, got {row_limit}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        _Writer(result, tmp_name, issues, _pulled_lookup(pulled_at), row_limit).write()
+        Path(tmp_name).replace(target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp_name).unlink()
+        raise
+    return target
+
+
+# --------------------------------------------------------------------------- pulled at
+
+
+def pulled_at_from_manifest(manifest: Mapping[str, Any]) -> dict[tuple[str, str], Any]:
+    """``(source, table) → pulled at`` from a snapshot manifest, tolerant of its shape.
+
+    Accepts ``{"tables": [{"source", "table", "pulled_at"}, ...]}`` and
+    ``{"sources": {name: {"pulled_at", "tables": {table: {...}}}}}``.
+    """
+    out: dict[tuple[str, str], Any] = {}
+    tables = manifest.get("tables")
+    if isinstance(tables, list):
+        for t in tables:
+            if isinstance(t, Mapping) and t.get("pulled_at"):
+                out[(str(t.get("source", "")), str(t.get("table", "")))] = t["pulled_at"]
+    sources = manifest.get("sources")
+    if isinstance(sources, Mapping):
+        for name, info in sources.items():
+            if not isinstance(info, Mapping):
+                continue
+            if info.get("pulled_at"):
+                out.setdefault((str(name), ""), info["pulled_at"])
+            for table, tinfo in (info.get("tables") or {}).items():
+                when = tinfo.get("pulled_at") if isinstance(tinfo, Mapping) else None
+                if when or info.get("pulled_at"):
+                    out[(str(name), str(table))] = when or info["pulled_at"]
+    return out
+
+
+def _pulled_lookup(pulled_at: PulledAt | None) -> dict[tuple[str, str], Any]:
+    if not pulled_at:
+        return {}
+    if "tables" in pulled_at or "sources" in pulled_at:
+        return pulled_at_from_manifest(pulled_at)
+    out: dict[tuple[str, str], Any] = {}
+    for key, when in pulled_at.items():
+        if isinstance(key, tuple):
+            out[(str(key[0]), str(key[1]))] = when
+        elif "/" in str(key):
+            source, table = str(key).split("/", 1)
+            out[(source, table)] = when
+        else:
+            out[(str(key), "")] = when
+    return out
+
+
+# --------------------------------------------------------------------------- sheets
+
+
+def _people_columns(result: Result, tz: str) -> list[Column]:
+    p = result.people
+    spec = [
+        ("Employee ID", "text", "employee_id"),
+        ("Name", "text", "name"),
+        ("Email", "text", "email"),
+        ("Department", "text", "department"),
+        ("Manager", "text", "manager"),
+        ("Audiences", "text", "audiences"),
+        ("Required (min)", "int", "required"),
+        ("Structured required (min)", "int", "structured_required"),
+        ("Counted (min)", "int", "counted"),
+        ("Structured (min)", "int", "structured"),
+        ("Pending (min)", "int", "pending"),
+        ("Shortfall (min)", "int", "shortfall"),
+        ("Progress %", "progress", "progress"),
+        ("Status", "text", "status"),
+        ("Reason", "text", "reason"),
+    ]
+    return [column(h, k, p[c], tz) for h, k, c in spec]
+
+
+def _activity_columns(result: Result, tz: str) -> list[Column]:
+    a = result.activities
+    spec = [
+        ("System", "text", "system"),
+        ("Record ID", "text", "record_id"),
+        ("Account ID", "text", "account_id"),
+        ("Employee ID", "text", "employee_id"),
+        ("Title", "text", "title"),
+        ("Category", "text", "category"),
+        ("Structured", "bool", "structured"),
+        ("Minutes", "int", "minutes"),
+        ("Completed at", "datetime", "completed_at"),
+        ("Local date", "date", "local_date"),
+        ("State", "text", "state"),
+        ("Disposition", "text", "disposition"),
+        ("Duplicate of", "text", "duplicate_of"),
+        ("Claim", "text", "claim"),
+        ("Source table", "text", "source_table"),
+    ]
+    return [column(h, k, a[c], tz) for h, k, c in spec if c in a.columns]
+
+
+def _completion_columns(result: Result, tz: str) -> list[Column]:
+    c = result.completions
+    spec = [
+        ("System", "text", "system"),
+        ("Record ID", "text", "record_id"),
+        ("Account ID", "text", "account_id"),
+        ("Employee ID", "text", "employee_id"),
+        ("Course ID", "text", "course_id"),
+        ("Title", "text", "title"),
+        ("Completed at", "datetime", "completed_at"),
+        ("Local date", "date", "local_date"),
+        ("Passed", "bool", "passed"),
+        ("Score", "float", "score"),
+        ("Certificate", "text", "certificate"),
+        ("CPD minutes", "int", "cpd_minutes"),
+        ("Category", "text", "category"),
+        ("Structured", "bool", "structured"),
+        ("Disposition", "text", "disposition"),
+        ("Matched record ID", "text", "matched_record_id"),
+        ("Source table", "text", "source_table"),
+    ]
+    return [column(h, k, c[n], tz) for h, k, n in spec if n in c.columns]
+
+
+def _exception_columns(result: Result, tz: str) -> list[Column]:
+    e = result.exceptions
+    spec = [
+        ("Type", "text", "type"),
+        ("Severity", "text", "severity"),
+        ("Employee ID", "text", "employee_id"),
+        ("System", "text", "system"),
+        ("Record ID", "text", "record_id"),
+        ("Minutes", "int", "minutes"),
+        ("Detail", "text", "detail"),
+    ]
+    return [column(h, k, e[c], tz) for h, k, c in spec]
+
+
+def _category_columns(result: Result, tz: str) -> list[Column]:
+    c = result.categories
+    spec = [
+        ("Category", "text", "category"),
+        ("People", "int", "people"),
+        ("Counted (min)", "int", "counted"),
+        ("Structured (min)", "int", "structured"),
+        ("Capped (min)", "int", "capped"),
+        ("Minimum (min)", "int", "min_minutes"),
+        ("People below minimum", "int", "people_below_minimum"),
+    ]
+    return [column(h, k, c[n], tz) for h, k, n in spec if n in c.columns]
+
+
+def _department_columns(result: Result, tz: str) -> list[Column]:
+    d = result.departments
+    spec = [("Department", "text", "department"), ("People", "int", "people")]
+    spec += [(s, "int", s) for s in STATUSES]
+    spec += [
+        ("Required (min)", "int", "required"),
+        ("Counted (min)", "int", "counted"),
+        ("Shortfall (min)", "int", "shortfall"),
+        ("Compliance rate", "pct", "compliance_rate"),
+    ]
+    return [column(h, k, d[n], tz) for h, k, n in spec if n in d.columns]
+
+
+def _source_columns(result: Result, tz: str, pulled: dict[tuple[str, str], Any]) -> list[Column]:
+    sheet = result.sources_sheet()
+    cols = [column("Source", "text", sheet["Source"]), column("Table", "text", sheet["Table"])]
+    cols += [column(name, "int", sheet[name]) for name in sheet.columns[2:]]
+    whens = [
+        to_local(pulled.get((s, t), pulled.get((s, ""))), tz)
+        for s, t in zip(sheet["Source"].astype(str), sheet["Table"].astype(str), strict=True)
+    ]
+    cols.append(column("Pulled at", "datetime", pd.Series(whens, dtype="datetime64[us]"), tz))
+    return cols
+
+
+def _issue_columns(issues: pd.DataFrame | None, tz: str) -> list[Column]:
+    frame = issues if issues is not None else pd.DataFrame(columns=list(ISSUE_COLUMNS))
+    frame = frame.reindex(columns=list(ISSUE_COLUMNS))
+    kinds = {"row": "int"}
+    return [
+        column(name[:1].upper() + name[1:], kinds.get(name, "text"), frame[name], tz)  # type: ignore[arg-type]
+        for name in ISSUE_COLUMNS
+    ]
+
+
+# --------------------------------------------------------------------------- writer
+
+
+class _Writer:
+    """One workbook write; holds the formats so each is created once."""
+
+    def __init__(
+        self,
+        result: Result,
+        path: str,
+        issues: pd.DataFrame | None,
+        pulled: dict[tuple[str, str], Any],
+        row_limit: int,
+    ) -> None:
+        self.result = result
+        self.tz = result.rules.timezone
+        self.issues = issues
+        self.pulled = pulled
+        self.row_limit = row_limit
+        self.book = xlsxwriter.Workbook(
+            path,
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        self.book.set_properties({"title": "CPD compliance", "created": dt.datetime(2000, 1, 1)})
+        self.header = self.book.add_format(
+            {
+                "bold": True,
+                "font_color": "#FFFFFF",
+                "bg_color": "#1F3864",
+                "border": 1,
+                "border_color": "#BFBFBF",
+                "text_wrap": True,
+                "valign": "top",
+            }
+        )
+        self.number = {
+            k: self.book.add_format({"num_format": f}) for k, f in _NUMBER_FORMATS.items()
+        }
+        self.status = {
+            s: self.book.add_format({"bg_color": bg, "font_color": fg})
+            for s, (bg, fg) in STATUS_COLOURS.items()
+        }
+        self.title = self.book.add_format({"bold": True, "font_size": 14})
+        self.label = self.book.add_format({"bold": True})
+        self.department_sheet: tuple[str, int, int, int] | None = None
+
+    def write(self) -> None:
+        tz, r = self.tz, self.result
+        summary_sheet = self.book.add_worksheet("Summary")
+        self._table("People", _people_columns(r, tz), status_col="Status")
+        self._table("Activities", _activity_columns(r, tz))
+        self._table("Completions", _completion_columns(r, tz))
+        self._table("Exceptions", _exception_columns(r, tz))
+        self._table("Categories", _category_columns(r, tz))
+        dept_cols = _department_columns(r, tz)
+        self._table("Departments", dept_cols)
+        self.department_sheet = ("Departments", len(dept_cols[0]), 0, len(dept_cols) - 1)
+        self._table("Sources", _source_columns(r, tz, self.pulled))
+        self._table("Input issues", _issue_columns(self.issues, tz))
+        self._summary(summary_sheet)
+        self.book.close()
+
+    # ---- data sheets
+
+    def _table(self, name: str, cols: list[Column], status_col: str | None = None) -> None:
+        """Write a sheet, continuing on ``Name (2)``... past ``row_limit`` data rows."""
+        n = len(cols[0]) if cols else 0
+        starts = range(0, max(n, 1), self.row_limit)
+        for part, start in enumerate(starts, start=1):
+            sheet_name = name if part == 1 else f"{name} ({part})"
+            stop = min(n, start + self.row_limit)
+            self._sheet(sheet_name, cols, start, stop, status_col)
+
+    def _sheet(
+        self, name: str, cols: list[Column], start: int, stop: int, status_col: str | None
+    ) -> None:
+        ws = self.book.add_worksheet(name)
+        for i, col in enumerate(cols):
+            ws.set_column(i, i, fitted_width(col), self.number.get(col.kind))
+        ws.write_row(0, 0, [c.header for c in cols], self.header)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(stop - start, 1), len(cols) - 1)
+        s = [c.header for c in cols].index(status_col) if status_col else -1
+        for block in range(start, stop, _BLOCK_ROWS):
+            end = min(stop, block + _BLOCK_ROWS)
+            rows = zip(*(c.values(block, end) for c in cols), strict=True)
+            self._rows(ws, rows, block - start + 1, s)
+
+    def _rows(self, ws: Any, rows: Any, first: int, status: int) -> None:
+        write_row = ws.write_row
+        if status < 0:
+            for r, row in enumerate(rows, start=first):
+                write_row(r, 0, row)
+            return
+        formats = self.status
+        for r, row in enumerate(rows, start=first):
+            write_row(r, 0, row)
+            if row[status] is not None:
+                ws.write_string(r, status, row[status], formats.get(row[status]))
+
+    # ---- summary
+
+    def _summary(self, ws: Any) -> None:
+        rows = self._summary_rows()
+        ws.set_column(0, 0, 34)
+        ws.set_column(1, 1, 22)
+        ws.write_string(0, 0, "CPD compliance summary", self.title)
+        ws.write_row(2, 0, ["Figure", "Value"], self.header)
+        status_rows: list[int] = []
+        r = 3
+        for label, value, kind in rows:
+            if label == "" and value is None:
+                r += 1
+                continue
+            ws.write_string(r, 0, label, self.label if kind == "section" else None)
+            if kind == "status":
+                status_rows.append(r)
+                ws.write_number(r, 1, value)
+                ws.write_string(r, 0, label, self.status[label])
+            elif kind in _NUMBER_FORMATS and value is not None:
+                ws.write_number(r, 1, value, self.number[kind])
+            elif isinstance(value, str):
+                ws.write_string(r, 1, value)
+            elif value is not None:
+                ws.write_number(r, 1, value)
+            r += 1
+        ws.freeze_panes(3, 0)
+        self._charts(ws, status_rows)
+
+    def _summary_rows(self) -> list[tuple[str, Any, str]]:
+        r = self.result
+        serial = _serial
+        rate = r.compliance_rate()
+        people = r.people
+        rows: list[tuple[str, Any, str]] = [
+            ("Period start", serial(r.period_start), "date"),
+            ("Period end", serial(r.period_end), "date"),
+            ("As of", serial(r.as_of), "date"),
+            ("Timezone", r.rules.timezone, "text"),
+            ("People", len(people), "int"),
+            ("Compliance rate", None if rate is None else float(rate), "pct"),
+            ("Required (min)", int(people["required"].sum()), "int"),
+            ("Counted (min)", int(people["counted"].sum()), "int"),
+            ("Shortfall (min)", int(people["shortfall"].sum()), "int"),
+            ("Pending (min)", int(people["pending"].sum()), "int"),
+            ("", None, "gap"),
+            ("People per status", None, "section"),
+        ]
+        rows += [(s, n, "status") for s, n in r.status_counts().items()]
+        rows += [("", None, "gap"), ("Exceptions per type", None, "section")]
+        counts = r.exceptions["type"].astype(str).value_counts()
+        types = [*TYPES, *sorted(t for t in counts.index if t not in TYPES)]
+        rows += [(t, int(counts.get(t, 0)), "int") for t in types]
+        rows += [("", None, "gap"), ("Sources pulled at", None, "section")]
+        sheet = r.sources_sheet()
+        for source in sorted(set(sheet["Source"].astype(str))):
+            whens = [
+                to_local(w, self.tz)
+                for (s, _t), w in self.pulled.items()
+                if s == source and w not in (None, "")
+            ]
+            latest = max(whens) if whens else None
+            rows.append((source, None if latest is None else _serial(latest), "datetime"))
+        return rows
+
+    def _charts(self, ws: Any, status_rows: Sequence[int]) -> None:
+        if status_rows:
+            pie = self.book.add_chart({"type": "pie"})
+            first, last = status_rows[0], status_rows[-1]
+            pie.add_series(
+                {
+                    "name": "People per status",
+                    "categories": ["Summary", first, 0, last, 0],
+                    "values": ["Summary", first, 1, last, 1],
+                    "points": [
+                        {"fill": {"color": STATUS_COLOURS[s][0]}, "border": {"color": "#7F7F7F"}}
+                        for s in STATUSES
+                    ],
+                    "data_labels": {"value": True},
+                }
+            )
+            pie.set_title({"name": "Status distribution"})
+            ws.insert_chart(2, 3, pie, {"x_scale": 1.2, "y_scale": 1.2})
+        if self.department_sheet and self.department_sheet[1]:
+            name, n, _first, last_col = self.department_sheet
+            n = min(n, self.row_limit)
+            bar = self.book.add_chart({"type": "bar"})
+            bar.add_series(
+                {
+                    "name": "Compliance rate",
+                    "categories": [name, 1, 0, n, 0],
+                    "values": [name, 1, last_col, n, last_col],
+                    "fill": {"color": "#2F5597"},
+                    "data_labels": {"value": True, "num_format": "0%"},
+                }
+            )
+            bar.set_title({"name": "Compliance rate by department"})
+            bar.set_x_axis({"num_format": "0%", "min": 0, "max": 1})
+            bar.set_y_axis({"reverse": True})
+            bar.set_legend({"none": True})
+            ws.insert_chart(22, 3, bar, {"x_scale": 1.2, "y_scale": max(1.0, min(4.0, n / 12))})
+
+
+def _serial(value: dt.date | dt.datetime) -> float:
+    """Excel serial number of a naive local date or datetime."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    delta = value - dt.datetime(1899, 12, 30)
+    return delta.days + delta.seconds / 86_400 + delta.microseconds / 86_400_000_000
