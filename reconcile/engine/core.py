@@ -26,7 +26,13 @@ from reconcile.engine.requirements import (
 from reconcile.engine.result import Result
 from reconcile.engine.rules import Rules
 from reconcile.engine.status import STATUSES, progress, reasons, statuses
-from reconcile.engine.text import normalise_ids, pair_codes, round_half_up, shared_codes
+from reconcile.engine.text import (
+    encoding_memo,
+    normalise_ids,
+    pair_codes,
+    round_half_up,
+    shared_codes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +97,11 @@ class _AccountIndex:
 
 def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     """Reconcile canonical tables under ``rules``; raise IntegrityError if figures don't add up."""
+    with encoding_memo():
+        return _reconcile(tables, rules)
+
+
+def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     clock = _Clock()
     validate_canonical(tables)
     people = tables.people.sort_values("employee_id", kind="stable").reset_index(drop=True)
@@ -572,10 +583,11 @@ def _category_names(vocab: pd.Index, sources: list[tuple[np.ndarray, pd.Series]]
         ok = codes >= 0
         if not ok.any():
             continue
-        first = pd.Series(raw.to_numpy(dtype=object)[ok]).groupby(codes[ok]).first()
-        idx = first.index.to_numpy()
+        # first row of each code (a coded row is never missing, so this is groupby().first())
+        idx, first_at = np.unique(codes[ok], return_index=True)
+        firsts = raw.iloc[np.flatnonzero(ok)[first_at]].to_numpy(dtype=object)
         empty = pd.isna(names[idx])
-        names[idx[empty]] = first.to_numpy()[empty]
+        names[idx[empty]] = firsts[empty]
     return names
 
 
@@ -668,8 +680,10 @@ def _minimum_notes(unmet: pd.DataFrame, cat_names: np.ndarray, n: int) -> pd.Ser
 
 def _labels(acts: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """'system:record_id' for the given ledger rows."""
-    sub = acts.iloc[rows]
-    return (sub["system"] + ":" + sub["record_id"]).to_numpy(dtype=object)
+    # take the two columns only: acts.iloc[rows] would copy every column of the ledger
+    system = acts["system"].take(rows).reset_index(drop=True)
+    record = acts["record_id"].take(rows).reset_index(drop=True)
+    return (system + ":" + record).to_numpy(dtype=object)
 
 
 def _sparse_labels(n: int, rows: np.ndarray, labels: np.ndarray) -> pd.Categorical:

@@ -6,12 +6,34 @@ and normalising the uniques keeps the string work proportional to the vocabulary
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 _PUNCTUATION = r"[^\w\s]|_"
+
+#: Per-run memo of Arrow dictionary encodings, keyed by the (immutable) Arrow array's identity.
+#: The array itself is kept in the value so its id cannot be reused while the memo lives.
+_ENCODINGS: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "reconcile_encodings", default=None
+)
+
+
+@contextlib.contextmanager
+def encoding_memo() -> Iterator[None]:
+    """Within this block each Arrow string column is dictionary-encoded once, however often
+    it is factorised (the ledger, platform totals and control totals all key on the same
+    2-million-row system / account columns). The memo is dropped on exit."""
+    token = _ENCODINGS.set({})
+    try:
+        yield
+    finally:
+        _ENCODINGS.reset(token)
 
 
 def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -25,11 +47,20 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if arr is None or (not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type)):
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    memo = _ENCODINGS.get()
+    hit = memo.get(id(arr)) if memo is not None else None
+    if hit is not None and hit[0] is arr:
+        return hit[1].copy(), hit[2].copy()
+    source = arr
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     encoded = pc.dictionary_encode(arr)
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    uniques = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    if memo is not None:
+        memo[id(source)] = (source, codes, uniques)
+        return codes.copy(), uniques.copy()
+    return codes, uniques
 
 
 def normalise_titles(values: pd.Series) -> pd.Series:
