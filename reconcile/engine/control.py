@@ -7,6 +7,9 @@ or doubled by a merge: a bug, so :class:`IntegrityError` stops the run.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -43,40 +46,46 @@ def _label(flags: np.ndarray) -> np.ndarray:
     return np.where(flags, "used", "unused")
 
 
-def usage(
-    tables,
-    index,
-    mem_person,
-    aud_key,
-    req_key,
-    effective,
-    policy,
-    act_course,
-    comp_course,
-    act_ckey,
-    comp_ckey,
-    sheet_ckey,
-    codes,
-    comp_codes,
-    cats,
-) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class UsageKeys:
+    """The engine's intermediate keys that decide whether a reference row was used.
+
+    Arrays are aligned with the canonical table named in each comment; -1 means "none".
+    """
+
+    index: Any  # core._AccountIndex: lookup(system, account_id) -> person row, -1 if none
+    mem_person: np.ndarray  # memberships: person row, -1 when nobody on the roster
+    aud_key: pd.Series  # memberships: audience key
+    req_key: pd.Series  # requirements: audience key
+    effective: pd.DataFrame  # requirements in force, indexed by audience key
+    policy: pd.DataFrame  # catalogue rows from the policy workbook
+    act_course: np.ndarray  # activities: row in ``policy`` of the course each names
+    act_ckey: np.ndarray  # activities: category key
+    comp_ckey: np.ndarray  # completions: category key
+    sheet_ckey: np.ndarray  # Categories sheet rows: category key
+    codes: np.ndarray  # activities: ledger disposition code
+    comp_codes: np.ndarray  # completions: disposition code
+    cats: pd.DataFrame  # the Categories sheet rows that ``sheet_ckey`` is aligned with
+
+
+def usage(tables: Any, keys: UsageKeys) -> dict[str, np.ndarray]:
     """used / unused per row of every table that is not a ledger."""
-    member_keys = set(pd.Series(aud_key.to_numpy())[mem_person >= 0].dropna())
+    member_keys = set(pd.Series(keys.aud_key.to_numpy())[keys.mem_person >= 0].dropna())
     audiences = tables.audiences
     aud_used = audiences["audience_id"].astype("str").isin(member_keys).to_numpy()
-    mem_used = (mem_person >= 0) & aud_key.notna().to_numpy()
+    mem_used = (keys.mem_person >= 0) & keys.aud_key.notna().to_numpy()
     req = tables.requirements
     top = (
         pd.Series((req["origin"] == "policy").to_numpy())
-        .groupby(req_key.to_numpy())
+        .groupby(keys.req_key.to_numpy())
         .transform("max")
         if len(req)
         else pd.Series(dtype=bool)
     )
     req_used = (
-        req_key.isin(member_keys).to_numpy()
+        keys.req_key.isin(member_keys).to_numpy()
         & ((req["origin"] == "policy").to_numpy() == top.to_numpy(dtype=bool))
-        & req_key.isin(effective.index).to_numpy()
+        & keys.req_key.isin(keys.effective.index).to_numpy()
     )
     cat = tables.catalogue
     _, done = pair_codes(tables.completions["system"], tables.completions["course_id"])
@@ -89,20 +98,24 @@ def usage(
     )
     first = ~cat.duplicated(["origin", "system", "course_id"]).to_numpy()
     named = np.zeros(len(cat), dtype=bool)
-    if len(policy):
-        hits = np.unique(act_course[(act_course >= 0) & (codes != ledger.UNMATCHED)])
-        named[policy.index.to_numpy()[hits]] = True
+    if len(keys.policy):
+        hits = np.unique(keys.act_course[(keys.act_course >= 0) & (keys.codes != ledger.UNMATCHED)])
+        named[keys.policy.index.to_numpy()[hits]] = True
     cat_used = first & (named | referenced)
-    seen = np.union1d(act_ckey[codes == ledger.COUNTED], comp_ckey[comp_codes == comp.CREDITED])
+    seen = np.union1d(
+        keys.act_ckey[keys.codes == ledger.COUNTED],
+        keys.comp_ckey[keys.comp_codes == comp.CREDITED],
+    )
     all_cats = tables.categories
     cat_first = ~all_cats.duplicated("category").to_numpy()
     key_all = np.full(len(all_cats), -1, dtype=np.int64)
-    key_all[cats.index.to_numpy()] = sheet_ckey
+    key_all[keys.cats.index.to_numpy()] = keys.sheet_ckey
     categories_used = cat_first & np.isin(key_all, seen[seen >= 0])
     totals_used = (
-        index.lookup(tables.platform_totals["system"], tables.platform_totals["account_id"]) >= 0
+        keys.index.lookup(tables.platform_totals["system"], tables.platform_totals["account_id"])
+        >= 0
     )
-    targets_used = index.lookup(tables.targets["system"], tables.targets["account_id"]) >= 0
+    targets_used = keys.index.lookup(tables.targets["system"], tables.targets["account_id"]) >= 0
     return {
         "audiences": _label(aud_used),
         "memberships": _label(mem_used),

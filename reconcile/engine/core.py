@@ -443,23 +443,22 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     )
 
     clock.tick("control totals")
-    usage = control.usage(
-        tables,
-        index,
-        mem_person,
-        aud_key,
-        req_key,
-        effective,
-        policy,
-        act_course,
-        comp_course,
-        act_ckey,
-        comp_ckey,
-        sheet_ckey,
-        codes,
-        comp_codes,
-        cats,
+    keys = control.UsageKeys(
+        index=index,
+        mem_person=mem_person,
+        aud_key=aud_key,
+        req_key=req_key,
+        effective=effective,
+        policy=policy,
+        act_course=act_course,
+        act_ckey=act_ckey,
+        comp_ckey=comp_ckey,
+        sheet_ckey=sheet_ckey,
+        codes=codes,
+        comp_codes=comp_codes,
+        cats=cats,
     )
+    usage = control.usage(tables, keys)
     sources = control.control_totals(tables, accounts_out, act_out, comp_out, usage)
 
     clock.tick("roll-ups")
