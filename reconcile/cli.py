@@ -21,7 +21,7 @@ from rich.text import Text
 
 from reconcile import config as config_module
 from reconcile.console import configure_logging, stderr
-from reconcile.errors import NotAvailableError, ReconcileError
+from reconcile.errors import ReconcileError
 
 
 @dataclass
@@ -65,13 +65,6 @@ def _debug(ctx: click.Context) -> bool:
 def _fail(message: str, code: int) -> NoReturn:
     stderr.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
     sys.exit(code)
-
-
-def _not_yet(command: str) -> NoReturn:
-    raise NotAvailableError(
-        f"`reconcile {command}` is not available in this version yet; see the README for "
-        "what works today"
-    )
 
 
 config_option = click.option(

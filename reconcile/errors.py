@@ -7,8 +7,7 @@
     │   └── ValidationFailed       exit 2  spreadsheets read, but with errors (carries the issues)
     ├── SourceError                exit 3  a platform API failed after retries
     ├── DeliveryError              exit 3  the mail server failed, refused the login or messages
-    ├── IntegrityError             exit 1  the figures do not add up: a bug, never the user's fault
-    └── NotAvailableError          exit 1  a command this version does not have yet
+    └── IntegrityError             exit 1  the figures do not add up: a bug, never the user's fault
 
 The library raises; only ``reconcile.cli`` turns an error into a message and an exit code.
 A message is one line saying what happened, where (file, row, key, URL) and how to fix it.
@@ -77,11 +76,5 @@ class DeliveryError(ReconcileError):
 
 class IntegrityError(ReconcileError):
     """Records went missing between pull and result. Always a bug in reconcile."""
-
-    exit_code = 1
-
-
-class NotAvailableError(ReconcileError):
-    """The command exists in the design but is not built in this version yet."""
 
     exit_code = 1
