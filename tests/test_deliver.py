@@ -37,6 +37,7 @@ class Mailbox:
     messages: list[tuple[list[str], email.message.EmailMessage]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # 550 for these recipients
     busy: int = 0  # answer 451 to this many DATA commands first
+    reject_data: bool = False  # answer 554 to every DATA command
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -47,6 +48,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reject_data:
+            return "554 5.6.0 message content rejected"
         if self.busy:
             self.busy -= 1
             return "451 4.3.0 try again later"
@@ -191,10 +194,11 @@ def test_an_unreachable_server_stops_with_exit_3_and_nothing_logged_as_sent(
     assert sent_log(workspace) == []
 
 
-def test_starttls_with_a_throwaway_certificate_and_login(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSLContext]:
+    """A throwaway self-signed certificate for 127.0.0.1, and a server context using it."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
          "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
@@ -203,6 +207,13 @@ def test_starttls_with_a_throwaway_certificate_and_login(
     )  # fmt: skip
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
+    return cert, server_tls
+
+
+def test_starttls_with_a_throwaway_certificate_and_login(
+    workspace: Path, certificate: tuple[Path, ssl.SSLContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, server_tls = certificate
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts only this certificate
     monkeypatch.setenv("TEST_SMTP_USER", "officer")
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-pass")
@@ -315,3 +326,42 @@ def test_cli_exits_3_when_a_message_is_refused_and_prints_who(workspace: Path) -
     assert result.exit_code == 3, result.output
     assert f"<{refused}>: refused: 550" in result.output
     assert "refused 1 message(s)" in result.output
+
+
+def test_implicit_tls(
+    workspace: Path, certificate: tuple[Path, ssl.SSLContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, server_tls = certificate
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    mailbox = Mailbox()
+    with smtp_server(mailbox, ssl_context=server_tls) as port:
+        config = configure(workspace, port, ssl=True)
+        only = managers(workspace)["manager_id"].iloc[0]
+        outcome = send_statements(config, run_folder(workspace), only=only, retry_delays=NO_WAIT)
+    assert outcome.sent == 1
+    assert len(mailbox.messages) == 1
+
+
+def test_tls_problems_stop_at_once_with_the_fix(
+    workspace: Path, certificate: tuple[Path, ssl.SSLContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, server_tls = certificate
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")  # trusts nothing
+    with smtp_server(Mailbox(), tls_context=server_tls) as port:
+        config = configure(workspace, port, starttls=True)
+        with pytest.raises(DeliveryError, match=r"TLS failed.*trust store"):
+            send_statements(config, run_folder(workspace), retry_delays=(60.0,))
+    with smtp_server(Mailbox()) as port:  # no STARTTLS on offer
+        config = configure(workspace, port, starttls=True)
+        with pytest.raises(DeliveryError, match="STARTTLS"):
+            send_statements(config, run_folder(workspace), retry_delays=(60.0,))
+    assert sent_log(workspace) == []
+
+
+def test_a_permanent_refusal_of_the_message_is_recorded_not_retried(workspace: Path) -> None:
+    mailbox = Mailbox(reject_data=True)
+    with smtp_server(mailbox) as port:
+        config = configure(workspace, port)
+        outcome = send_statements(config, run_folder(workspace), retry_delays=(60.0,))
+    assert outcome.refused == len(managers(workspace))
+    assert {row["detail"][:3] for row in sent_log(workspace)} == {"554"}

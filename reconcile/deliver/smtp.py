@@ -76,9 +76,19 @@ class SmtpSender:
                 problem = _reply(code, text)
             except smtplib.SMTPAuthenticationError as error:
                 raise self._login_refused(error) from None
+            except ssl.SSLError as error:
+                raise self._tls_failed(error) from None
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as error:
+                self._connection = None
+                problem = (True, f"connection failed: {error}")
             except smtplib.SMTPResponseException as error:
                 problem = _reply(error.smtp_code, error.smtp_error)
-            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
+            except smtplib.SMTPException as error:  # e.g. STARTTLS or AUTH not offered
+                raise DeliveryError(
+                    f"SMTP server {self._where()}: {error}; check [email] starttls / ssl and "
+                    "smtp_port against what the server offers"
+                ) from None
+            except OSError as error:  # refused, reset, timed out (SMTPException is one too)
                 self._connection = None
                 problem = (True, f"connection failed: {error}")
             temporary, detail = problem
@@ -128,6 +138,13 @@ class SmtpSender:
 
     def _where(self) -> str:
         return f"{self.settings.smtp_host}:{self.settings.smtp_port}"
+
+    def _tls_failed(self, error: ssl.SSLError) -> DeliveryError:
+        return DeliveryError(
+            f"SMTP server {self._where()}: TLS failed ({error.reason or error}); if the "
+            "certificate is not trusted, add its CA to the system's trust store (or point "
+            "SSL_CERT_FILE at it); if the port speaks plain SMTP, set ssl = false"
+        )
 
     def _login_refused(self, error: smtplib.SMTPAuthenticationError) -> DeliveryError:
         names = " and ".join(
