@@ -312,6 +312,11 @@ def test_usage_errors_name_the_fix(workspace: Path) -> None:
     path.write_text(path.read_text().partition("[email]")[0], encoding="utf-8")
     with pytest.raises(ConfigError, match=r"no \[email\] section"):
         send_statements(config_module.load(path), run_folder(workspace), dry_run=True)
+    path.write_text(
+        path.read_text() + '[email]\nsender = "Ops <ops@acme.example>"\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="not a plain e-mail address"):
+        send_statements(config_module.load(path), run_folder(workspace), dry_run=True)
 
 
 def test_cli_exits_3_when_a_message_is_refused_and_prints_who(workspace: Path) -> None:

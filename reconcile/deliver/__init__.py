@@ -150,13 +150,18 @@ def _email_settings(config: Config) -> Email:
     if config.email is None:
         raise ConfigError(
             f"{config.path.name}: no [email] section, so there is no mail server to send "
-            'with; add [email] with sender = "compliance@your.org" and smtp_host (or use '
-            "--dry-run to write .eml files)"
+            "with (or to write .eml files from); add [email] with sender = "
+            '"compliance@your.org" and smtp_host'
         )
     if config.output.statements == "none":
         raise ConfigError(
             f'{config.path.name}: [output] statements = "none", so the run wrote no '
             'statements to send; set statements = "manager" and run the report again'
+        )
+    if usable_address(config.email.sender) is None:
+        raise ConfigError(
+            f'{config.path.name}: [email] sender "{config.email.sender}" is not a plain e-mail '
+            'address; use one like "compliance@your.org"'
         )
     return config.email
 
