@@ -1,8 +1,18 @@
-"""Shared fixtures. Loopback traffic must never go through a proxy, so proxies are cleared."""
+"""Shared fixtures. Loopback traffic must never go through a proxy, so proxies are cleared.
+
+A test module that talks to a sandbox defines its own module-scoped ``sandbox`` fixture (its
+size and seed are the module's choice); ``config_path`` and ``sandbox_env`` below build on it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+
+from reconcile.sandbox import Sandbox
+from reconcile.sandbox.spreadsheets import write_spreadsheets
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +27,24 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="module")
+def config_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config for the module's ``sandbox``, with the spreadsheets it names written beside it."""
+    folder = tmp_path_factory.mktemp("sandbox-config")
+    spreadsheets = write_spreadsheets(sandbox.organisation, folder)
+    return Path(sandbox.write_config(folder, spreadsheets))
+
+
+@pytest.fixture
+def sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The sandbox's secrets in the environment, and no fault left over from another test.
+
+    Use with ``pytestmark = pytest.mark.usefixtures("sandbox_env")``.
+    """
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    sandbox.faults.clear()
+    yield
+    sandbox.faults.clear()

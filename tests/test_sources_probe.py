@@ -27,26 +27,13 @@ FAST = HttpPolicy(
 )
 
 
+pytestmark = pytest.mark.usefixtures("sandbox_env")
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(people=20, seed=5) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def config_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("probe-config")
-    spreadsheets = write_spreadsheets(sandbox.organisation, folder)
-    return Path(sandbox.write_config(folder, spreadsheets))
-
-
-@pytest.fixture(autouse=True)
-def _sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in sandbox.env().items():
-        monkeypatch.setenv(key, value)
-    sandbox.faults.clear()
-    yield
-    sandbox.faults.clear()
 
 
 def free_port() -> int:

@@ -39,26 +39,13 @@ FAST = HttpPolicy(
 SEQUENTIAL = HttpPolicy(concurrency=1, timeout_seconds=5.0, backoff_base_seconds=0.001)
 
 
+pytestmark = pytest.mark.usefixtures("sandbox_env")
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(people=60, seed=3) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def config_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sandbox-config")
-    spreadsheets = write_spreadsheets(sandbox.organisation, folder)
-    return Path(sandbox.write_config(folder, spreadsheets))
-
-
-@pytest.fixture(autouse=True)
-def _sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in sandbox.env().items():
-        monkeypatch.setenv(key, value)
-    sandbox.faults.clear()
-    yield
-    sandbox.faults.clear()
 
 
 @pytest.fixture(scope="module")
@@ -478,28 +465,3 @@ def test_rate_limit_headers_pace_brightspace_without_a_429(
     assert pulled.stats.retries == {}
     assert pulled.stats.paced_seconds > 0
     assert len(pulled.tables["users"]) == len(limited.organisation.bs_users)
-
-
-def test_probe_reaches_each_source_once(sandbox: Sandbox, config_path: Path) -> None:
-    from reconcile.sources import probe
-
-    sandbox.stats.reset()
-    assert probe(config_module.load(config_path), policy=FAST) == {
-        "thrive": "ok",
-        "brightspace": "ok",
-        "coursepath": "ok",
-    }
-    assert sandbox.stats.total_requests() == 3
-
-
-def test_probe_with_a_wrong_secret_is_a_401_source_error(
-    config_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from reconcile.sources import probe
-
-    monkeypatch.setenv("THRIVE_API_SECRET", "not-the-secret-9x7")
-    with pytest.raises(SourceError) as caught:
-        probe(config_module.load(config_path), policy=FAST)
-    assert caught.value.status == 401
-    assert "not-the-secret-9x7" not in str(caught.value)
-    assert "check THRIVE_API_SECRET" in str(caught.value)

@@ -27,7 +27,6 @@ __all__ = [
     "SourcePull",
     "Window",
     "make_client",
-    "probe",
     "pull_all",
     "pull_source",
 ]
@@ -117,28 +116,3 @@ def pull_all(
         )
         result.sources[name] = pull_source(source, window, policy=source_policy, progress=progress)
     return result
-
-
-PROBES: dict[type, tuple[str, dict[str, Any]]] = {
-    ThriveSource: ("/cpdCategories", {"page": 1, "perPage": 1}),
-    CoursepathSource: ("/courses", {"offset": 0, "limit": 1}),
-}
-
-
-def probe(config: Config, *, policy: HttpPolicy | None = None) -> dict[str, str]:
-    """Reach each configured source once with its credentials (for ``check --sources``).
-
-    Returns ``{source: "ok"}``; the first failure raises its one-line SourceError (exit 3),
-    a missing secret a ConfigError (exit 2).
-    """
-    results: dict[str, str] = {}
-    for name, source in config.sources.items():
-        source_policy = policy or HttpPolicy.from_config(config.http, concurrency=1)
-        with make_client(source, source_policy) as client:
-            if isinstance(source, BrightspaceSource):
-                path, params = brightspace.routes(source)["users"], {}
-            else:
-                path, params = PROBES[type(source)]
-            client.get_json(path, params=params, endpoint=path)
-        results[name] = "ok"
-    return results
