@@ -171,7 +171,6 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     exact = {"entryDateFrom": utc_text(window.exact_from), "entryDateTo": utc_text(window.exact_to)}
     lists = {
         "users": {},
-        "audiences": {},
         "cpd_categories": {},
         "requirements": {},
         "cpd_entries": detail,
@@ -185,18 +184,18 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
         for name, params in lists.items()
     ]
     try:
-        pulled = dict(
-            zip(
-                lists,
-                envelope_lists(client, requests, per_page=PER_PAGE, progress=progress, task=task),
-                strict=True,
-            )
+        # The audiences come first (one page): their members' requests then go out with the
+        # other lists' first pages instead of after every page of every list.
+        audiences = envelope_lists(
+            client, [_list_request("audiences")], per_page=PER_PAGE, progress=progress, task=task
+        )[0]
+        _add(result, "audiences", audiences)
+        members = _member_requests(result)
+        pulled = envelope_lists(
+            client, requests + members, per_page=PER_PAGE, progress=progress, task=task
         )
-        # audiences first: their members are the next network work, which overlaps with
-        # the completions chain; the CPU work of building the big frames comes after
-        _add(result, "audiences", pulled.pop("audiences"))
-        _audience_members(client, result, progress, task)
-        for name, records in pulled.items():
+        _add_members(result, members, pulled[len(requests) :])
+        for name, records in zip(lists, pulled, strict=False):
             extra = None
             if name == "user_log_summaries":
                 n = len(records)
@@ -215,11 +214,15 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     return result
 
 
-def _audience_members(
-    client: HttpClient, result: SourcePull, progress: Progress, task: str
-) -> None:
+def _list_request(name: str) -> ListRequest:
+    table = TABLES[name]
+    return ListRequest(table.endpoint, endpoint=table.endpoint, decode=DECODERS[name])
+
+
+def _member_requests(result: SourcePull) -> list[ListRequest]:
+    """One members list per audience, tagged with the audience id asked about."""
     audience_ids = result.tables["audiences"]["id"].dropna().tolist()
-    requests = [
+    return [
         ListRequest(
             f"/audiences/{quote(str(audience_id), safe='')}/members",
             endpoint=TABLES["audience_members"].endpoint,
@@ -228,7 +231,9 @@ def _audience_members(
         )
         for audience_id in audience_ids
     ]
-    members = envelope_lists(client, requests, per_page=PER_PAGE, progress=progress, task=task)
+
+
+def _add_members(result: SourcePull, requests: list[ListRequest], members: list[Any]) -> None:
     flat = join_records(members)
     owners = [
         req.tag for req, group in zip(requests, members, strict=True) for _ in range(len(group))
