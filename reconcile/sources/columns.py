@@ -161,16 +161,20 @@ class ArrowRecords:
     none for that path, and the whole column then goes the old way)."""
 
     def __init__(
-        self, chunks: Sequence[pa.Table], instants: Sequence[dict[str, pa.Array]] | None = None
+        self,
+        chunks: Sequence[pa.Table],
+        instants: Sequence[dict[str, pa.Array]] | None = None,
+        keys: Sequence[set[Any] | None] | None = None,
     ) -> None:
         self.chunks = list(chunks)
         self.instants = list(instants) if instants is not None else [{} for _ in self.chunks]
+        self.keys = list(keys) if keys is not None else [None for _ in self.chunks]
         self._length = sum(chunk.num_rows for chunk in self.chunks)
         self._joined: pa.Table | None = None
 
     @classmethod
     def from_structs(
-        cls, records: pa.StructArray, instant_paths: Sequence[str] = ()
+        cls, records: pa.StructArray, instant_paths: Sequence[str] = (), key_path: str = ""
     ) -> ArrowRecords:
         columns = _flatten(records, "")
         instants = {}
@@ -178,7 +182,17 @@ class ArrowRecords:
             # the same cast _convert_arrow makes, done here, outside the main thread
             with contextlib.suppress(pa.ArrowException, ValueError, KeyError):
                 instants[path] = pc.cast(columns[path], INSTANT)
-        return cls([pa.table(columns)], [instants])
+        keys = set(columns[key_path].to_pylist()) if key_path in columns else None
+        return cls([pa.table(columns)], [instants], [keys])
+
+    def keys_distinct(self) -> bool:
+        """True when the key field (``ArrowPages(key_path=...)``) of every record differs from
+        every other's and none is null: the table cannot hold a duplicate, so de-duplicating
+        it can be skipped. False whenever that is not certain (then it is de-duplicated)."""
+        if any(page is None for page in self.keys):
+            return False
+        seen: set[Any] = set().union(*self.keys)  # type: ignore[arg-type]
+        return None not in seen and len(seen) == self._length
 
     def instants_of(self, path: str) -> pa.ChunkedArray | None:
         """The field as UTC instants when every page could be cast, else None."""
@@ -239,6 +253,7 @@ def join_records(parts: Sequence[Any]) -> Any:
         return ArrowRecords(
             [chunk for part in parts for chunk in part.chunks],
             [page for part in parts for page in part.instants],
+            [page for part in parts for page in part.keys],
         )
     joined: list[Any] = []
     for part in parts:
@@ -255,8 +270,12 @@ class ArrowPages:
     as the JSON path ignores it.
     """
 
-    def __init__(self, columns: Sequence[Column], *, envelope: bool) -> None:
+    def __init__(self, columns: Sequence[Column], *, envelope: bool, key_path: str = "") -> None:
+        """``key_path``: the field that identifies a record (a one-column key); each page's
+        values are collected as it is read, so ``ArrowRecords.keys_distinct`` can tell at
+        the end, cheaply, that a table holds no duplicate."""
         self.envelope = envelope
+        self.key_path = key_path
         self.instant_paths = tuple(c.path for c in columns if c.kind == "datetime")
         record = _record_type(columns)
         if record is None:
@@ -298,7 +317,9 @@ class ArrowPages:
             if results.null_count:
                 return None
             pagination = table.column("pagination")[0].as_py() or {}
-            records = ArrowRecords.from_structs(results.flatten(), self.instant_paths)
+            records = ArrowRecords.from_structs(
+                results.flatten(), self.instant_paths, self.key_path
+            )
             return ArrowEnvelope(records, pagination)
         outer = table.column(_WRAPPER).combine_chunks()
         if outer.null_count or len(outer.flatten()) != 1:
@@ -306,7 +327,7 @@ class ArrowPages:
         inner = outer.flatten()
         if inner.null_count:
             return None
-        return ArrowRecords.from_structs(inner.flatten(), self.instant_paths)
+        return ArrowRecords.from_structs(inner.flatten(), self.instant_paths, self.key_path)
 
 
 def _utf8(body: bytes) -> bool:

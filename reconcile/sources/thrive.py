@@ -121,9 +121,17 @@ TABLES: dict[str, Table] = {
         ("id",),
     ),
 }
+
+
+def _key_path(table: Table) -> str:
+    """The wire field of a one-column key ("" for a composite key or one added by us)."""
+    paths = {column.name: column.path for column in table.columns}
+    return paths.get(table.keys[0], "") if len(table.keys) == 1 else ""
+
+
 # Pages are read straight into Arrow columns where they can be (see columns.ArrowPages).
 DECODERS = {
-    name: ArrowPages(table.columns, envelope=name != "completions")
+    name: ArrowPages(table.columns, envelope=name != "completions", key_path=_key_path(table))
     for name, table in TABLES.items()
 }
 UNIT_MINUTES = {"minutes": 1.0, "minute": 1.0, "hours": 60.0, "hour": 60.0, "seconds": 1 / 60}
@@ -282,9 +290,11 @@ def _add(
 ) -> None:
     table = TABLES[name]
     built = frame(records, table.columns, extra=extra)
-    built, dropped = dedupe(
-        built, table.keys, stats=result.stats, label=f"{result.source} {table.endpoint}"
-    )
+    dropped = 0
+    if not (isinstance(records, ArrowRecords) and records.keys_distinct()):
+        built, dropped = dedupe(
+            built, table.keys, stats=result.stats, label=f"{result.source} {table.endpoint}"
+        )
     result.add(name, built, table.endpoint, dropped)
 
 
