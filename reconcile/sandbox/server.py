@@ -86,8 +86,9 @@ class Sandbox:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        """Serve on a background thread. Every list's records are rendered first (about a
-        second for 50,000 people), so no request, and no timed pull, pays for it."""
+        """Serve on a background thread. Every list's records are rendered first (seconds
+        for 50,000 people, milliseconds for a test's), so no request, and no timed pull,
+        pays for it."""
         if self._server is not None:
             return self
         self.warm()
