@@ -13,6 +13,12 @@ The sandbox runs in its own process (``--in-process`` to share this one). Beside
 it prints the client's CPU, the sandbox process's CPU, how many cores the two kept busy and
 how many other jobs used meanwhile: on a small shared machine the pull can be bound by the
 cores rather than by latency, and the ratio then says more about the machine than the client.
+
+No warm-up pull is needed, and none is made: the sandbox renders every list's records to JSON
+before it accepts its first connection (``Sandbox.start`` → ``warm``), so the sequential and
+the concurrent pulls both meet the same, already warm, sandbox, which then serves each page as
+a slice of those bytes (it stands in for an API served by other machines; its CPU is not the
+client's).
 """
 
 from __future__ import annotations

@@ -154,6 +154,49 @@ def test_datetimes_arrow_refuses_are_parsed_by_pandas_as_before() -> None:
     assert got["when"].dtype.tz is dt.UTC
 
 
+def test_pages_cast_to_instants_one_by_one_give_the_whole_column_cast() -> None:
+    good = [{"id": "1", "when": "2026-01-05T10:00:00.000Z"}, {"id": "2", "when": None}]
+    refused = [{"id": "3", "when": "2026-01-05"}]  # Arrow refuses a date without a time
+    pages = [ARRAY(json.dumps(page).encode()) for page in (good, good, refused)]
+    assert all(isinstance(page, ArrowRecords) for page in pages)
+    assert "when" in pages[0].instants[0] and "when" not in pages[2].instants[0]
+    cast = join_records(pages[:2])
+    assert cast.instants_of("when") is not None
+    assert_same_frame(frame(cast, COLUMNS), frame(good + good, COLUMNS))
+    mixed = join_records(pages)  # one refused page: the whole column goes to pandas
+    assert mixed.instants_of("when") is None
+    assert_same_frame(frame(mixed, COLUMNS), frame(good + good + refused, COLUMNS))
+
+
+def test_keys_distinct_only_when_no_key_repeats_and_none_is_missing() -> None:
+    keyed = ArrowPages(COLUMNS, envelope=False, key_path="id")
+
+    def pages(*ids: list[str | None]) -> ArrowRecords:
+        return join_records([keyed(json.dumps([{"id": i} for i in page]).encode()) for page in ids])
+
+    assert pages(["1", "2"], ["3"], []).keys_distinct()
+    assert not pages(["1", "2"], ["2"]).keys_distinct()  # across pages
+    assert not pages(["1", "1"]).keys_distinct()  # within a page
+    assert not pages(["1", None]).keys_distinct()  # a missing id is never certain
+    assert not join_records([ARRAY(b'[{"id": "1"}]')]).keys_distinct()  # no key collected
+
+
+def test_thrive_frames_skip_dedupe_only_when_keys_are_distinct() -> None:
+    from reconcile.sources.base import SourcePull
+    from reconcile.sources.http import RequestStats
+
+    decode = thrive.DECODERS["completions"]
+    page = [{"id": "a", "userId": "u"}, {"id": "b", "userId": "u"}]
+    for ids, kept in ((["a", "b"], 2), (["a", "a"], 1)):
+        records = decode(
+            json.dumps([{**r, "id": i} for r, i in zip(page, ids, strict=True)]).encode()
+        )
+        result = SourcePull("thrive", "http://x", stats=RequestStats())
+        thrive._add(result, "completions", records)
+        assert len(result.tables["completions"]) == kept
+        assert result.tables["completions"]["id"].tolist() == ids[:kept]
+
+
 def test_a_list_with_one_json_page_is_built_the_json_way() -> None:
     arrow = ARRAY(json.dumps(RECORDS[:2]).encode())
     joined = join_records([arrow, [{"id": 7, "n": 2.5}]])

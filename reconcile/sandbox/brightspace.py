@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
@@ -39,13 +40,12 @@ from reconcile.sandbox.wire import (
     Table,
     TextColumn,
     bool_arg,
+    bytes_json_response,
     format_instant_ms,
     instant_ns,
     int_arg,
-    join_objects,
     json_response,
     route,
-    text_json_response,
     utc_datetime,
 )
 
@@ -144,6 +144,9 @@ class Brightspace(Platform):
             id_column="RecordId",
         )
 
+    def tables(self) -> Iterable[Table]:
+        return [self.users, self.summaries]
+
     def _routes(self) -> list[Route]:
         le = "/d2l/api/le/{version}/cpd"
         return [
@@ -239,12 +242,11 @@ class Brightspace(Platform):
             value = request.arg(param)
             if value is not None:
                 found = np.flatnonzero(self._user_text[column] == value.strip().lower())
-                objects = self.users.render_at(found)
                 if param == "userName":
-                    if not objects:
+                    if not len(found):
                         raise NotFound(f"no user with userName {value}")
-                    return text_json_response(200, objects[0], records=1)
-                return text_json_response(200, join_objects(objects), records=len(objects))
+                    return bytes_json_response(200, self.users.json_object(found[0]), records=1)
+                return bytes_json_response(200, self.users.json_array_at(found), records=len(found))
         bookmark_text = request.arg("bookmark")
         start = 0
         if bookmark_text:
@@ -252,7 +254,7 @@ class Brightspace(Platform):
                 raise BadRequest(f"bookmark {bookmark_text!r} is not a user id")
             start = int(np.searchsorted(self.user_ids, int(bookmark_text), side="right"))
         stop = min(len(self.user_ids), start + USERS_PAGE)
-        objects = self.users.render(start, stop)
+        items = self.users.json_array(start, stop)
         more = stop < len(self.user_ids)
         bookmark = str(self.user_ids[stop - 1]) if stop > start else (bookmark_text or "")
         if self.faults.switch("repeat_bookmark", request.raw_path):
@@ -260,8 +262,8 @@ class Brightspace(Platform):
         paging = (
             f'{{"Bookmark":{json.dumps(bookmark)},"HasMoreItems":{"true" if more else "false"}}}'
         )
-        text = f'{{"PagingInfo":{paging},"Items":{join_objects(objects)}}}'
-        return text_json_response(200, text, records=len(objects))
+        head = f'{{"PagingInfo":{paging},"Items":'.encode()
+        return bytes_json_response(200, b"".join((head, items, b"}")), records=stop - start)
 
     def _user_position(self, user_text: str) -> int:
         if not re.fullmatch(r"\d{1,18}", user_text):
@@ -275,7 +277,7 @@ class Brightspace(Platform):
     def _user(self, request: Request, version: str, userId: str) -> Response:
         self._check_lp(version)
         position = self._user_position(userId)
-        return text_json_response(200, self.users.render(position, position + 1)[0], records=1)
+        return bytes_json_response(200, self.users.json_object(position), records=1)
 
     # --- records --------------------------------------------------------------------------
 
@@ -325,14 +327,14 @@ class Brightspace(Platform):
                 raise BadRequest(f"recordIdBookmark {bookmark_text} is not a record of this list")
             first = int(at[0]) + 1
         page = positions[first : first + limit]
-        objects = self.summaries.render_at(page)
+        objects = self.summaries.json_array_at(page)
         next_url = None
         if first + limit < len(positions):
             next_url = self._next_url(request, str(self.rec_id[page[-1]]))
         if self.faults.switch("repeat_bookmark", request.raw_path):
             next_url = self._next_url(request, bookmark_text)
-        text = f'{{"Next":{json.dumps(next_url)},"Objects":{join_objects(objects)}}}'
-        return text_json_response(200, text, records=len(objects))
+        head = f'{{"Next":{json.dumps(next_url)},"Objects":'.encode()
+        return bytes_json_response(200, b"".join((head, objects, b"}")), records=len(page))
 
     def _next_url(self, request: Request, bookmark: str | None) -> str:
         params = [

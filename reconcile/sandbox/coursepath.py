@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import threading
 import time
+from collections.abc import Iterable
 
 import jwt
 import numpy as np
@@ -29,12 +30,11 @@ from reconcile.sandbox.wire import (
     Route,
     Table,
     TextColumn,
+    bytes_json_response,
     float_column,
     int_arg,
-    join_objects,
     json_response,
     route,
-    text_json_response,
 )
 
 MAX_LIMIT = 500
@@ -145,6 +145,9 @@ class Coursepath(Platform):
         )
         self.routes = self._routes()
 
+    def tables(self) -> Iterable[Table]:
+        return [self.members, self.courses, self.groups, self.results]
+
     def _routes(self) -> list[Route]:
         v1 = "/api/v1"
         return [
@@ -213,16 +216,16 @@ class Coursepath(Platform):
         offset, limit = self._window(request)
         if positions is None:
             stop = min(len(table), offset + limit)
-            objects = table.render(min(offset, stop), stop)
-        else:
-            objects = table.render_at(positions[offset : offset + limit])
-        return text_json_response(200, join_objects(objects), records=len(objects))
+            start = min(offset, stop)
+            return bytes_json_response(200, table.json_array(start, stop), records=stop - start)
+        chosen = positions[offset : offset + limit]
+        return bytes_json_response(200, table.json_array_at(chosen), records=len(chosen))
 
     def _one(self, table: Table, key: object, what: str) -> Response:
         position = table.position(key)
         if position is None:
             raise NotFound(f"{what} not found")
-        return text_json_response(200, table.render(position, position + 1)[0], records=1)
+        return bytes_json_response(200, table.json_object(position), records=1)
 
     # --- routes ---------------------------------------------------------------------------
 
@@ -243,7 +246,7 @@ class Coursepath(Platform):
         found = np.flatnonzero((emails == COURSEPATH_EMAIL).fillna(False).to_numpy(dtype=bool))
         if not len(found):
             return json_response(200, {"id": "0", "email": COURSEPATH_EMAIL, "name": "Reports"})
-        return text_json_response(200, self.members.render_at(found[:1])[0], records=1)
+        return bytes_json_response(200, self.members.json_object(int(found[0])), records=1)
 
     def _member(self, request: Request, memberId: str) -> Response:
         return self._one(self.members, memberId, f"member {memberId}")

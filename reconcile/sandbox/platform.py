@@ -6,9 +6,10 @@ import base64
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from typing import ClassVar
 
-from reconcile.sandbox.wire import Request, Response, Route
+from reconcile.sandbox.wire import Request, Response, Route, Table
 
 THRIVE_TENANT_ID = "sandbox_Tenant01"
 THRIVE_API_SECRET = "sandbox-thrive-secret"  # noqa: S105 - a public sandbox credential
@@ -86,3 +87,12 @@ class Platform:
     def admit(self, request: Request) -> tuple[Response | None, list[tuple[str, str]]]:
         """Rate limiting: (a 429 to send or None, headers to add to the response)."""
         return None, []
+
+    def tables(self) -> Iterable[Table]:
+        """The tables whose records are served as lists (rendered up front by ``warm``)."""
+        return ()
+
+    def warm(self) -> None:
+        """Render every list's records now, so no request pays for it (see wire.Table)."""
+        for table in self.tables():
+            table.prepare()

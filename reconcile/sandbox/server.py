@@ -86,8 +86,12 @@ class Sandbox:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
+        """Serve on a background thread. Every list's records are rendered first (seconds
+        for 50,000 people, milliseconds for a test's), so no request, and no timed pull,
+        pays for it."""
         if self._server is not None:
             return self
+        self.warm()
         self._stopping.clear()
         self._server = _Server((self.host, self.port), _Handler, self)
         self.port = self._server.server_address[1]
@@ -100,6 +104,11 @@ class Sandbox:
         self._thread.start()
         log.info("sandbox serving on %s", self.url)
         return self
+
+    def warm(self) -> None:
+        """Render every platform's lists now (``start`` does; idempotent)."""
+        for platform in self.platforms.values():
+            platform.warm()
 
     def stop(self) -> None:
         if self._server is None:

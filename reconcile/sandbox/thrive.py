@@ -13,7 +13,7 @@ import itertools
 import json
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -43,6 +43,7 @@ from reconcile.sandbox.wire import (
     Route,
     Table,
     TextColumn,
+    bytes_json_response,
     instant_ns,
     int_arg,
     join_objects,
@@ -288,6 +289,11 @@ class Thrive(Platform):
 
     # --- platform hooks -------------------------------------------------------------------
 
+    def tables(self) -> Iterable[Table]:
+        listings = [self.users, self.audiences, self.categories, self.requirements]
+        listings += [self.contents, self.entries, *self.members.values()]
+        return [listing.table for listing in listings] + [self.completions]
+
     def error(self, status: int, message: str) -> Response:
         reason = _REASONS.get(status, "Error")
         return json_response(status, {"status": status, "error": reason, "message": message})
@@ -362,13 +368,12 @@ class Thrive(Platform):
         total = stop - start
         first = min(stop, start + (page - 1) * per_page)
         last = min(stop, first + per_page)
-        objects = table.render(first, last)
-        text = _envelope_text(total, page, per_page, objects)
+        body = _envelope_bytes(total, page, per_page, table.json_array(first, last))
         if page == 1:
             switch = self.faults.switch("grow_during_pull", request.raw_path)
             if switch is not None:
                 self._grow(listing, start, switch.extra)
-        return text_json_response(200, text, records=len(objects))
+        return bytes_json_response(200, body, records=last - first)
 
     def _grow(self, listing: Listing, at: int, extra: int) -> None:
         """New records appear at the front of the list: totals grow, later pages shift."""
@@ -398,14 +403,14 @@ class Thrive(Platform):
         position = table.position(record_id)
         if position is None:
             raise NotFound(f"no {what} with id {record_id}")
-        return text_json_response(200, table.render(position, position + 1)[0], records=1)
+        return bytes_json_response(200, table.json_object(position), records=1)
 
     def _user_by_ref(self, request: Request, ref: str) -> Response:
         table = self.users.table
         found = np.flatnonzero(table.column("ref").equals(ref, 0, len(table)))
         if not len(found):
             raise NotFound(f"no user with ref {ref}")
-        return text_json_response(200, table.render_at(found[:1])[0], records=1)
+        return bytes_json_response(200, table.json_object(int(found[0])), records=1)
 
     def _audience_id(self, key: str) -> str:
         if key in self.members:
@@ -480,19 +485,18 @@ class Thrive(Platform):
         first = (page - 1) * per_page
         if not filters:
             lo = min(stop, start + first)
-            objects = table.render(lo, min(stop, lo + per_page))
-        else:
-            mask = np.ones(stop - start, dtype=bool)
-            for name, value in filters.items():
-                if name == "isRPL":
-                    if value not in ("true", "false"):
-                        raise BadRequest(f"isRPL must be true or false (got {value!r})")
-                    mask &= table.column(name).equals(value == "true", start, stop)
-                else:
-                    mask &= table.column(name).equals(value, start, stop)
-            positions = start + np.flatnonzero(mask)
-            objects = table.render_at(positions[first : first + per_page])
-        return text_json_response(200, join_objects(objects), records=len(objects))
+            hi = min(stop, lo + per_page)
+            return bytes_json_response(200, table.json_array(lo, hi), records=hi - lo)
+        mask = np.ones(stop - start, dtype=bool)
+        for name, value in filters.items():
+            if name == "isRPL":
+                if value not in ("true", "false"):
+                    raise BadRequest(f"isRPL must be true or false (got {value!r})")
+                mask &= table.column(name).equals(value == "true", start, stop)
+            else:
+                mask &= table.column(name).equals(value, start, stop)
+        positions = (start + np.flatnonzero(mask))[first : first + per_page]
+        return bytes_json_response(200, table.json_array_at(positions), records=len(positions))
 
     def _completion(self, request: Request, id: str) -> Response:
         return self._single(self.completions, id, "completion")
@@ -563,12 +567,23 @@ class Thrive(Platform):
         return self._completion_keys
 
 
-def _envelope_text(total: int, page: int, per_page: int, objects: list[str]) -> str:
-    pagination = (
+def _pagination(total: int, page: int, per_page: int) -> str:
+    return (
         f'{{"totalResults":{total},"totalPages":{math.ceil(total / per_page)},'
         f'"page":{page},"perPage":{per_page}}}'
     )
-    return f'{{"pagination":{pagination},"results":{join_objects(objects)}}}'
+
+
+def _envelope_text(total: int, page: int, per_page: int, objects: list[str]) -> str:
+    return (
+        f'{{"pagination":{_pagination(total, page, per_page)},"results":{join_objects(objects)}}}'
+    )
+
+
+def _envelope_bytes(total: int, page: int, per_page: int, results: bytes) -> bytes:
+    """The envelope around a page's records already rendered as a JSON array."""
+    head = f'{{"pagination":{_pagination(total, page, per_page)},"results":'.encode()
+    return b"".join((head, results, b"}"))
 
 
 def _check_order(low: int | None, high: int | None, low_name: str, high_name: str) -> None:

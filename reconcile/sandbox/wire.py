@@ -1,10 +1,15 @@
 """Plumbing shared by the three sandbox platforms: requests, responses and fast JSON pages.
 
-Why pre-rendered fragments: a loader benchmark pulls millions of records, so a 1,000-record
-page must cost a few milliseconds whatever the data size. At startup every column is turned,
-vectorised, into an array of ready JSON fragments (``"abc"``, ``42``, ``null``); a page is then
-one ``template % row`` per record over a slice of those arrays. No frame is filtered or
-serialised per request.
+Why pre-rendered records: the sandbox stands in for a remote API served by other machines,
+but in the tests and benchmarks it shares the client's cores. A loader benchmark pulls a
+million records, so serving a 1,000-record page must cost next to nothing whatever the data
+size. Each Table therefore renders every record to JSON once, vectorised with Arrow (on
+first use, or up front with :meth:`Table.prepare`), into one buffer of ``record,`` texts;
+a page of consecutive rows is then one slice of that buffer, and a page of chosen rows one
+Arrow ``take``. The data are immutable while served, except where a platform inserts rows
+(a POSTed completion, ``grow_during_pull``): :meth:`Table.insert` drops the rendered
+records and the next page renders them again. ``render``/``render_at`` (one ``template %
+row`` per record) remain the reference the fast path is tested against.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,6 +160,20 @@ def format_instant_ms(ns: int) -> str:
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 
+def _text_scalar(text: str) -> pa.Scalar:
+    return pa.scalar(text, type=pa.large_string())
+
+
+_QUOTE, _ZULU_QUOTE, _EMPTY = _text_scalar('"'), _text_scalar('Z"'), _text_scalar("")
+_NULL, _TRUE, _FALSE = _text_scalar("null"), _text_scalar("true"), _text_scalar("false")
+
+
+def _large_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(pa.large_string())
+
+
 class Column:
     """One column of a Table. Values stay in compact arrays (Arrow strings, int64, bool);
     only the rows of the page being served become JSON text."""
@@ -175,6 +195,11 @@ class Column:
 
     def __len__(self) -> int:
         raise NotImplementedError
+
+    def fragments(self) -> pa.Array:
+        """Every value's JSON fragment, as Arrow text (what ``slice`` gives, all at once).
+        Subclasses vectorise it; this reference version goes through ``slice``."""
+        return pa.array(self.slice(0, len(self)), type=pa.large_string())
 
 
 class TextColumn(Column):
@@ -222,6 +247,17 @@ class TextColumn(Column):
     def all_values(self) -> list[Any]:
         return self._python(self.values)
 
+    def fragments(self) -> pa.Array:
+        values = _large_text(pa.array(self.values))
+        quoted = pc.binary_join_element_wise(_QUOTE, values, _QUOTE, _EMPTY)
+        if not self.plain:  # only the values that need escaping go through json.dumps
+            flagged = pc.fill_null(pc.match_substring_regex(values, _NEEDS_ESCAPE), False)
+            escaped = [
+                json.dumps(v, ensure_ascii=False) for v in values.filter(flagged).to_pylist()
+            ]
+            quoted = pc.replace_with_mask(quoted, flagged, pa.array(escaped, pa.large_string()))
+        return pc.fill_null(quoted, _NULL)
+
 
 class IntColumn(Column):
     def __init__(self, values: pd.Series | np.ndarray) -> None:
@@ -245,6 +281,9 @@ class IntColumn(Column):
     def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
         return self.values[start:stop] == value
 
+    def fragments(self) -> pa.Array:
+        return pa.array(self.values, type=pa.int64()).cast(pa.large_string())
+
 
 class BoolColumn(IntColumn):
     def __init__(self, values: pd.Series | np.ndarray) -> None:
@@ -258,6 +297,9 @@ class BoolColumn(IntColumn):
 
     def inserted(self, at: int, values: Sequence[Any]) -> BoolColumn:
         return BoolColumn(np.insert(self.values, at, np.asarray(values, dtype=bool)))
+
+    def fragments(self) -> pa.Array:
+        return pc.if_else(pa.array(self.values, type=pa.bool_()), _TRUE, _FALSE)
 
 
 _NAT = np.iinfo(np.int64).min
@@ -273,15 +315,23 @@ class InstantColumn(IntColumn):
         )
         self.millis = millis
 
-    def _render(self, ns: np.ndarray) -> list[str]:
+    def _text(self, ns: np.ndarray) -> np.ndarray:
         unit = "ms" if self.millis else "s"
-        text = np.datetime_as_string(
+        return np.datetime_as_string(
             ns.astype("datetime64[ns]").astype(f"datetime64[{unit}]"), unit=unit
         )
+
+    def _render(self, ns: np.ndarray) -> list[str]:
+        text = self._text(ns)
         return [
             "null" if n == _NAT else f'"{t}Z"'
             for n, t in zip(ns.tolist(), text.tolist(), strict=True)
         ]
+
+    def fragments(self) -> pa.Array:
+        text = pa.array(self._text(self.values), type=pa.large_string())
+        quoted = pc.binary_join_element_wise(_QUOTE, text, _ZULU_QUOTE, _EMPTY)
+        return pc.if_else(pa.array(self.values == _NAT), _NULL, quoted)
 
     def slice(self, start: int, stop: int) -> list[str]:
         return self._render(self.values[start:stop])
@@ -319,6 +369,9 @@ class FragmentColumn(Column):
     def equals(self, value: Any, start: int, stop: int) -> np.ndarray:
         return self.values[start:stop] == value
 
+    def fragments(self) -> pa.Array:
+        return pa.array(self.values.tolist(), type=pa.large_string())
+
 
 def float_column(values: pd.Series) -> FragmentColumn:
     return FragmentColumn(["null" if pd.isna(v) else json.dumps(float(v)) for v in values])
@@ -335,12 +388,75 @@ def instant_ns(values: pd.Series) -> np.ndarray:
 # --- tables ----------------------------------------------------------------------------------
 
 
+class _Rendered:
+    """Every record of a Table as JSON followed by a comma, in one Arrow buffer: the records
+    of rows [a, b) are the bytes between two offsets, ready to send."""
+
+    def __init__(self, records: pa.LargeStringArray) -> None:
+        self.records = records
+        self._data, self._offsets = _text_buffers(records)
+
+    def array(self, start: int, stop: int) -> bytes:
+        return _json_array(self._data, self._offsets[start], self._offsets[stop])
+
+    def array_at(self, positions: np.ndarray) -> bytes:
+        chosen = self.records.take(pa.array(positions, type=pa.int64()))
+        data, offsets = _text_buffers(chosen)
+        return _json_array(data, offsets[0], offsets[-1])
+
+    def one(self, position: int) -> bytes:
+        return bytes(self._data[self._offsets[position] : self._offsets[position + 1] - 1])
+
+
+def _text_buffers(records: pa.LargeStringArray) -> tuple[memoryview, np.ndarray]:
+    _, offsets, data = records.buffers()
+    positions = np.frombuffer(offsets, dtype=np.int64)[
+        records.offset : records.offset + len(records) + 1
+    ]
+    return memoryview(data) if data is not None else memoryview(b""), positions
+
+
+def _json_array(data: memoryview, start: int, stop: int) -> bytes:
+    """``[`` + the records between two offsets without their last comma + ``]``."""
+    if stop <= start:
+        return b"[]"
+    return b"".join((b"[", data[start : stop - 1], b"]"))
+
+
+def _render_all(template: str, columns: list[Column]) -> _Rendered:
+    """Every record at once: the template's literal pieces and each column's fragments
+    joined element-wise by Arrow (C++), each record followed by a comma."""
+    pieces = [""]
+    for part in re.split(r"(%%|%s)", template):
+        if part == "%s":
+            pieces.append("")
+        else:
+            pieces[-1] += "%" if part == "%%" else part
+    if len(pieces) != len(columns) + 1 or any(
+        "%" in piece for piece in re.split(r"%%|%s", template)
+    ):
+        raise ValueError(f"template {template!r} does not match its {len(columns)} columns")
+    parts: list[Any] = []
+    for piece, column in zip(pieces, columns, strict=False):
+        if piece:
+            parts.append(_text_scalar(piece))
+        parts.append(column.fragments())
+    parts.append(_text_scalar(pieces[-1] + ","))
+    records = pc.binary_join_element_wise(*parts, _EMPTY)
+    if records.null_count:
+        raise ValueError("a column rendered a null fragment")
+    return _Rendered(records)
+
+
 class Table:
     """Records of one kind in serving order, rendered page by page.
 
     ``template`` is the record's JSON with ``%s`` where each column's fragment goes, in the
     order of ``columns``. ``keys`` (int64, ascending) are the instants a range filter searches.
     ``id_column`` (or explicit ``ids``) serves lookups by id.
+
+    Pages are served from the records rendered once (``json_array``, ``json_array_at``,
+    ``json_object``: UTF-8 bytes); ``render``/``render_at`` build the same text per record.
     """
 
     def __init__(
@@ -358,6 +474,8 @@ class Table:
         self._ids = list(ids) if ids is not None else None
         self.keys = keys
         self._index: dict[Any, int] | None = None
+        self._lock = threading.Lock()
+        self._rendered: _Rendered | None = None
 
     @property
     def names(self) -> list[str]:
@@ -381,6 +499,36 @@ class Table:
         parts = [c.take(positions) for c in self.columns.values()]
         return [template % row for row in zip(*parts, strict=True)]
 
+    def prepare(self) -> None:
+        """Render every record now, so that no request pays for it later."""
+        self._records()
+
+    def _records(self) -> _Rendered:
+        rendered = self._rendered
+        if rendered is None:
+            with self._lock:
+                if self._rendered is None:
+                    self._rendered = _render_all(self.template, list(self.columns.values()))
+                rendered = self._rendered
+        return rendered
+
+    def json_array(self, start: int, stop: int) -> bytes:
+        """``[...]`` of the records of rows [start, stop), as sent."""
+        if stop <= start:
+            return b"[]"
+        return self._records().array(start, stop)
+
+    def json_array_at(self, positions: np.ndarray) -> bytes:
+        """``[...]`` of the records at these positions, in their order."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if not len(positions):
+            return b"[]"
+        return self._records().array_at(positions)
+
+    def json_object(self, position: int) -> bytes:
+        """The one record at ``position``."""
+        return self._records().one(position)
+
     def position(self, record_id: Any) -> int | None:
         if self._index is None:
             if self._ids is not None:
@@ -402,15 +550,25 @@ class Table:
         return {name: col.raw(positions) for name, col in self.columns.items()}
 
     def insert(self, at: int, values: dict[str, list[Any]], keys: list[int] | None) -> None:
-        """Insert rows before position ``at`` (records created or grown while serving)."""
-        self.columns = {name: col.inserted(at, values[name]) for name, col in self.columns.items()}
-        if self.keys is not None and keys is not None:
-            self.keys = np.insert(self.keys, at, np.asarray(keys, dtype=np.int64))
-        self._index = None
+        """Insert rows before position ``at`` (records created or grown while serving); the
+        rendered records are dropped, and the next page renders them again."""
+        with self._lock:
+            self.columns = {
+                name: col.inserted(at, values[name]) for name, col in self.columns.items()
+            }
+            if self.keys is not None and keys is not None:
+                self.keys = np.insert(self.keys, at, np.asarray(keys, dtype=np.int64))
+            self._index = None
+            self._rendered = None
 
 
 def join_objects(objects: list[str]) -> str:
     return "[" + ",".join(objects) + "]"
+
+
+def bytes_json_response(status: int, body: bytes, *, records: int = 0) -> Response:
+    """A response whose JSON is already UTF-8 bytes (pages cut from rendered records)."""
+    return Response(status, body, records=records)
 
 
 @dataclass(frozen=True)

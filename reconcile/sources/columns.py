@@ -22,6 +22,7 @@ built entirely the old way, so the frames are identical either way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import math
@@ -139,14 +140,15 @@ def _as_float(value: Any) -> float | None:
         return None
 
 
-ARROW_TYPES = {
-    "id": pa.string(),
-    "str": pa.string(),
+ARROW_TYPES = {  # text as large_string: what pandas' "string" dtype holds, so no cast later
+    "id": pa.large_string(),
+    "str": pa.large_string(),
     "int": pa.int64(),
     "float": pa.float64(),
     "bool": pa.bool_(),
-    "datetime": pa.string(),  # parsed by pandas below, exactly as for the JSON path
+    "datetime": pa.string(),  # cast to instants per page (``INSTANT``), else parsed by pandas
 }
+INSTANT = pa.timestamp("ns", tz="UTC")
 JSON_WHITESPACE = b" \t\r\n"
 _WRAPPER = "page"
 
@@ -154,17 +156,50 @@ _WRAPPER = "page"
 class ArrowRecords:
     """Records held as Arrow columns, one flat table per page (a column per dotted path),
     never as Python dicts. Pages are flattened where they are parsed, in the worker threads,
-    so joining them at the end costs next to nothing."""
+    so joining them at the end costs next to nothing. Timestamp fields are also cast to UTC
+    instants there (``instants``: per page, path → array; a page whose text Arrow refuses has
+    none for that path, and the whole column then goes the old way)."""
 
-    def __init__(self, chunks: Sequence[pa.Table]) -> None:
+    def __init__(
+        self,
+        chunks: Sequence[pa.Table],
+        instants: Sequence[dict[str, pa.Array]] | None = None,
+        keys: Sequence[set[Any] | None] | None = None,
+    ) -> None:
         self.chunks = list(chunks)
+        self.instants = list(instants) if instants is not None else [{} for _ in self.chunks]
+        self.keys = list(keys) if keys is not None else [None for _ in self.chunks]
         self._length = sum(chunk.num_rows for chunk in self.chunks)
         self._joined: pa.Table | None = None
 
     @classmethod
-    def from_structs(cls, records: pa.StructArray) -> ArrowRecords:
+    def from_structs(
+        cls, records: pa.StructArray, instant_paths: Sequence[str] = (), key_path: str = ""
+    ) -> ArrowRecords:
         columns = _flatten(records, "")
-        return cls([pa.table(columns)])
+        instants = {}
+        for path in instant_paths:
+            # the same cast _convert_arrow makes, done here, outside the main thread
+            with contextlib.suppress(pa.ArrowException, ValueError, KeyError):
+                instants[path] = pc.cast(columns[path], INSTANT)
+        keys = set(columns[key_path].to_pylist()) if key_path in columns else None
+        return cls([pa.table(columns)], [instants], [keys])
+
+    def keys_distinct(self) -> bool:
+        """True when the key field (``ArrowPages(key_path=...)``) of every record differs from
+        every other's and none is null: the table cannot hold a duplicate, so de-duplicating
+        it can be skipped. False whenever that is not certain (then it is de-duplicated)."""
+        if any(page is None for page in self.keys):
+            return False
+        seen: set[Any] = set().union(*self.keys)  # type: ignore[arg-type]
+        return None not in seen and len(seen) == self._length
+
+    def instants_of(self, path: str) -> pa.ChunkedArray | None:
+        """The field as UTC instants when every page could be cast, else None."""
+        arrays = [page.get(path) for page in self.instants]
+        if any(array is None for array in arrays):
+            return None
+        return pa.chunked_array(arrays, type=INSTANT)
 
     def __len__(self) -> int:
         return self._length
@@ -215,7 +250,11 @@ def join_records(parts: Sequence[Any]) -> Any:
     """The records of several pages as one: Arrow when every page was read by Arrow, else
     a list of dicts (Arrow pages converted), which the JSON path builds exactly as before."""
     if parts and all(isinstance(part, ArrowRecords) for part in parts):
-        return ArrowRecords([chunk for part in parts for chunk in part.chunks])
+        return ArrowRecords(
+            [chunk for part in parts for chunk in part.chunks],
+            [page for part in parts for page in part.instants],
+            [page for part in parts for page in part.keys],
+        )
     joined: list[Any] = []
     for part in parts:
         joined.extend(part.to_pylist() if isinstance(part, ArrowRecords) else part)
@@ -231,8 +270,13 @@ class ArrowPages:
     as the JSON path ignores it.
     """
 
-    def __init__(self, columns: Sequence[Column], *, envelope: bool) -> None:
+    def __init__(self, columns: Sequence[Column], *, envelope: bool, key_path: str = "") -> None:
+        """``key_path``: the field that identifies a record (a one-column key); each page's
+        values are collected as it is read, so ``ArrowRecords.keys_distinct`` can tell at
+        the end, cheaply, that a table holds no duplicate."""
         self.envelope = envelope
+        self.key_path = key_path
+        self.instant_paths = tuple(c.path for c in columns if c.kind == "datetime")
         record = _record_type(columns)
         if record is None:
             self._parse = None
@@ -273,14 +317,17 @@ class ArrowPages:
             if results.null_count:
                 return None
             pagination = table.column("pagination")[0].as_py() or {}
-            return ArrowEnvelope(ArrowRecords.from_structs(results.flatten()), pagination)
+            records = ArrowRecords.from_structs(
+                results.flatten(), self.instant_paths, self.key_path
+            )
+            return ArrowEnvelope(records, pagination)
         outer = table.column(_WRAPPER).combine_chunks()
         if outer.null_count or len(outer.flatten()) != 1:
             return None
         inner = outer.flatten()
         if inner.null_count:
             return None
-        return ArrowRecords.from_structs(inner.flatten())
+        return ArrowRecords.from_structs(inner.flatten(), self.instant_paths, self.key_path)
 
 
 def _utf8(body: bytes) -> bool:
@@ -320,10 +367,15 @@ def _record_type(columns: Sequence[Column]) -> pa.StructType | None:
     return struct(tree)
 
 
-def _convert_arrow(values: pa.ChunkedArray, kind: str) -> Any:
-    """The typed array ``_convert`` would give for the same values, taken from Arrow."""
+def _convert_arrow(
+    values: pa.ChunkedArray, kind: str, instants: pa.ChunkedArray | None = None
+) -> Any:
+    """The typed array ``_convert`` would give for the same values, taken from Arrow.
+    ``instants``: a datetime field already cast per page (``ArrowRecords.instants_of``)."""
     if kind in ("id", "str"):
-        return pd.array(values.combine_chunks().cast(pa.large_string()), dtype="string")
+        # Kept in its pages' chunks: joining them would copy every string of a million-row
+        # table once more, in the main thread, for an equal array (values, dtype, Parquet).
+        return pd.StringDtype("pyarrow").__from_arrow__(values.cast(pa.large_string()))
     if kind == "int":
         return pd.Int64Dtype().__from_arrow__(values)
     if kind == "float":
@@ -332,7 +384,8 @@ def _convert_arrow(values: pa.ChunkedArray, kind: str) -> Any:
         return pd.BooleanDtype().__from_arrow__(values)
     if kind == "datetime":
         try:  # Arrow's ISO 8601 parser, about 20x faster than pandas' ...
-            instants = pc.cast(values, pa.timestamp("ns", tz="UTC"))
+            if instants is None:
+                instants = pc.cast(values, INSTANT)
         except (pa.ArrowException, ValueError):  # ... but it refuses some forms pandas reads
             return _convert(values.to_numpy(zero_copy_only=False), kind)
         # the same tz object as pandas' own parser gives (datetime.timezone.utc)
@@ -357,7 +410,8 @@ def frame(
         data[name] = _convert(list(values), kind)
     for column in columns:
         if isinstance(records, ArrowRecords):
-            data[column.name] = _convert_arrow(records.field(column.path), column.kind)
+            instants = records.instants_of(column.path) if column.kind == "datetime" else None
+            data[column.name] = _convert_arrow(records.field(column.path), column.kind, instants)
         else:
             data[column.name] = _convert(extract(records, column.path), column.kind)
     result = pd.DataFrame(data)

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.hooks import default_hooks
 
 from reconcile import __version__
 from reconcile.config import Http
@@ -425,13 +426,8 @@ class HttpClient:
         auth: requests.auth.AuthBase | None,
     ) -> requests.Response | Exception:
         try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                json=json_body,
-                auth=auth or self.auth,
+            response = self.session.send(
+                self._prepare(method, url, params, data, json_body, auth),
                 timeout=self.policy.timeout_seconds,
                 allow_redirects=False,
                 stream=True,
@@ -446,6 +442,38 @@ class HttpClient:
             return exc
         self.pacer.observe(response.headers)
         return response
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        data: Mapping[str, Any] | None,
+        json_body: Any,
+        auth: requests.auth.AuthBase | None,
+    ) -> requests.PreparedRequest:
+        """The request ``Session.request`` would prepare, without its per-call merging.
+
+        ``Session.prepare_request`` copies the session's cookie jar into a new jar and merges
+        every setting with the session's, for every request: about a fifth of the CPU
+        ``requests`` spends on a call, thousands of times per pull. Here the session's
+        headers, its cookie jar (read, not copied: ``Session.send`` still stores the cookies
+        a server sets) and our auth go straight into the prepared request, which is what
+        the merging produced for this session (no session-level params, auth or hooks).
+        """
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method.upper(),
+            url=url,
+            headers=self.session.headers,
+            data=data or {},
+            json=json_body,
+            params=params or {},
+            auth=auth or self.auth,
+            cookies=self.session.cookies,
+            hooks=default_hooks(),
+        )
+        return prepared
 
     def _reauthenticate(
         self, response: requests.Response, auth: requests.auth.AuthBase | None

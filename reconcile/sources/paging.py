@@ -140,28 +140,36 @@ def _envelope_round(
         progress.advance(task, pages=1, records=len(page.results))
         return page
 
-    firsts = client.map(first, requests)
-    more: list[tuple[int, int]] = []
-    for index, page in enumerate(firsts):
-        if page.total_pages > PAGE_CAP:
-            raise SourceError(
-                f"{client.source}: {requests[index].path} claims {page.total_pages} pages, more "
-                f"than the cap of {PAGE_CAP}; the server's pagination looks broken",
-                source=client.source,
-                url=redact(client.url(requests[index].path)),
-            )
-        more.extend((index, n) for n in range(2, page.total_pages + 1))
-
-    def rest(item: tuple[int, int]) -> _Envelope:
-        index, number = item
+    def rest(index: int, number: int) -> _Envelope:
         page = _envelope_page(client, requests[index], number, per_page)
         progress.advance(task, pages=1, records=len(page.results))
         return page
 
-    later = client.map(rest, more)
-    pages: list[list[_Envelope]] = [[page] for page in firsts]
-    for (index, _), page in zip(more, later, strict=True):
-        pages[index].append(page)
+    # A list's other pages are queued as soon as its first page is in, so the workers never
+    # wait for the slowest first page; pages are put back in order below whatever the timing.
+    firsts = [client.submit(first, request) for request in requests]
+    later: list[tuple[int, Future[_Envelope]]] = []
+    pages: list[list[_Envelope]] = []
+    try:
+        for index, pending in enumerate(firsts):
+            page = pending.result()
+            if page.total_pages > PAGE_CAP:
+                raise SourceError(
+                    f"{client.source}: {requests[index].path} claims {page.total_pages} pages, "
+                    f"more than the cap of {PAGE_CAP}; the server's pagination looks broken",
+                    source=client.source,
+                    url=redact(client.url(requests[index].path)),
+                )
+            pages.append([page])
+            later.extend(
+                (index, client.submit(rest, index, n)) for n in range(2, page.total_pages + 1)
+            )
+        for index, pending in later:
+            pages[index].append(pending.result())
+    except BaseException:
+        for pending in [*firsts, *(f for _, f in later)]:
+            pending.cancel()
+        raise
     result = []
     for group in pages:
         records = join_records([page.results for page in group])

@@ -121,9 +121,17 @@ TABLES: dict[str, Table] = {
         ("id",),
     ),
 }
+
+
+def _key_path(table: Table) -> str:
+    """The wire field of a one-column key ("" for a composite key or one added by us)."""
+    paths = {column.name: column.path for column in table.columns}
+    return paths.get(table.keys[0], "") if len(table.keys) == 1 else ""
+
+
 # Pages are read straight into Arrow columns where they can be (see columns.ArrowPages).
 DECODERS = {
-    name: ArrowPages(table.columns, envelope=name != "completions")
+    name: ArrowPages(table.columns, envelope=name != "completions", key_path=_key_path(table))
     for name, table in TABLES.items()
 }
 UNIT_MINUTES = {"minutes": 1.0, "minute": 1.0, "hours": 60.0, "hour": 60.0, "seconds": 1 / 60}
@@ -171,7 +179,6 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     exact = {"entryDateFrom": utc_text(window.exact_from), "entryDateTo": utc_text(window.exact_to)}
     lists = {
         "users": {},
-        "audiences": {},
         "cpd_categories": {},
         "requirements": {},
         "cpd_entries": detail,
@@ -185,18 +192,18 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
         for name, params in lists.items()
     ]
     try:
-        pulled = dict(
-            zip(
-                lists,
-                envelope_lists(client, requests, per_page=PER_PAGE, progress=progress, task=task),
-                strict=True,
-            )
+        # The audiences come first (one page): their members' requests then go out with the
+        # other lists' first pages instead of after every page of every list.
+        audiences = envelope_lists(
+            client, [_list_request("audiences")], per_page=PER_PAGE, progress=progress, task=task
+        )[0]
+        _add(result, "audiences", audiences)
+        members = _member_requests(result)
+        pulled = envelope_lists(
+            client, requests + members, per_page=PER_PAGE, progress=progress, task=task
         )
-        # audiences first: their members are the next network work, which overlaps with
-        # the completions chain; the CPU work of building the big frames comes after
-        _add(result, "audiences", pulled.pop("audiences"))
-        _audience_members(client, result, progress, task)
-        for name, records in pulled.items():
+        _add_members(result, members, pulled[len(requests) :])
+        for name, records in zip(lists, pulled, strict=False):
             extra = None
             if name == "user_log_summaries":
                 n = len(records)
@@ -215,11 +222,15 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     return result
 
 
-def _audience_members(
-    client: HttpClient, result: SourcePull, progress: Progress, task: str
-) -> None:
+def _list_request(name: str) -> ListRequest:
+    table = TABLES[name]
+    return ListRequest(table.endpoint, endpoint=table.endpoint, decode=DECODERS[name])
+
+
+def _member_requests(result: SourcePull) -> list[ListRequest]:
+    """One members list per audience, tagged with the audience id asked about."""
     audience_ids = result.tables["audiences"]["id"].dropna().tolist()
-    requests = [
+    return [
         ListRequest(
             f"/audiences/{quote(str(audience_id), safe='')}/members",
             endpoint=TABLES["audience_members"].endpoint,
@@ -228,7 +239,9 @@ def _audience_members(
         )
         for audience_id in audience_ids
     ]
-    members = envelope_lists(client, requests, per_page=PER_PAGE, progress=progress, task=task)
+
+
+def _add_members(result: SourcePull, requests: list[ListRequest], members: list[Any]) -> None:
     flat = join_records(members)
     owners = [
         req.tag for req, group in zip(requests, members, strict=True) for _ in range(len(group))
@@ -277,9 +290,11 @@ def _add(
 ) -> None:
     table = TABLES[name]
     built = frame(records, table.columns, extra=extra)
-    built, dropped = dedupe(
-        built, table.keys, stats=result.stats, label=f"{result.source} {table.endpoint}"
-    )
+    dropped = 0
+    if not (isinstance(records, ArrowRecords) and records.keys_distinct()):
+        built, dropped = dedupe(
+            built, table.keys, stats=result.stats, label=f"{result.source} {table.endpoint}"
+        )
     result.add(name, built, table.endpoint, dropped)
 
 
