@@ -277,6 +277,37 @@ def test_oauth_token_works_until_expired_then_reauth(sandbox: Sandbox) -> None:
     assert requests.get(url, headers=fresh).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("scope", "get_status", "post_status"),
+    [
+        ("api/read", 200, 403),
+        ("api/write", 403, 422),
+        ("api/read api/write", 200, 422),
+        ("api/all", 200, 422),
+    ],
+)
+def test_a_token_may_do_only_what_its_scope_allows(
+    sandbox: Sandbox, scope: str, get_status: int, post_status: int
+) -> None:
+    token = requests.post(
+        sandbox.thrive_token_url,
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(THRIVE_CLIENT_ID, THRIVE_CLIENT_SECRET),
+    ).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    base = sandbox.base_urls["thrive"]
+    assert requests.get(f"{base}/users", headers=bearer).status_code == get_status
+    # An empty body: a token allowed to write gets as far as the 422 about the body.
+    posted = requests.post(f"{base}/learning/completions", json={}, headers=bearer)
+    assert posted.status_code == post_status
+    if post_status == 403:
+        assert posted.json() == {
+            "status": 403,
+            "error": "Forbidden",
+            "message": "the access token's scope (api/read) does not include api/write",
+        }
+
+
 def test_token_lifetime_is_enforced() -> None:
     with Sandbox(tiny_org(), token_lifetime_s=0) as sandbox:
         token = _token(sandbox).json()["access_token"]

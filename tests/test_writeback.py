@@ -315,6 +315,19 @@ def test_apply_with_oauth2_client_credentials(
     assert row.statement_id in [c["id"] for c in case.completions(row.thrive_user_id)]
 
 
+def test_a_read_only_oauth2_client_stops_at_once_with_exit_3_and_the_scope(
+    case: Case, base: tuple[dict[str, Path], Path], tmp_path: Path
+) -> None:
+    path = _config(case.sandbox, tmp_path / "readonly", base[0], thrive_auth="oauth2")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('auth = "oauth2"', 'auth = "oauth2"\nscope = "api/read"'))
+    with pytest.raises(SourceError) as caught:
+        push_completions(config_module.load(path), case.run_dir, apply=True, policy=FAST)
+    assert caught.value.status == 403
+    assert "does not include api/write" in str(caught.value)
+    assert "scope" in str(caught.value)
+
+
 # --- the core's POST ---------------------------------------------------------------------------
 
 

@@ -23,18 +23,26 @@ COURSEPATH_API_KEY = "sandbox-coursepath-key"
 
 
 class TokenStore:
-    """Bearer tokens minted by a client-credentials endpoint, each with an expiry."""
+    """Bearer tokens minted by a client-credentials endpoint, each with an expiry and the
+    scopes it was granted (so a read-only client cannot write)."""
 
     def __init__(self, lifetime_s: float) -> None:
         self.lifetime_s = lifetime_s
         self._lock = threading.Lock()
         self._expiry: dict[str, float] = {}
+        self._scopes: dict[str, frozenset[str]] = {}
 
-    def mint(self) -> str:
+    def mint(self, scopes: frozenset[str] = frozenset()) -> str:
+        """A new token; ``scopes`` empty means whatever the client is allowed (all)."""
         token = secrets.token_urlsafe(24)
         with self._lock:
             self._expiry[token] = time.monotonic() + self.lifetime_s
+            self._scopes[token] = scopes
         return token
+
+    def scopes(self, token: str) -> frozenset[str]:
+        with self._lock:
+            return self._scopes.get(token, frozenset())
 
     def state(self, token: str) -> str:
         """ "valid", "expired" or "unknown"."""

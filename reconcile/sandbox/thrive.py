@@ -58,6 +58,7 @@ DEFAULT_PER_PAGE = 100
 _REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     422: "Unprocessable Entity",
@@ -311,10 +312,21 @@ class Thrive(Platform):
             return self._unauthorized("no credentials: send HTTP Basic or a Bearer token")
         state = self.tokens.state(token)
         if state == "valid":
-            return None
+            return self._scope_refusal(route, self.tokens.scopes(token))
         return self._unauthorized(
             "the access token has expired" if state == "expired" else "the access token is invalid"
         )
+
+    def _scope_refusal(self, route: Route, scopes: frozenset[str]) -> Response | None:
+        """403 when the token's scopes do not cover the request: writes need api/write or
+        api/all, reads api/read or api/all (a token asked for with no scope gets them all)."""
+        if not scopes or "api/all" in scopes:
+            return None
+        needed = "api/read" if route.method == "GET" else "api/write"
+        if needed in scopes:
+            return None
+        granted = " ".join(sorted(scopes))
+        return self.error(403, f"the access token's scope ({granted}) does not include {needed}")
 
     def _unauthorized(self, message: str) -> Response:
         response = self.error(401, message)
@@ -346,7 +358,11 @@ class Thrive(Platform):
         lifetime = int(self.tokens.lifetime_s)
         return json_response(
             200,
-            {"access_token": self.tokens.mint(), "token_type": "Bearer", "expires_in": lifetime},
+            {
+                "access_token": self.tokens.mint(frozenset(scope.split())),
+                "token_type": "Bearer",
+                "expires_in": lifetime,
+            },
         )
 
     # --- envelope lists -------------------------------------------------------------------
