@@ -61,16 +61,16 @@ class _AccountIndex:
     an e-mail typed in a CPD log) are resolved on the fly without the explicit-id step.
     """
 
-    def __init__(self, people: pd.DataFrame, accounts: pd.DataFrame, matches: pd.DataFrame):
+    def __init__(
+        self,
+        people: pd.DataFrame,
+        accounts: pd.DataFrame,
+        matches: pd.DataFrame,
+        matcher: identity.Matcher | None = None,
+    ):
         self.people = people
-        frame = pd.DataFrame(
-            {
-                "system": accounts["system"].to_numpy(),
-                "key": normalise_ids(accounts["account_id"]).to_numpy(),
-                "person": matches["person"].to_numpy(),
-            }
-        )
-        self.map = frame.drop_duplicates(["system", "key"], keep="first")
+        self.matcher = matcher if matcher is not None else identity.Matcher(people)
+        self.by_system = identity.account_keys(accounts, matches["person"].to_numpy())
 
     def lookup(self, system: pd.Series, account_id: pd.Series) -> np.ndarray:
         """Person row per record (-1: unknown account, unmatched or ambiguous)."""
@@ -82,15 +82,14 @@ class _AccountIndex:
         """(person per row, pair code per row, distinct (system, key, person) pairs)."""
         inverse, pairs = pair_codes(system, account_id)
         keys = pd.DataFrame({"system": pairs["first"], "key": normalise_ids(pairs["second"])})
-        person = keys.merge(self.map, on=["system", "key"], how="left")["person"]
-        person = person.fillna(-1).to_numpy(dtype=np.int64)
+        person = identity.find_accounts(self.by_system, keys["system"], keys["key"])
         sheet = (keys["system"] == "spreadsheet").to_numpy() & keys["key"].notna().to_numpy()
         if sheet.any():
             ids = keys.loc[sheet, "key"].reset_index(drop=True)
             pseudo = pd.DataFrame(
                 {"system": "spreadsheet", "account_id": ids, "email": ids, "external_ref": ids}
             )
-            person[sheet] = identity.resolve(self.people, pseudo, explicit=False)["person"]
+            person[sheet] = self.matcher.resolve(pseudo, explicit=False)["person"]
         keys["person"] = person
         return person[inverse], inverse, keys
 
@@ -110,8 +109,9 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
 
     clock.tick("1. identity")
     # 1. identity
-    matches = identity.resolve(people, tables.accounts)
-    index = _AccountIndex(people, tables.accounts, matches)
+    matcher = identity.Matcher(people)
+    matches = matcher.resolve(tables.accounts)
+    index = _AccountIndex(people, tables.accounts, matches, matcher)
 
     clock.tick("2. period")
     # 2. period

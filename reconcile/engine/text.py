@@ -54,13 +54,100 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     source = arr
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    encoded = pc.dictionary_encode(arr)
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    uniques = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    packed = _packed(arr) if len(arr) >= _PACK_FROM else None
+    if packed is not None:
+        codes, dictionary = _factorize_packed(*packed)
+    else:
+        encoded = pc.dictionary_encode(arr)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        dictionary = encoded.dictionary
+    uniques = np.asarray(dictionary.to_pylist(), dtype=object)
     if memo is not None:
         memo[id(source)] = (source, codes, uniques)
         return codes.copy(), uniques.copy()
     return codes, uniques
+
+
+#: Below this many rows Arrow's dictionary encoding is as fast as packing; above it, packing
+#: short strings into integers pays (ids such as "t12345" across millions of records).
+_PACK_FROM = 50_000
+#: Bytes of text that fit in one uint64 next to the length byte.
+_PACK_WIDTH = 7
+
+
+def _packed(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each string as one uint64 (length byte, then up to 7 UTF-8 bytes), and the null mask.
+
+    Why: hashing millions of short strings is the single largest cost of keying a ledger;
+    hashing the same values as integers is several times faster and gives the same groups,
+    since (length, bytes) identifies a string. None when any value is longer than 7 bytes.
+    """
+    n = len(arr)
+    _, offsets_buf, data_buf = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width)[arr.offset : arr.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    lengths = np.diff(offsets)
+    valid = (
+        np.ones(n, dtype=bool)
+        if arr.null_count == 0
+        else arr.is_valid().to_numpy(zero_copy_only=False)
+    )
+    lengths = np.where(valid, lengths, 0)
+    longest = int(lengths.max()) if n else 0
+    if longest > _PACK_WIDTH:
+        return None
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    )
+    data = np.concatenate([data, np.zeros(_PACK_WIDTH + 1, dtype=np.uint8)])
+    keys = lengths.astype(np.uint64)
+    start = offsets[:-1]
+    for j in range(longest):
+        byte = data[start + j].astype(np.uint64) * (lengths > j)
+        keys |= byte << np.uint64(8 * (j + 1))
+    return keys, valid
+
+
+def _factorize_packed(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """(codes, -1 for null; distinct strings) in first-seen order, as dictionary encoding."""
+    null_key = np.uint64(0xFF)  # a length byte no packed string has
+    codes, uniques = pd.factorize(np.where(valid, keys, null_key))
+    codes = codes.astype(np.int64)
+    if not valid.all():
+        at = np.flatnonzero(uniques == null_key)[0]
+        codes = np.where(codes == at, -1, codes - (codes > at))
+        uniques = np.delete(uniques, at)
+    raw = np.ascontiguousarray(uniques, dtype="<u8").view(np.uint8).reshape(-1, 8)
+    lengths = raw[:, 0].astype(np.int64)
+    data = raw[:, 1:][np.arange(1, 8)[None, :] <= lengths[:, None]]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    dictionary = pa.LargeStringArray.from_buffers(
+        len(uniques), pa.py_buffer(offsets), pa.py_buffer(data.tobytes())
+    )
+    return codes, dictionary
+
+
+def positions(values: pd.Series, vocabulary: pa.Array) -> np.ndarray:
+    """Position of each value in ``vocabulary`` (distinct strings); -1 where absent or missing.
+
+    Arrow's hash lookup: ``pd.Index.get_indexer`` on string data first turns both sides into
+    Python objects, several times slower for the hundreds of thousands of account keys.
+    """
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is None:
+        arr = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    if not len(vocabulary):
+        return np.full(len(values), -1, dtype=np.int64)
+    if arr.type != vocabulary.type:
+        arr = arr.cast(vocabulary.type)
+    found = pc.index_in(arr, value_set=vocabulary, skip_nulls=True)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def text_array(values) -> pa.Array:
+    """Distinct strings (a Python sequence or an object array) as an Arrow large_string array."""
+    return pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)
 
 
 def normalise_titles(values: pd.Series) -> pd.Series:
@@ -79,7 +166,24 @@ def is_draft(state: pd.Series) -> np.ndarray:
 
 def normalise_emails(values: pd.Series) -> pd.Series:
     """Trim and case-fold (§6 rule 1)."""
-    return values.astype("str").str.strip().str.casefold()
+    return casefold(values.astype("str").str.strip())
+
+
+def casefold(values: pd.Series) -> pd.Series:
+    """``str.casefold`` per value, with Arrow's lower-casing for pure-ASCII values.
+
+    For ASCII text case-folding *is* ASCII lower-casing, which Arrow does without a Python
+    call per value; only the (few) values with other characters take the Python path. Same
+    result as ``values.str.casefold()``.
+    """
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is None:
+        return values.str.casefold()
+    out = pd.Series(pd.array(pc.ascii_lower(arr), dtype=values.dtype), index=values.index)
+    other = ~pc.fill_null(pc.string_is_ascii(arr), True).to_numpy(zero_copy_only=False)
+    if other.any():
+        out[other] = values[other].str.casefold()
+    return out.rename(values.name)
 
 
 def normalise_ids(values: pd.Series) -> pd.Series:
@@ -141,7 +245,7 @@ def pair_codes(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, pd.Data
     b_codes, b_uniques = factorize(second)
     width = len(b_uniques) + 1
     combined = (a_codes.astype(np.int64) + 1) * width + (b_codes.astype(np.int64) + 1)
-    pairs, inverse = np.unique(combined, return_inverse=True)
+    pairs, inverse = _sorted_unique(combined, width * (len(a_uniques) + 1))
     a_of, b_of = pairs // width - 1, pairs % width - 1
     a_vals = np.asarray(a_uniques, dtype=object)
     b_vals = np.asarray(b_uniques, dtype=object)
@@ -158,3 +262,17 @@ def pair_codes(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, pd.Data
         }
     )
     return inverse.astype(np.int64), frame
+
+
+def _sorted_unique(values: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for non-negative ints below ``bound``.
+
+    When the range is not much wider than the data, a presence table replaces the sort:
+    linear time instead of n log n on the millions of (system, account) codes of a ledger.
+    """
+    if bound > 4 * len(values) + 1024:
+        return np.unique(values, return_inverse=True)
+    seen = np.zeros(bound, dtype=bool)
+    seen[values] = True
+    rank = np.cumsum(seen) - 1
+    return np.flatnonzero(seen), rank[values]
