@@ -28,6 +28,8 @@ from reconcile.engine.rules import Rules
 from reconcile.engine.status import STATUSES, progress, reasons, statuses
 from reconcile.engine.text import (
     encoding_memo,
+    fill_text,
+    first_values,
     normalise_ids,
     pair_codes,
     round_half_up,
@@ -125,7 +127,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     policy = cat[cat["origin"] == "policy"].drop_duplicates(["system", "course_id"])
     content = cat[cat["origin"] != "policy"].drop_duplicates(["system", "course_id"])
     comp_course = _course_lookup(comps, policy, content)
-    comp_title = comps["title"].fillna(comp_course["title"])
+    comp_title = fill_text(comps["title"], comp_course["title"])
     (act_title, comp_tkey, pol_tkey), _ = shared_codes([acts["title"], comp_title, policy["title"]])
     act_course = _activity_course(acts, act_title, policy, pol_tkey)
     cats = tables.categories.drop_duplicates("category")
@@ -163,22 +165,14 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     act_person, act_pair, act_pairs = index.lookup_pairs(acts["system"], acts["account_id"])
     act_date = local_dates(acts["completed_at"], acts["local_date"], rules.timezone)
     codes = ledger.dispositions(act_person, act_date, acts["state"], acts["minutes"], rules)
-    rank = ledger.system_rank(acts["system"])
-    instant = _instants(acts["completed_at"])
-    open_rows = np.flatnonzero(codes == -1)
-    candidates = pd.DataFrame(
-        {
-            "person": act_person[open_rows],
-            "title_key": act_title[open_rows],
-            "minutes": acts["minutes"].to_numpy()[open_rows],
-            "local_date": act_date.to_numpy()[open_rows],
-            "instant": instant[open_rows],
-            "rank": rank[open_rows],
-            "row": open_rows,
-        }
-    )
     dup_rows, dup_of = ledger.find_duplicates(
-        candidates, acts["record_id"], rules.duplicate_window_days
+        np.flatnonzero(codes == -1),
+        act_person,
+        act_title,
+        acts["minutes"].to_numpy(),
+        act_date.to_numpy(),
+        acts,
+        rules.duplicate_window_days,
     )
     codes[dup_rows] = ledger.DUPLICATE
     codes[codes == -1] = ledger.COUNTED
@@ -553,10 +547,13 @@ def _activity_course(
     out = np.full(len(acts), -1, dtype=np.int64)
     if not len(policy) or not len(acts):
         return out
-    by_title = pd.Series(np.arange(len(policy)), index=pol_tkey)
-    by_title = by_title[by_title.index >= 0].groupby(level=0).first()
-    hit = pd.Series(title_key).map(by_title)
-    out = hit.fillna(-1).to_numpy(dtype=np.int64)
+    # first Courses-sheet row per title key, then one gather per activity (slot -1: none)
+    keyed = np.flatnonzero(pol_tkey >= 0)
+    keys, first = np.unique(pol_tkey[keyed], return_index=True)
+    size = max(int(title_key.max(initial=-1)), int(keys.max(initial=-1))) + 2
+    by_title = np.full(size, -1, dtype=np.int64)
+    by_title[keys] = keyed[first]
+    out = by_title[title_key]
     given = acts["course_id"].notna().to_numpy()
     if given.any():
         ids = pd.DataFrame(
@@ -579,14 +576,9 @@ def _category_names(vocab: pd.Index, sources: list[tuple[np.ndarray, pd.Series]]
     """Display name per category key: the Categories sheet's spelling, else first seen."""
     names = np.full(len(vocab), None, dtype=object)
     for codes, raw in sources:
-        ok = codes >= 0
-        if not ok.any():
-            continue
-        # first row of each code (a coded row is never missing, so this is groupby().first())
-        idx, first_at = np.unique(codes[ok], return_index=True)
-        firsts = raw.iloc[np.flatnonzero(ok)[first_at]].to_numpy(dtype=object)
-        empty = pd.isna(names[idx])
-        names[idx[empty]] = firsts[empty]
+        firsts = first_values(codes, raw, len(vocab))
+        empty = pd.isna(names)
+        names[empty] = firsts[empty]
     return names
 
 

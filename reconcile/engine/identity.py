@@ -51,6 +51,11 @@ class _Keys:
         """``keys``: normalised key per roster row (NA = the person has none)."""
         codes, uniques = factorize(keys)
         held = codes >= 0
+        if held.sum() == len(uniques):  # every key held by one row: the usual roster
+            first = np.full(len(uniques), -1, dtype=np.int64)
+            first[codes[held]] = person[held]
+            count = np.ones(len(uniques), dtype=np.int64)
+            return cls(text_array(uniques), count, first, {})
         # distinct (key, person) pairs, sorted by key then person: a person listed twice
         # under one key is one candidate, and the first of each run is the lowest row
         pairs = np.unique(codes[held] * np.int64(max(n_people, 1)) + person[held])

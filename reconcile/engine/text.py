@@ -73,6 +73,8 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 _PACK_FROM = 50_000
 #: Bytes of text that fit in one uint64 next to the length byte.
 _PACK_WIDTH = 7
+#: Mask keeping the first L bytes of a little-endian word, for L = 0..7.
+_BYTE_MASKS = np.array([(1 << (8 * size)) - 1 for size in range(8)], dtype=np.uint64)
 
 
 def _packed(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
@@ -83,29 +85,30 @@ def _packed(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     since (length, bytes) identifies a string. None when any value is longer than 7 bytes.
     """
     n = len(arr)
-    _, offsets_buf, data_buf = arr.buffers()
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(offsets_buf, dtype=width)[arr.offset : arr.offset + n + 1]
-    offsets = offsets.astype(np.int64)
-    lengths = np.diff(offsets)
+    measured = pc.binary_length(arr)
+    longest = pc.max(measured).as_py() or 0
+    if longest > _PACK_WIDTH:
+        return None
+    lengths = pc.fill_null(measured, 0).to_numpy(zero_copy_only=False).astype(np.int64)
     valid = (
         np.ones(n, dtype=bool)
         if arr.null_count == 0
         else arr.is_valid().to_numpy(zero_copy_only=False)
     )
-    lengths = np.where(valid, lengths, 0)
-    longest = int(lengths.max()) if n else 0
-    if longest > _PACK_WIDTH:
-        return None
+    _, offsets_buf, data_buf = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    start = np.frombuffer(offsets_buf, dtype=width)[arr.offset : arr.offset + n]
     data = (
         np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
     )
-    data = np.concatenate([data, np.zeros(_PACK_WIDTH + 1, dtype=np.uint8)])
-    keys = lengths.astype(np.uint64)
-    start = offsets[:-1]
-    for j in range(longest):
-        byte = data[start + j].astype(np.uint64) * (lengths > j)
-        keys |= byte << np.uint64(8 * (j + 1))
+    padded = np.concatenate([data, np.zeros(8, dtype=np.uint8)])
+    # every byte offset of the text buffer read as a little-endian uint64 (overlapping,
+    # unaligned views): one gather loads the first 8 bytes of every string at once
+    words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    keys = words[start]
+    keys &= _BYTE_MASKS[lengths]
+    keys <<= np.uint64(8)
+    keys |= lengths.astype(np.uint64)
     return keys, valid
 
 
@@ -148,6 +151,22 @@ def positions(values: pd.Series, vocabulary: pa.Array) -> np.ndarray:
 def text_array(values) -> pa.Array:
     """Distinct strings (a Python sequence or an object array) as an Arrow large_string array."""
     return pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)
+
+
+def fill_text(values: pd.Series, fallback: pd.Series) -> pd.Series:
+    """``values.fillna(fallback)`` (positionally aligned) for text, as one Arrow coalesce.
+
+    pandas' fillna on Arrow strings goes through a masked ``__setitem__`` that costs far more
+    than the coalesce it amounts to (half a million completion titles per run).
+    """
+    left = getattr(values.array, "_pa_array", None)
+    right = getattr(fallback.array, "_pa_array", None)
+    if left is None or right is None or values.dtype != fallback.dtype:
+        return values.fillna(pd.Series(fallback.to_numpy(), index=values.index))
+    if right.type != left.type:
+        right = right.cast(left.type)
+    filled = pc.coalesce(left, right)
+    return pd.Series(pd.array(filled, dtype=values.dtype), index=values.index, name=values.name)
 
 
 def normalise_titles(values: pd.Series) -> pd.Series:
@@ -212,12 +231,31 @@ def shared_codes(
     out: list[np.ndarray] = []
     offset = 0
     for codes, u in pieces:
-        mapped = np.full(len(codes), -1, dtype=np.int64)
-        present = codes >= 0
-        mapped[present] = key_codes[offset + codes[present]]
-        out.append(mapped)
+        # one gather per row: the extra last slot answers code -1 (missing) with -1
+        lookup = np.append(key_codes[offset : offset + len(u)].astype(np.int64), -1)
+        out.append(lookup[codes])
         offset += len(u)
     return out, pd.Index(vocabulary)
+
+
+def first_values(codes: np.ndarray, raw: pd.Series, size: int) -> np.ndarray:
+    """Per key 0..size-1: the raw value of the first row with that key (None if no row).
+
+    ``codes`` are keys derived from ``raw`` (equal raw values, equal keys). Works on the
+    distinct raw values, which come in first-seen order: the first row of a key holds the
+    earliest-seen raw value among those normalising to it. No sort of the rows.
+    """
+    out = np.full(size, None, dtype=object)
+    raw_codes, raw_uniques = factorize(raw)
+    ok = (codes >= 0) & (raw_codes >= 0)
+    if not ok.any():
+        return out
+    key_of_raw = np.full(len(raw_uniques), -1, dtype=np.int64)
+    key_of_raw[raw_codes[ok]] = codes[ok]
+    keyed = np.flatnonzero(key_of_raw >= 0)
+    keys, first = np.unique(key_of_raw[keyed], return_index=True)
+    out[keys] = np.asarray(raw_uniques, dtype=object)[keyed[first]]
+    return out
 
 
 def round_half_up(values: np.ndarray | pd.Series | float, decimals: int = 0):
