@@ -29,7 +29,6 @@ from reconcile.engine.status import STATUSES, progress, reasons, statuses
 from reconcile.engine.text import (
     encoding_memo,
     fill_text,
-    first_values,
     normalise_ids,
     pair_codes,
     round_half_up,
@@ -131,9 +130,10 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     (act_title, comp_tkey, pol_tkey), _ = shared_codes([acts["title"], comp_title, policy["title"]])
     act_course = _activity_course(acts, act_title, policy, pol_tkey)
     cats = tables.categories.drop_duplicates("category")
-    (own_ckey, pol_ckey, comp_ckey, sheet_ckey), cat_vocab = shared_codes(
+    (own_ckey, pol_ckey, comp_ckey, sheet_ckey), cat_vocab, spellings = shared_codes(
         [acts["category"], policy["category"], comp_course["category"], cats["category"]],
         normalise=_fold,
+        spellings=True,
     )
     # a record without a category takes the category of the catalogue course it names
     from_course = (
@@ -150,15 +150,10 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     cat_structured.iloc[sheet_ckey[ok]] = cats["structured"].to_numpy()[ok]
     caps[sheet_ckey[ok]] = cats["max_minutes"].to_numpy()[ok]
     mins[sheet_ckey[ok]] = cats["min_minutes"].to_numpy()[ok]
-    cat_names = _category_names(
-        cat_vocab,
-        [
-            (sheet_ckey, cats["category"]),
-            (own_ckey, acts["category"]),
-            (pol_ckey, policy["category"]),
-            (comp_ckey, comp_course["category"]),
-        ],
-    )
+    # display name: the Categories sheet's spelling, else the first seen (records, Courses
+    # sheet, completions' courses)
+    own_names, pol_names, comp_names, sheet_names = spellings
+    cat_names = _category_names([sheet_names, own_names, pol_names, comp_names])
 
     clock.tick("4. ledger")
     # 4. ledger
@@ -177,10 +172,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     codes[dup_rows] = ledger.DUPLICATE
     codes[codes == -1] = ledger.COUNTED
     course_struct = pd.Series(policy["structured"].to_numpy(), dtype="boolean")
-    act_structured = ledger.resolve_structured(
-        acts["structured"],
-        _take(course_struct, act_course),
-        _take(cat_structured, act_ckey),
+    act_structured = ledger.structured_flags(
+        acts["structured"], course_struct, act_course, cat_structured, act_ckey
     )
 
     clock.tick("5. completions")
@@ -572,13 +565,12 @@ def _activity_course(
     return out
 
 
-def _category_names(vocab: pd.Index, sources: list[tuple[np.ndarray, pd.Series]]) -> np.ndarray:
-    """Display name per category key: the Categories sheet's spelling, else first seen."""
-    names = np.full(len(vocab), None, dtype=object)
-    for codes, raw in sources:
-        firsts = first_values(codes, raw, len(vocab))
+def _category_names(spellings: list[np.ndarray]) -> np.ndarray:
+    """Display name per category key: the first source (in order) that spells it."""
+    names = spellings[0].copy()
+    for more in spellings[1:]:
         empty = pd.isna(names)
-        names[empty] = firsts[empty]
+        names[empty] = more[empty]
     return names
 
 

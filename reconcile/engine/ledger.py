@@ -178,3 +178,30 @@ def resolve_structured(
     """The record's own flag, else the Courses sheet, else the Categories sheet, else False."""
     out = given.astype("boolean").fillna(from_course.astype("boolean"))
     return out.fillna(from_category.astype("boolean")).fillna(False).to_numpy(dtype=bool)
+
+
+def structured_flags(
+    given: pd.Series,
+    course_flags: pd.Series,
+    course: np.ndarray,
+    category_flags: pd.Series,
+    category: np.ndarray,
+) -> np.ndarray:
+    """:func:`resolve_structured` on codes: the record's flag, else its course's (``course``
+    indexes ``course_flags``, -1 none), else its category's, else False.
+
+    Works on int8 (-1 unknown, 0, 1) with one gather per source, instead of building two
+    nullable-boolean columns of the ledger's length.
+    """
+    out = _maybe(given)
+    for flags, codes in ((course_flags, course), (category_flags, category)):
+        fallback = np.append(_maybe(flags), np.int8(-1))[codes]
+        out = np.where(out >= 0, out, fallback)
+    return out == 1
+
+
+def _maybe(flags: pd.Series) -> np.ndarray:
+    """A nullable flag as int8: 1 true, 0 false, -1 unknown."""
+    known = flags.notna().to_numpy()
+    values = flags.fillna(False).to_numpy(dtype=bool).astype(np.int8)
+    return np.where(known, values, np.int8(-1)).astype(np.int8)

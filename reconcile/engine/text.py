@@ -53,7 +53,7 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return hit[1].copy(), hit[2].copy()
     source = arr
     if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
     packed = _packed(arr) if len(arr) >= _PACK_FROM else None
     if packed is not None:
         codes, dictionary = _factorize_packed(*packed)
@@ -114,13 +114,10 @@ def _packed(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _factorize_packed(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, pa.Array]:
     """(codes, -1 for null; distinct strings) in first-seen order, as dictionary encoding."""
-    null_key = np.uint64(0xFF)  # a length byte no packed string has
-    codes, uniques = pd.factorize(np.where(valid, keys, null_key))
-    codes = codes.astype(np.int64)
-    if not valid.all():
-        at = np.flatnonzero(uniques == null_key)[0]
-        codes = np.where(codes == at, -1, codes - (codes > at))
-        uniques = np.delete(uniques, at)
+    # Arrow's integer hash table: about 3x faster than pd.factorize on two million keys
+    encoded = pc.dictionary_encode(pa.array(keys, mask=None if valid.all() else ~valid))
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    uniques = encoded.dictionary.to_numpy()
     raw = np.ascontiguousarray(uniques, dtype="<u8").view(np.uint8).reshape(-1, 8)
     lengths = raw[:, 0].astype(np.int64)
     data = raw[:, 1:][np.arange(1, 8)[None, :] <= lengths[:, None]]
@@ -210,13 +207,13 @@ def normalise_ids(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip()
 
 
-def shared_codes(
-    columns: list[pd.Series], normalise=normalise_titles
-) -> tuple[list[np.ndarray], pd.Index]:
+def shared_codes(columns: list[pd.Series], normalise=normalise_titles, *, spellings: bool = False):
     """Integer keys for ``columns`` on one shared vocabulary of normalised values.
 
     Returns one int64 code array per input column (-1 where the value is missing or
-    normalises to nothing) and the normalised vocabulary the codes index.
+    normalises to nothing) and the normalised vocabulary the codes index. With
+    ``spellings=True`` also, per column, the first-seen raw value of each vocabulary key
+    (None where the column has none): a display name found on the distinct values alone.
     """
     pieces = [factorize(col) for col in columns]
     uniques = pd.Series(
@@ -228,33 +225,32 @@ def shared_codes(
     normalised = normalise(uniques) if len(uniques) else uniques
     normalised = normalised.where(normalised.str.len() > 0)
     key_codes, vocabulary = pd.factorize(normalised, use_na_sentinel=True)
+    key_codes = key_codes.astype(np.int64)
     out: list[np.ndarray] = []
+    firsts: list[np.ndarray] = []
     offset = 0
     for codes, u in pieces:
+        of_unique = key_codes[offset : offset + len(u)]
         # one gather per row: the extra last slot answers code -1 (missing) with -1
-        lookup = np.append(key_codes[offset : offset + len(u)].astype(np.int64), -1)
-        out.append(lookup[codes])
+        out.append(np.append(of_unique, -1)[codes])
+        if spellings:
+            firsts.append(_first_spellings(of_unique, u, len(vocabulary)))
         offset += len(u)
+    if spellings:
+        return out, pd.Index(vocabulary), firsts
     return out, pd.Index(vocabulary)
 
 
-def first_values(codes: np.ndarray, raw: pd.Series, size: int) -> np.ndarray:
-    """Per key 0..size-1: the raw value of the first row with that key (None if no row).
+def _first_spellings(of_unique: np.ndarray, uniques: np.ndarray, size: int) -> np.ndarray:
+    """Per key: the earliest of the distinct raw values (first-seen order) that maps to it.
 
-    ``codes`` are keys derived from ``raw`` (equal raw values, equal keys). Works on the
-    distinct raw values, which come in first-seen order: the first row of a key holds the
-    earliest-seen raw value among those normalising to it. No sort of the rows.
+    Uniques come in first-seen order, so the earliest one with a key is the raw value of the
+    key's first row.
     """
     out = np.full(size, None, dtype=object)
-    raw_codes, raw_uniques = factorize(raw)
-    ok = (codes >= 0) & (raw_codes >= 0)
-    if not ok.any():
-        return out
-    key_of_raw = np.full(len(raw_uniques), -1, dtype=np.int64)
-    key_of_raw[raw_codes[ok]] = codes[ok]
-    keyed = np.flatnonzero(key_of_raw >= 0)
-    keys, first = np.unique(key_of_raw[keyed], return_index=True)
-    out[keys] = np.asarray(raw_uniques, dtype=object)[keyed[first]]
+    keyed = np.flatnonzero(of_unique >= 0)
+    keys, first = np.unique(of_unique[keyed], return_index=True)
+    out[keys] = np.asarray(uniques, dtype=object)[keyed[first]]
     return out
 
 
