@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconcile.engine.canonical import PLATFORMS
 from reconcile.engine.text import (
@@ -221,5 +222,25 @@ def suggest_names(people: pd.DataFrame, names: pd.Series) -> pd.Series:
     return out
 
 
+#: Characters Python's ``\s`` / ``str.strip`` treat as space in ASCII text, other than " ".
+_ODD_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f]|  |^ | $"
+
+
 def _fold_name(names: pd.Series) -> pd.Series:
-    return casefold(names.astype("str")).str.replace(r"\s+", " ", regex=True).str.strip()
+    """Case-folded, runs of white space as one space, trimmed.
+
+    The regular expression runs in Python per value, so it is applied only to names that
+    need it: an ASCII name with single inner spaces and nothing to trim is already folded
+    once case-folded.
+    """
+    folded = casefold(names.astype("str"))
+    arr = getattr(folded.array, "_pa_array", None)
+    if arr is None:
+        return folded.str.replace(r"\s+", " ", regex=True).str.strip()
+    odd = pc.or_(pc.invert(pc.string_is_ascii(arr)), pc.match_substring_regex(arr, _ODD_SPACE))
+    odd = pc.fill_null(odd, False).to_numpy(zero_copy_only=False)
+    if odd.any():
+        fixed = folded[odd].str.replace(r"\s+", " ", regex=True).str.strip()
+        folded = folded.copy()
+        folded[odd] = fixed
+    return folded

@@ -42,6 +42,7 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     pandas' own factorize of an Arrow-backed string column with many distinct values is about
     2.5x slower than Arrow's dictionary encoding, and every key column of millions of
     activities goes through here. Falls back to ``pd.factorize`` for any other storage.
+    Inside :func:`encoding_memo` the arrays returned are shared and read-only.
     """
     arr = getattr(values.array, "_pa_array", None)
     if arr is None or (not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type)):
@@ -50,7 +51,7 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     memo = _ENCODINGS.get()
     hit = memo.get(id(arr)) if memo is not None else None
     if hit is not None and hit[0] is arr:
-        return hit[1].copy(), hit[2].copy()
+        return hit[1], hit[2]
     source = arr
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
@@ -63,8 +64,10 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         dictionary = encoded.dictionary
     uniques = np.asarray(dictionary.to_pylist(), dtype=object)
     if memo is not None:
+        # shared, not copied (two million codes per key column): read-only for every caller
+        codes.flags.writeable = False
+        uniques.flags.writeable = False
         memo[id(source)] = (source, codes, uniques)
-        return codes.copy(), uniques.copy()
     return codes, uniques
 
 
