@@ -92,7 +92,7 @@ def _packed(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     longest = pc.max(measured).as_py() or 0
     if longest > _PACK_WIDTH:
         return None
-    lengths = pc.fill_null(measured, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = pc.fill_null(measured, 0).to_numpy(zero_copy_only=False)
     valid = (
         np.ones(n, dtype=bool)
         if arr.null_count == 0
@@ -111,7 +111,7 @@ def _packed(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     keys = words[start]
     keys &= _BYTE_MASKS[lengths]
     keys <<= np.uint64(8)
-    keys |= lengths.astype(np.uint64)
+    np.bitwise_or(keys, lengths, out=keys, dtype=np.uint64, casting="unsafe")
     return keys, valid
 
 
@@ -281,7 +281,11 @@ def pair_codes(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, pd.Data
     a_codes, a_uniques = factorize(first)
     b_codes, b_uniques = factorize(second)
     width = len(b_uniques) + 1
-    combined = (a_codes.astype(np.int64) + 1) * width + (b_codes.astype(np.int64) + 1)
+    # built in one buffer: each temporary of a ledger's length is fresh memory to fault in
+    combined = a_codes + 1
+    combined *= width
+    combined += b_codes
+    combined += 1
     pairs, inverse = _sorted_unique(combined, width * (len(a_uniques) + 1))
     a_of, b_of = pairs // width - 1, pairs % width - 1
     a_vals = np.asarray(a_uniques, dtype=object)
