@@ -83,9 +83,13 @@ def find_duplicates(
     none = np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     if not len(rows):
         return none
-    width = int(title_key[rows].max()) + 2
-    pair = person[rows].astype(np.int64) * width + title_key[rows].astype(np.int64) + 1
-    shared = rows[_repeated(pair, minutes[rows].astype("float64"))]
+    titles = title_key[rows]
+    pair = person[rows].astype(np.int64)
+    pair *= int(titles.max()) + 2
+    pair += titles
+    pair += 1
+    del titles
+    shared = rows[_repeated(pair, np.asarray(minutes[rows], dtype="float64"))]
     if not len(shared):
         return none
     keys = ["person", "title_key", "minutes"]
@@ -143,21 +147,30 @@ def _repeated(pair: np.ndarray, minutes: np.ndarray) -> np.ndarray:
     (fresh buckets each time) leave only real repeats and rare collisions for the exact check.
     """
     out = np.zeros(len(pair), dtype=bool)
-    minutes = np.where(np.isnan(minutes), np.nan, minutes + 0.0)  # one bit pattern per value
+    minutes = minutes + 0.0  # -0.0 becomes 0.0: one bit pattern per value
+    minutes[np.isnan(minutes)] = np.nan
+    # built in place: every temporary of the ledger's length is fresh memory to fault in
+    mixed = pair.astype(np.uint64)
     with np.errstate(over="ignore"):
-        mixed = (pair.astype(np.uint64) * _MIX[0] ^ minutes.view(np.uint64)) * _MIX[1]
-    maybe = np.arange(len(pair))
+        mixed *= _MIX[0]
+        mixed ^= minutes.view(np.uint64)
+        mixed *= _MIX[1]
+    maybe: np.ndarray | None = None  # None: every row
     for shift in (29, 31, 33):
-        if len(maybe) < 1024:
+        h = mixed if maybe is None else mixed[maybe]
+        if len(h) < 1024:
             break
-        bits = int(np.ceil(np.log2(2 * len(maybe))))
-        h = mixed[maybe]
+        bits = int(np.ceil(np.log2(2 * len(h))))
+        bucket = h >> np.uint64(shift)
         with np.errstate(over="ignore"):
-            bucket = (((h ^ (h >> np.uint64(shift))) * _MIX[0]) >> np.uint64(64 - bits)).astype(
-                np.intp
-            )
-        crowded = np.bincount(bucket, minlength=1 << bits)[bucket] > 1
-        maybe = maybe[crowded]
+            bucket ^= h
+            bucket *= _MIX[0]
+        bucket >>= np.uint64(64 - bits)
+        slots = bucket.view(np.int64)
+        crowded = np.flatnonzero(np.bincount(slots, minlength=1 << bits)[slots] > 1)
+        maybe = crowded if maybe is None else maybe[crowded]
+    if maybe is None:
+        maybe = np.arange(len(pair))
     if len(maybe):
         exact = pd.DataFrame({"pair": pair[maybe], "minutes": minutes[maybe]})
         out[maybe] = exact.duplicated(keep=False).to_numpy()
