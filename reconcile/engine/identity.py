@@ -110,8 +110,8 @@ class Matcher:
         """
         n = len(accounts)
         person = np.full(n, -1, dtype=np.int64)
-        match = np.full(n, UNMATCHED, dtype=object)
-        rule = np.full(n, "", dtype=object)
+        match = np.zeros(n, dtype=np.int8)  # positions in _MATCHES
+        rule = np.zeros(n, dtype=np.int8)  # positions in _RULES
         candidates = np.full(n, None, dtype=object)
         open_rows = np.ones(n, dtype=bool)
         for step, index, step_rows, step_keys in self._steps(accounts, explicit):
@@ -122,15 +122,20 @@ class Matcher:
             at, count, first = index.find(keys)
             single, several = count == 1, count > 1
             person[rows[single]] = first[single]
-            match[rows[single]] = MATCHED
-            match[rows[several]] = AMBIGUOUS
+            match[rows[single]] = _MATCHES.index(MATCHED)
+            match[rows[several]] = _MATCHES.index(AMBIGUOUS)
             for row, key in zip(rows[several], at[several], strict=True):
                 candidates[row] = list(index.several[int(key)])
             decided = rows[count >= 1]
-            rule[decided] = step
+            rule[decided] = _RULES.index(step)
             open_rows[decided] = False
         return pd.DataFrame(
-            {"person": person, "match": match, "rule": rule, "candidates": candidates}
+            {
+                "person": person,
+                "match": _labels(_MATCHES, match),
+                "rule": _labels(_RULES, rule),
+                "candidates": candidates,
+            }
         )
 
     def _steps(self, accounts: pd.DataFrame, explicit: bool):
@@ -147,6 +152,16 @@ class Matcher:
         every = np.arange(len(accounts))
         yield REFERENCE, self.reference, every, normalise_ids(accounts["external_ref"])
         yield EMAIL, self.email, every, normalise_emails(accounts["email"])
+
+
+_MATCHES = (UNMATCHED, MATCHED, AMBIGUOUS)
+_RULES = ("", EXPLICIT, REFERENCE, EMAIL)
+
+
+def _labels(names: tuple[str, ...], codes: np.ndarray) -> pd.Series:
+    """Text column from small codes, taken in Arrow (no Python string per row)."""
+    taken = pa.array(names, type=pa.large_string()).take(pa.array(codes))
+    return pd.Series(pd.array(taken, dtype="str"))
 
 
 def _present(values: pd.Series, normalise) -> pd.Series:
