@@ -143,11 +143,12 @@ class Matcher:
 
         The explicit-id step is split by system: an account only meets its own system's column.
         """
-        if explicit:
+        # a roster without any explicit ids (the usual case) skips the step outright
+        if explicit and any(len(index.keys) for index in self.explicit.values()):
             ids = normalise_ids(accounts["account_id"])
-            system = accounts["system"].to_numpy(dtype=object)
             for name, index in self.explicit.items():
-                rows = np.flatnonzero(system == name)
+                same = (accounts["system"] == name).to_numpy(dtype=bool, na_value=False)
+                rows = np.flatnonzero(same)
                 yield EXPLICIT, index, rows, ids.iloc[rows].reset_index(drop=True)
         every = np.arange(len(accounts))
         yield REFERENCE, self.reference, every, normalise_ids(accounts["external_ref"])
