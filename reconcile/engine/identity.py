@@ -195,7 +195,7 @@ def account_keys(
         rows = np.flatnonzero(codes == code)
         keys = ids.iloc[rows]
         first = ~keys.duplicated(keep="first").to_numpy()
-        out[system] = (text_array(keys.to_numpy()[first]), person[rows[first]])
+        out[system] = (text_array(keys[first]), person[rows[first]])
     return out
 
 

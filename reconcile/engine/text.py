@@ -149,7 +149,12 @@ def positions(values: pd.Series, vocabulary: pa.Array) -> np.ndarray:
 
 
 def text_array(values) -> pa.Array:
-    """Distinct strings (a Python sequence or an object array) as an Arrow large_string array."""
+    """Distinct strings as an Arrow large_string array (straight from Arrow-backed text)."""
+    arr = getattr(getattr(values, "array", None), "_pa_array", None)
+    if arr is not None:
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        return arr.cast(pa.large_string())
     return pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)
 
 
