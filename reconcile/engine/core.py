@@ -28,6 +28,7 @@ from reconcile.engine.rules import Rules
 from reconcile.engine.status import STATUSES, progress, reasons, statuses
 from reconcile.engine.text import (
     encoding_memo,
+    fill_text,
     normalise_ids,
     pair_codes,
     round_half_up,
@@ -61,16 +62,16 @@ class _AccountIndex:
     an e-mail typed in a CPD log) are resolved on the fly without the explicit-id step.
     """
 
-    def __init__(self, people: pd.DataFrame, accounts: pd.DataFrame, matches: pd.DataFrame):
+    def __init__(
+        self,
+        people: pd.DataFrame,
+        accounts: pd.DataFrame,
+        matches: pd.DataFrame,
+        matcher: identity.Matcher | None = None,
+    ):
         self.people = people
-        frame = pd.DataFrame(
-            {
-                "system": accounts["system"].to_numpy(),
-                "key": normalise_ids(accounts["account_id"]).to_numpy(),
-                "person": matches["person"].to_numpy(),
-            }
-        )
-        self.map = frame.drop_duplicates(["system", "key"], keep="first")
+        self.matcher = matcher if matcher is not None else identity.Matcher(people)
+        self.by_system = identity.account_keys(accounts, matches["person"].to_numpy())
 
     def lookup(self, system: pd.Series, account_id: pd.Series) -> np.ndarray:
         """Person row per record (-1: unknown account, unmatched or ambiguous)."""
@@ -82,15 +83,14 @@ class _AccountIndex:
         """(person per row, pair code per row, distinct (system, key, person) pairs)."""
         inverse, pairs = pair_codes(system, account_id)
         keys = pd.DataFrame({"system": pairs["first"], "key": normalise_ids(pairs["second"])})
-        person = keys.merge(self.map, on=["system", "key"], how="left")["person"]
-        person = person.fillna(-1).to_numpy(dtype=np.int64)
+        person = identity.find_accounts(self.by_system, keys["system"], keys["key"])
         sheet = (keys["system"] == "spreadsheet").to_numpy() & keys["key"].notna().to_numpy()
         if sheet.any():
             ids = keys.loc[sheet, "key"].reset_index(drop=True)
             pseudo = pd.DataFrame(
                 {"system": "spreadsheet", "account_id": ids, "email": ids, "external_ref": ids}
             )
-            person[sheet] = identity.resolve(self.people, pseudo, explicit=False)["person"]
+            person[sheet] = self.matcher.resolve(pseudo, explicit=False)["person"]
         keys["person"] = person
         return person[inverse], inverse, keys
 
@@ -110,8 +110,9 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
 
     clock.tick("1. identity")
     # 1. identity
-    matches = identity.resolve(people, tables.accounts)
-    index = _AccountIndex(people, tables.accounts, matches)
+    matcher = identity.Matcher(people)
+    matches = matcher.resolve(tables.accounts)
+    index = _AccountIndex(people, tables.accounts, matches, matcher)
 
     clock.tick("2. period")
     # 2. period
@@ -125,13 +126,14 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     policy = cat[cat["origin"] == "policy"].drop_duplicates(["system", "course_id"])
     content = cat[cat["origin"] != "policy"].drop_duplicates(["system", "course_id"])
     comp_course = _course_lookup(comps, policy, content)
-    comp_title = comps["title"].fillna(comp_course["title"])
+    comp_title = fill_text(comps["title"], comp_course["title"])
     (act_title, comp_tkey, pol_tkey), _ = shared_codes([acts["title"], comp_title, policy["title"]])
     act_course = _activity_course(acts, act_title, policy, pol_tkey)
     cats = tables.categories.drop_duplicates("category")
-    (own_ckey, pol_ckey, comp_ckey, sheet_ckey), cat_vocab = shared_codes(
+    (own_ckey, pol_ckey, comp_ckey, sheet_ckey), cat_vocab, spellings = shared_codes(
         [acts["category"], policy["category"], comp_course["category"], cats["category"]],
         normalise=_fold,
+        spellings=True,
     )
     # a record without a category takes the category of the catalogue course it names
     from_course = (
@@ -148,45 +150,30 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     cat_structured.iloc[sheet_ckey[ok]] = cats["structured"].to_numpy()[ok]
     caps[sheet_ckey[ok]] = cats["max_minutes"].to_numpy()[ok]
     mins[sheet_ckey[ok]] = cats["min_minutes"].to_numpy()[ok]
-    cat_names = _category_names(
-        cat_vocab,
-        [
-            (sheet_ckey, cats["category"]),
-            (own_ckey, acts["category"]),
-            (pol_ckey, policy["category"]),
-            (comp_ckey, comp_course["category"]),
-        ],
-    )
+    # display name: the Categories sheet's spelling, else the first seen (records, Courses
+    # sheet, completions' courses)
+    own_names, pol_names, comp_names, sheet_names = spellings
+    cat_names = _category_names([sheet_names, own_names, pol_names, comp_names])
 
     clock.tick("4. ledger")
     # 4. ledger
     act_person, act_pair, act_pairs = index.lookup_pairs(acts["system"], acts["account_id"])
     act_date = local_dates(acts["completed_at"], acts["local_date"], rules.timezone)
     codes = ledger.dispositions(act_person, act_date, acts["state"], acts["minutes"], rules)
-    rank = ledger.system_rank(acts["system"])
-    instant = _instants(acts["completed_at"])
-    open_rows = np.flatnonzero(codes == -1)
-    candidates = pd.DataFrame(
-        {
-            "person": act_person[open_rows],
-            "title_key": act_title[open_rows],
-            "minutes": acts["minutes"].to_numpy()[open_rows],
-            "local_date": act_date.to_numpy()[open_rows],
-            "instant": instant[open_rows],
-            "rank": rank[open_rows],
-            "row": open_rows,
-        }
-    )
     dup_rows, dup_of = ledger.find_duplicates(
-        candidates, acts["record_id"], rules.duplicate_window_days
+        np.flatnonzero(codes == -1),
+        act_person,
+        act_title,
+        acts["minutes"].to_numpy(),
+        act_date.to_numpy(),
+        acts,
+        rules.duplicate_window_days,
     )
     codes[dup_rows] = ledger.DUPLICATE
     codes[codes == -1] = ledger.COUNTED
     course_struct = pd.Series(policy["structured"].to_numpy(), dtype="boolean")
-    act_structured = ledger.resolve_structured(
-        acts["structured"],
-        _take(course_struct, act_course),
-        _take(cat_structured, act_ckey),
+    act_structured = ledger.structured_flags(
+        acts["structured"], course_struct, act_course, cat_structured, act_ckey
     )
 
     clock.tick("5. completions")
@@ -553,10 +540,13 @@ def _activity_course(
     out = np.full(len(acts), -1, dtype=np.int64)
     if not len(policy) or not len(acts):
         return out
-    by_title = pd.Series(np.arange(len(policy)), index=pol_tkey)
-    by_title = by_title[by_title.index >= 0].groupby(level=0).first()
-    hit = pd.Series(title_key).map(by_title)
-    out = hit.fillna(-1).to_numpy(dtype=np.int64)
+    # first Courses-sheet row per title key, then one gather per activity (slot -1: none)
+    keyed = np.flatnonzero(pol_tkey >= 0)
+    keys, first = np.unique(pol_tkey[keyed], return_index=True)
+    size = max(int(title_key.max(initial=-1)), int(keys.max(initial=-1))) + 2
+    by_title = np.full(size, -1, dtype=np.int64)
+    by_title[keys] = keyed[first]
+    out = by_title[title_key]
     given = acts["course_id"].notna().to_numpy()
     if given.any():
         ids = pd.DataFrame(
@@ -575,18 +565,12 @@ def _activity_course(
     return out
 
 
-def _category_names(vocab: pd.Index, sources: list[tuple[np.ndarray, pd.Series]]) -> np.ndarray:
-    """Display name per category key: the Categories sheet's spelling, else first seen."""
-    names = np.full(len(vocab), None, dtype=object)
-    for codes, raw in sources:
-        ok = codes >= 0
-        if not ok.any():
-            continue
-        # first row of each code (a coded row is never missing, so this is groupby().first())
-        idx, first_at = np.unique(codes[ok], return_index=True)
-        firsts = raw.iloc[np.flatnonzero(ok)[first_at]].to_numpy(dtype=object)
-        empty = pd.isna(names[idx])
-        names[idx[empty]] = firsts[empty]
+def _category_names(spellings: list[np.ndarray]) -> np.ndarray:
+    """Display name per category key: the first source (in order) that spells it."""
+    names = spellings[0].copy()
+    for more in spellings[1:]:
+        empty = pd.isna(names)
+        names[empty] = more[empty]
     return names
 
 
