@@ -428,7 +428,19 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
 
     clock.tick("6. platform totals")
     # 6. platform totals
-    mismatches = totals.mismatches(tables, index, act_out, act_pair, act_pairs, rules)
+    totals_person = index.lookup(
+        tables.platform_totals["system"], tables.platform_totals["account_id"]
+    )
+    mismatches = totals.mismatches(
+        tables,
+        index,
+        act_out,
+        act_pair,
+        act_pairs,
+        rules,
+        totals_person=totals_person,
+        targets_person=tgt_person,
+    )
 
     clock.tick("exceptions")
     exc = exceptions.combine(
@@ -457,6 +469,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         codes=codes,
         comp_codes=comp_codes,
         cats=cats,
+        targets_person=tgt_person,
+        totals_person=totals_person,
     )
     usage = control.usage(tables, keys)
     sources = control.control_totals(tables, accounts_out, act_out, comp_out, usage)
@@ -597,25 +611,28 @@ def _claims(codes, act_course, act_person, act_title, comp_frame, comp_codes) ->
     rows = np.flatnonzero((codes == ledger.COUNTED) & (act_course >= 0))
     if not len(rows):
         return pd.Categorical.from_codes(out, categories=verdicts)
-    usable = ~np.isin(comp_codes, [comp.UNMATCHED, comp.FUTURE])
-    seen = (
-        pd.DataFrame(
-            {
-                "person": comp_frame["person"].to_numpy()[usable],
-                "title_key": comp_frame["title_key"].to_numpy()[usable],
-                "passed": comp_frame["passed"].to_numpy()[usable],
-            }
-        )
-        .groupby(["person", "title_key"])["passed"]
-        .agg(["max", "size"])
+    claim_person, claim_title = act_person[rows], act_title[rows]
+    # only completions of people who claim something can verify a claim
+    person = comp_frame["person"].to_numpy()
+    claimant = np.zeros(max(person.max(initial=-1), claim_person.max()) + 2, dtype=bool)
+    claimant[claim_person + 1] = True
+    usable = ~np.isin(comp_codes, [comp.UNMATCHED, comp.FUTURE]) & claimant[person + 1]
+    seen_person = person[usable]
+    seen_title = comp_frame["title_key"].to_numpy()[usable]
+    passed = comp_frame["passed"].to_numpy(dtype=bool)[usable]
+    # one int64 key per (person, title): sort + searchsorted instead of a groupby and a merge
+    low = min(seen_title.min(initial=0), claim_title.min())
+    width = max(seen_title.max(initial=0), claim_title.max()) - low + 1
+    seen_key = seen_person.astype(np.int64) * width + (seen_title - low)
+    claim_key = claim_person.astype(np.int64) * width + (claim_title - low)
+    order = np.argsort(seen_key, kind="stable")
+    keys, starts = np.unique(seen_key[order], return_index=True)
+    any_passed = (
+        np.maximum.reduceat(passed[order], starts) if len(keys) else np.zeros(0, dtype=bool)
     )
-    claim = pd.DataFrame({"person": act_person[rows], "title_key": act_title[rows]})
-    found = claim.merge(seen, left_on=["person", "title_key"], right_index=True, how="left")
-    out[rows] = np.where(
-        found["size"].isna().to_numpy(),
-        2,
-        np.where(found["max"].fillna(False).to_numpy(dtype=bool), 0, 1),
-    )
+    at = np.minimum(np.searchsorted(keys, claim_key), max(len(keys) - 1, 0))
+    found = (keys[at] == claim_key) if len(keys) else np.zeros(len(rows), dtype=bool)
+    out[rows] = np.where(~found, 2, np.where(any_passed[at] if len(keys) else False, 0, 1))
     return pd.Categorical.from_codes(out, categories=verdicts)
 
 
