@@ -28,6 +28,7 @@ from reconcile.engine.rules import Rules
 from reconcile.engine.status import STATUSES, progress, reasons, statuses
 from reconcile.engine.text import (
     encoding_memo,
+    factorize,
     normalise_ids,
     pair_codes,
     round_half_up,
@@ -379,12 +380,13 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
 
     clock.tick("ledgers")
     # ledgers
+    roster = pd.CategoricalDtype(pd.Index(employee, dtype="str"))
     act_out = pd.DataFrame(
         {
             "system": acts["system"],
             "record_id": acts["record_id"],
             "account_id": acts["account_id"],
-            "employee_id": _employee(employee, act_person),
+            "employee_id": _employee(roster, act_person),
             "title": acts["title"],
             "category": _named(act_ckey, cat_names),
             "structured": act_structured,
@@ -403,7 +405,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
             "system": comps["system"],
             "record_id": comps["record_id"],
             "account_id": comps["account_id"],
-            "employee_id": _employee(employee, comp_person),
+            "employee_id": _employee(roster, comp_person),
             "course_id": comps["course_id"],
             "title": comp_title,
             "completed_at": comps["completed_at"],
@@ -421,7 +423,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         }
     )
     accounts_out = tables.accounts.assign(
-        employee_id=_employee(employee, matches["person"].to_numpy()),
+        employee_id=_employee(roster, matches["person"].to_numpy()),
         match=matches["match"].to_numpy(),
         match_rule=matches["rule"].to_numpy(),
     )
@@ -529,9 +531,13 @@ def _instants(series: pd.Series) -> np.ndarray:
     return out
 
 
-def _employee(employee: np.ndarray, person: np.ndarray) -> pd.Categorical:
-    """Employee id per record as a categorical over the roster (cheap for millions of rows)."""
-    return pd.Categorical.from_codes(person, categories=pd.Index(employee, dtype="str"))
+def _employee(roster: pd.CategoricalDtype, person: np.ndarray) -> pd.Categorical:
+    """Employee id per record as a categorical over the roster (cheap for millions of rows).
+
+    ``roster`` is built once: each ``from_codes(categories=...)`` would re-check that 100,000
+    employee ids are distinct.
+    """
+    return pd.Categorical.from_codes(person, dtype=roster)
 
 
 def _course_lookup(
@@ -694,32 +700,43 @@ def _minimum_notes(unmet: pd.DataFrame, cat_names: np.ndarray, n: int) -> pd.Ser
     return out
 
 
-def _labels(acts: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+def _labels(acts: pd.DataFrame, rows: np.ndarray) -> pd.Series:
     """'system:record_id' for the given ledger rows."""
     # take the two columns only: acts.iloc[rows] would copy every column of the ledger
     system = acts["system"].take(rows).reset_index(drop=True)
     record = acts["record_id"].take(rows).reset_index(drop=True)
-    return (system + ":" + record).to_numpy(dtype=object)
+    return system + ":" + record
 
 
-def _sparse_labels(n: int, rows: np.ndarray, labels: np.ndarray) -> pd.Categorical:
-    """A mostly-empty text column as a categorical: no strings built for empty rows."""
+def _sparse_labels(n: int, at: np.ndarray, rows: np.ndarray, acts: pd.DataFrame) -> pd.Categorical:
+    """A mostly-empty text column as a categorical: 'system:record_id' of ledger row
+    ``rows[i]`` at position ``at[i]``, empty elsewhere.
+
+    Labels are built once per distinct ledger row, and the categories (distinct by
+    construction, in order of first appearance) skip pandas' uniqueness re-check, which alone
+    cost more than building them for a few hundred thousand matched completions.
+    """
     codes = np.full(n, -1, dtype=np.int64)
-    if not len(rows):
+    if not len(at):
         return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype="str"))
-    inv, uniques = pd.factorize(labels)
-    codes[rows] = inv
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"))
+    row_codes, unique_rows = pd.factorize(rows)
+    label_codes, uniques = factorize(_labels(acts, np.asarray(unique_rows, dtype=np.int64)))
+    codes[at] = label_codes[row_codes]
+    categories = pd.Index(uniques, dtype="str")
+    maker = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if maker is None:  # pragma: no cover - other pandas versions
+        return pd.Categorical.from_codes(codes, categories=categories)
+    return pd.Categorical.from_codes(codes, dtype=maker(categories, False), validate=False)
 
 
 def _duplicate_of(acts: pd.DataFrame, dup_rows: np.ndarray, dup_of: np.ndarray) -> pd.Categorical:
     """'system:record_id' of the record each duplicate repeats."""
-    return _sparse_labels(len(acts), dup_rows, _labels(acts, dup_of) if len(dup_of) else dup_of)
+    return _sparse_labels(len(acts), dup_rows, dup_of, acts)
 
 
 def _matched_ids(acts: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
     hit = np.flatnonzero(rows >= 0)
-    return _sparse_labels(len(rows), hit, _labels(acts, rows[hit]) if len(hit) else hit)
+    return _sparse_labels(len(rows), hit, rows[hit], acts)
 
 
 def _account_exceptions(
@@ -812,9 +829,11 @@ def _orphan_exceptions(accounts, act_out, comp_out) -> pd.DataFrame:
     """Records naming an account the users list lacks (and CPD-log rows naming nobody)."""
     frames = []
     for frame in (act_out, comp_out):
-        un = frame[frame["disposition"] == "unmatched"]
+        value = "minutes" if "minutes" in frame else "cpd_minutes"
+        rows = np.flatnonzero((frame["disposition"] == "unmatched").to_numpy())
+        un = frame[["system", "account_id", value]].take(rows)
         if len(un):
-            minutes = un["minutes"] if "minutes" in un else un["cpd_minutes"]
+            minutes = un[value]
             frames.append(
                 pd.DataFrame(
                     {
@@ -829,7 +848,9 @@ def _orphan_exceptions(accounts, act_out, comp_out) -> pd.DataFrame:
     both = pd.concat(frames, ignore_index=True)
     per = both.groupby(["system", "account_id"], sort=True)["minutes"].agg(["sum", "size"])
     per = per.reset_index()
-    known = accounts[["system", "account_id"]].drop_duplicates().assign(known=True)
+    # only accounts whose id some orphan record names can be "known": hash far fewer rows
+    named = accounts["account_id"].isin(per["account_id"]).to_numpy()
+    known = accounts.loc[named, ["system", "account_id"]].drop_duplicates().assign(known=True)
     flag = per.merge(known, on=["system", "account_id"], how="left")["known"]
     per = per[~flag.fillna(False).to_numpy(dtype=bool)]
     if not len(per):
@@ -943,7 +964,8 @@ def _completion_exceptions(comp_out: pd.DataFrame, rules: Rules) -> pd.DataFrame
     unlogged = (disp == "credited") | (
         (disp == "not_credited") & comp_out["passed"] & (comp_out["cpd_minutes"].fillna(0) > 0)
     )
-    u = comp_out[unlogged.to_numpy()]
+    cols = ["employee_id", "system", "record_id", "course_id", "title", "local_date"]
+    u = comp_out[[*cols, "disposition", "cpd_minutes"]].take(np.flatnonzero(unlogged.to_numpy()))
     if not len(u):
         return pd.DataFrame()
     tail = np.where(u["disposition"] == "credited", "; credited", "; not credited (crediting off)")
