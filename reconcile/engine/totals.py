@@ -87,7 +87,8 @@ def mismatches(
     first = ~pair_key.duplicated().to_numpy()
     detail_of = pd.Index(pair_key[first])
     at = detail_of.get_indexer(_joined_key(rep["system"], normalise_ids(rep["account_id"])))
-    detail = np.where(at >= 0, sums[: len(act_pairs)][first][np.maximum(at, 0)], 0.0)
+    pair_sums = np.append(sums[: len(act_pairs)][first], 0.0)  # index -1: no detail
+    detail = pair_sums[at]
     platform = round_half_up(rep["reported"].fillna(0).to_numpy())
     ours = round_half_up(detail)
     bad = platform != ours
