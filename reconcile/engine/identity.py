@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reconcile.engine.canonical import PLATFORMS
-from reconcile.engine.text import factorize, normalise_emails, normalise_ids
+from reconcile.engine.text import normalise_emails, normalise_ids
 
 MATCHED, UNMATCHED, AMBIGUOUS = "matched", "unmatched", "ambiguous"
 #: Fuzzy suggestions are a courtesy: difflib compares each unmatched name with every roster
@@ -118,16 +118,12 @@ def suggest_names(people: pd.DataFrame, names: pd.Series) -> pd.Series:
     """
     roster = _fold_name(people["name"])
     label = people["name"].astype("str") + " (" + people["employee_id"].astype("str") + ")"
-    ok = roster.notna().to_numpy()
-    # a repeated name keeps its last roster row (as a dict built row by row would); built
-    # without iterating 100,000 Arrow strings in Python
-    by_name = pd.Series(label[ok].to_numpy(dtype=object), index=roster[ok].to_numpy(dtype=object))
-    by_name = by_name[~by_name.index.duplicated(keep="last")]
+    by_name = dict(zip(roster[roster.notna()], label[roster.notna()], strict=False))
     wanted = _fold_name(names)
     out = wanted.map(by_name)
     missing = np.flatnonzero(out.isna().to_numpy() & wanted.notna().to_numpy())
-    if len(missing) > 0 and len(missing) * len(by_name) <= _SUGGEST_BUDGET:
-        vocabulary = list(by_name.index)
+    vocabulary = list(by_name)
+    if len(missing) > 0 and len(missing) * len(vocabulary) <= _SUGGEST_BUDGET:
         for i in missing:
             near = difflib.get_close_matches(wanted.iloc[i], vocabulary, n=1, cutoff=0.85)
             if near:
@@ -136,12 +132,4 @@ def suggest_names(people: pd.DataFrame, names: pd.Series) -> pd.Series:
 
 
 def _fold_name(names: pd.Series) -> pd.Series:
-    """Case-folded, whitespace runs collapsed to one space, trimmed; once per distinct name.
-
-    ``" ".join(s.split())`` splits on exactly the characters regex ``\\s`` matches in a str
-    pattern (Unicode whitespace), so it equals sub(r"\\s+", " ").strip() in one C-level pass.
-    """
-    text = names.astype("str")
-    codes, uniques = factorize(text)
-    folded = np.array([" ".join(u.casefold().split()) for u in uniques] + [None], dtype=object)
-    return pd.Series(folded[codes], index=names.index, dtype="str")
+    return names.astype("str").str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
