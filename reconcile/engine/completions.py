@@ -84,20 +84,25 @@ def _duplicates(frame: pd.DataFrame, candidate: np.ndarray) -> np.ndarray:
 
 def _match(eligible: pd.DataFrame, counted: pd.DataFrame, days: int) -> np.ndarray:
     """Ledger row of the nearest counted activity with the same person and title, or -1."""
+    left_title = eligible["title_key"].to_numpy()
+    right_title = counted["title_key"].to_numpy()
+    # only activities whose title some completion carries can match: sort far fewer rows
+    carried = np.zeros(max(left_title.max(initial=-1), right_title.max(initial=-1)) + 2, bool)
+    carried[left_title + 1] = True
+    wanted = np.flatnonzero(carried[right_title + 1])
+    # (person, title) as one int64 key: merge_asof's "by" is far cheaper on a single integer
+    width = len(carried)
     left = pd.DataFrame(
         {
-            "person": eligible["person"].to_numpy(),
-            "title_key": eligible["title_key"].to_numpy(),
+            "key": eligible["person"].to_numpy().astype(np.int64) * width + (left_title + 1),
             "date": eligible["local_date"].to_numpy(),
             "at": np.arange(len(eligible)),
         }
     ).sort_values("date", kind="stable")
-    # only activities whose title some completion carries can match: sort far fewer rows
-    wanted = np.isin(counted["title_key"].to_numpy(), np.unique(left["title_key"].to_numpy()))
+    right_person = counted["person"].to_numpy()[wanted].astype(np.int64)
     right = pd.DataFrame(
         {
-            "person": counted["person"].to_numpy()[wanted],
-            "title_key": counted["title_key"].to_numpy()[wanted],
+            "key": right_person * width + (right_title[wanted] + 1),
             "date": counted["local_date"].to_numpy()[wanted],
             "activity_row": counted["row"].to_numpy()[wanted],
         }
@@ -106,12 +111,12 @@ def _match(eligible: pd.DataFrame, counted: pd.DataFrame, days: int) -> np.ndarr
         left,
         right,
         on="date",
-        by=["person", "title_key"],
+        by="key",
         direction="nearest",
         tolerance=pd.Timedelta(days=days),
     )
     out = np.full(len(eligible), -1, dtype=np.int64)
     hit = joined["activity_row"].notna().to_numpy()
     out[joined["at"].to_numpy()[hit]] = joined["activity_row"].to_numpy()[hit].astype(np.int64)
-    out[eligible["title_key"].to_numpy() < 0] = -1
+    out[left_title < 0] = -1
     return out

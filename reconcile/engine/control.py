@@ -66,11 +66,14 @@ class UsageKeys:
     codes: np.ndarray  # activities: ledger disposition code
     comp_codes: np.ndarray  # completions: disposition code
     cats: pd.DataFrame  # the Categories sheet rows that ``sheet_ckey`` is aligned with
+    targets_person: np.ndarray | None = None  # targets: person row, when already looked up
+    totals_person: np.ndarray | None = None  # platform_totals: person row, likewise
 
 
 def usage(tables: Any, keys: UsageKeys) -> dict[str, np.ndarray]:
     """used / unused per row of every table that is not a ledger."""
-    member_keys = set(pd.Series(keys.aud_key.to_numpy())[keys.mem_person >= 0].dropna())
+    # distinct keys, not a Python set built by iterating every membership row
+    member_keys = keys.aud_key[keys.mem_person >= 0].dropna().unique()
     audiences = tables.audiences
     aud_used = audiences["audience_id"].astype("str").isin(member_keys).to_numpy()
     mem_used = (keys.mem_person >= 0) & keys.aud_key.notna().to_numpy()
@@ -111,11 +114,15 @@ def usage(tables: Any, keys: UsageKeys) -> dict[str, np.ndarray]:
     key_all = np.full(len(all_cats), -1, dtype=np.int64)
     key_all[keys.cats.index.to_numpy()] = keys.sheet_ckey
     categories_used = cat_first & np.isin(key_all, seen[seen >= 0])
-    totals_used = (
-        keys.index.lookup(tables.platform_totals["system"], tables.platform_totals["account_id"])
-        >= 0
-    )
-    targets_used = keys.index.lookup(tables.targets["system"], tables.targets["account_id"]) >= 0
+    totals_person = keys.totals_person
+    if totals_person is None:
+        totals = tables.platform_totals
+        totals_person = keys.index.lookup(totals["system"], totals["account_id"])
+    totals_used = totals_person >= 0
+    targets_person = keys.targets_person
+    if targets_person is None:
+        targets_person = keys.index.lookup(tables.targets["system"], tables.targets["account_id"])
+    targets_used = targets_person >= 0
     return {
         "audiences": _label(aud_used),
         "memberships": _label(mem_used),

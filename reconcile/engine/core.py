@@ -366,12 +366,13 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
 
     clock.tick("ledgers")
     # ledgers
+    roster = pd.CategoricalDtype(pd.Index(employee, dtype="str"))
     act_out = pd.DataFrame(
         {
             "system": acts["system"],
             "record_id": acts["record_id"],
             "account_id": acts["account_id"],
-            "employee_id": _employee(employee, act_person),
+            "employee_id": _employee(roster, act_person),
             "title": acts["title"],
             "category": _named(act_ckey, cat_names),
             "structured": act_structured,
@@ -390,7 +391,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
             "system": comps["system"],
             "record_id": comps["record_id"],
             "account_id": comps["account_id"],
-            "employee_id": _employee(employee, comp_person),
+            "employee_id": _employee(roster, comp_person),
             "course_id": comps["course_id"],
             "title": comp_title,
             "completed_at": comps["completed_at"],
@@ -408,14 +409,26 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         }
     )
     accounts_out = tables.accounts.assign(
-        employee_id=_employee(employee, matches["person"].to_numpy()),
+        employee_id=_employee(roster, matches["person"].to_numpy()),
         match=matches["match"].to_numpy(),
         match_rule=matches["rule"].to_numpy(),
     )
 
     clock.tick("6. platform totals")
     # 6. platform totals
-    mismatches = totals.mismatches(tables, index, act_out, act_pair, act_pairs, rules)
+    totals_person = index.lookup(
+        tables.platform_totals["system"], tables.platform_totals["account_id"]
+    )
+    mismatches = totals.mismatches(
+        tables,
+        index,
+        act_out,
+        act_pair,
+        act_pairs,
+        rules,
+        totals_person=totals_person,
+        targets_person=tgt_person,
+    )
 
     clock.tick("exceptions")
     exc = exceptions.combine(
@@ -444,6 +457,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         codes=codes,
         comp_codes=comp_codes,
         cats=cats,
+        targets_person=tgt_person,
+        totals_person=totals_person,
     )
     usage = control.usage(tables, keys)
     sources = control.control_totals(tables, accounts_out, act_out, comp_out, usage)
@@ -502,9 +517,13 @@ def _instants(series: pd.Series) -> np.ndarray:
     return out
 
 
-def _employee(employee: np.ndarray, person: np.ndarray) -> pd.Categorical:
-    """Employee id per record as a categorical over the roster (cheap for millions of rows)."""
-    return pd.Categorical.from_codes(person, categories=pd.Index(employee, dtype="str"))
+def _employee(roster: pd.CategoricalDtype, person: np.ndarray) -> pd.Categorical:
+    """Employee id per record as a categorical over the roster (cheap for millions of rows).
+
+    ``roster`` is built once: each ``from_codes(categories=...)`` would re-check that 100,000
+    employee ids are distinct.
+    """
+    return pd.Categorical.from_codes(person, dtype=roster)
 
 
 def _course_lookup(
@@ -581,25 +600,28 @@ def _claims(codes, act_course, act_person, act_title, comp_frame, comp_codes) ->
     rows = np.flatnonzero((codes == ledger.COUNTED) & (act_course >= 0))
     if not len(rows):
         return pd.Categorical.from_codes(out, categories=verdicts)
-    usable = ~np.isin(comp_codes, [comp.UNMATCHED, comp.FUTURE])
-    seen = (
-        pd.DataFrame(
-            {
-                "person": comp_frame["person"].to_numpy()[usable],
-                "title_key": comp_frame["title_key"].to_numpy()[usable],
-                "passed": comp_frame["passed"].to_numpy()[usable],
-            }
-        )
-        .groupby(["person", "title_key"])["passed"]
-        .agg(["max", "size"])
+    claim_person, claim_title = act_person[rows], act_title[rows]
+    # only completions of people who claim something can verify a claim
+    person = comp_frame["person"].to_numpy()
+    claimant = np.zeros(max(person.max(initial=-1), claim_person.max()) + 2, dtype=bool)
+    claimant[claim_person + 1] = True
+    usable = ~np.isin(comp_codes, [comp.UNMATCHED, comp.FUTURE]) & claimant[person + 1]
+    seen_person = person[usable]
+    seen_title = comp_frame["title_key"].to_numpy()[usable]
+    passed = comp_frame["passed"].to_numpy(dtype=bool)[usable]
+    # one int64 key per (person, title): sort + searchsorted instead of a groupby and a merge
+    low = min(seen_title.min(initial=0), claim_title.min())
+    width = max(seen_title.max(initial=0), claim_title.max()) - low + 1
+    seen_key = seen_person.astype(np.int64) * width + (seen_title - low)
+    claim_key = claim_person.astype(np.int64) * width + (claim_title - low)
+    order = np.argsort(seen_key, kind="stable")
+    keys, starts = np.unique(seen_key[order], return_index=True)
+    any_passed = (
+        np.maximum.reduceat(passed[order], starts) if len(keys) else np.zeros(0, dtype=bool)
     )
-    claim = pd.DataFrame({"person": act_person[rows], "title_key": act_title[rows]})
-    found = claim.merge(seen, left_on=["person", "title_key"], right_index=True, how="left")
-    out[rows] = np.where(
-        found["size"].isna().to_numpy(),
-        2,
-        np.where(found["max"].fillna(False).to_numpy(dtype=bool), 0, 1),
-    )
+    at = np.minimum(np.searchsorted(keys, claim_key), max(len(keys) - 1, 0))
+    found = (keys[at] == claim_key) if len(keys) else np.zeros(len(rows), dtype=bool)
+    out[rows] = np.where(~found, 2, np.where(any_passed[at] if len(keys) else False, 0, 1))
     return pd.Categorical.from_codes(out, categories=verdicts)
 
 
@@ -661,32 +683,43 @@ def _minimum_notes(unmet: pd.DataFrame, cat_names: np.ndarray, n: int) -> pd.Ser
     return out
 
 
-def _labels(acts: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+def _labels(acts: pd.DataFrame, rows: np.ndarray) -> pd.Series:
     """'system:record_id' for the given ledger rows."""
     # take the two columns only: acts.iloc[rows] would copy every column of the ledger
     system = acts["system"].take(rows).reset_index(drop=True)
     record = acts["record_id"].take(rows).reset_index(drop=True)
-    return (system + ":" + record).to_numpy(dtype=object)
+    return system + ":" + record
 
 
-def _sparse_labels(n: int, rows: np.ndarray, labels: np.ndarray) -> pd.Categorical:
-    """A mostly-empty text column as a categorical: no strings built for empty rows."""
+def _sparse_labels(n: int, at: np.ndarray, rows: np.ndarray, acts: pd.DataFrame) -> pd.Categorical:
+    """A mostly-empty text column as a categorical: 'system:record_id' of ledger row
+    ``rows[i]`` at position ``at[i]``, empty elsewhere.
+
+    Labels are built once per distinct ledger row, and the categories (distinct by
+    construction, in order of first appearance) skip pandas' uniqueness re-check, which alone
+    cost more than building them for a few hundred thousand matched completions.
+    """
     codes = np.full(n, -1, dtype=np.int64)
-    if not len(rows):
+    if not len(at):
         return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype="str"))
-    inv, uniques = pd.factorize(labels)
-    codes[rows] = inv
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"))
+    row_codes, unique_rows = pd.factorize(rows)
+    label_codes, uniques = pd.factorize(_labels(acts, np.asarray(unique_rows, dtype=np.int64)))
+    codes[at] = label_codes[row_codes]
+    categories = pd.Index(uniques, dtype="str")
+    maker = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if maker is None:  # pragma: no cover - other pandas versions
+        return pd.Categorical.from_codes(codes, categories=categories)
+    return pd.Categorical.from_codes(codes, dtype=maker(categories, False), validate=False)
 
 
 def _duplicate_of(acts: pd.DataFrame, dup_rows: np.ndarray, dup_of: np.ndarray) -> pd.Categorical:
     """'system:record_id' of the record each duplicate repeats."""
-    return _sparse_labels(len(acts), dup_rows, _labels(acts, dup_of) if len(dup_of) else dup_of)
+    return _sparse_labels(len(acts), dup_rows, dup_of, acts)
 
 
 def _matched_ids(acts: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
     hit = np.flatnonzero(rows >= 0)
-    return _sparse_labels(len(rows), hit, _labels(acts, rows[hit]) if len(hit) else hit)
+    return _sparse_labels(len(rows), hit, rows[hit], acts)
 
 
 def _account_exceptions(
@@ -779,9 +812,11 @@ def _orphan_exceptions(accounts, act_out, comp_out) -> pd.DataFrame:
     """Records naming an account the users list lacks (and CPD-log rows naming nobody)."""
     frames = []
     for frame in (act_out, comp_out):
-        un = frame[frame["disposition"] == "unmatched"]
+        value = "minutes" if "minutes" in frame else "cpd_minutes"
+        rows = np.flatnonzero((frame["disposition"] == "unmatched").to_numpy())
+        un = frame[["system", "account_id", value]].take(rows)
         if len(un):
-            minutes = un["minutes"] if "minutes" in un else un["cpd_minutes"]
+            minutes = un[value]
             frames.append(
                 pd.DataFrame(
                     {
@@ -796,7 +831,9 @@ def _orphan_exceptions(accounts, act_out, comp_out) -> pd.DataFrame:
     both = pd.concat(frames, ignore_index=True)
     per = both.groupby(["system", "account_id"], sort=True)["minutes"].agg(["sum", "size"])
     per = per.reset_index()
-    known = accounts[["system", "account_id"]].drop_duplicates().assign(known=True)
+    # only accounts whose id some orphan record names can be "known": hash far fewer rows
+    named = accounts["account_id"].isin(per["account_id"]).to_numpy()
+    known = accounts.loc[named, ["system", "account_id"]].drop_duplicates().assign(known=True)
     flag = per.merge(known, on=["system", "account_id"], how="left")["known"]
     per = per[~flag.fillna(False).to_numpy(dtype=bool)]
     if not len(per):
@@ -910,7 +947,8 @@ def _completion_exceptions(comp_out: pd.DataFrame, rules: Rules) -> pd.DataFrame
     unlogged = (disp == "credited") | (
         (disp == "not_credited") & comp_out["passed"] & (comp_out["cpd_minutes"].fillna(0) > 0)
     )
-    u = comp_out[unlogged.to_numpy()]
+    cols = ["employee_id", "system", "record_id", "course_id", "title", "local_date"]
+    u = comp_out[[*cols, "disposition", "cpd_minutes"]].take(np.flatnonzero(unlogged.to_numpy()))
     if not len(u):
         return pd.DataFrame()
     tail = np.where(u["disposition"] == "credited", "; credited", "; not credited (crediting off)")

@@ -10,6 +10,8 @@ from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconcile.engine.text import round_half_up
 
@@ -87,14 +89,41 @@ def combine(blocks: list[pd.DataFrame]) -> pd.DataFrame:
             _codes(out["record_id"]),
             _codes(out["system"]),
             _codes(out["employee_id"]),
-            out["type"].map({t: i for i, t in enumerate(TYPES)}).fillna(len(TYPES)).to_numpy(),
-            out["severity"].map(_SEVERITY_RANK).to_numpy(),
+            _looked_up(out["type"], {t: i for i, t in enumerate(TYPES)}, len(TYPES)),
+            _looked_up(out["severity"], _SEVERITY_RANK, len(_SEVERITY_RANK)),
         ]
     )
-    return out.iloc[order].reset_index(drop=True)
+    return pd.DataFrame({c: _taken(out[c], order) for c in out.columns})
+
+
+def _taken(values: pd.Series, order: np.ndarray) -> pd.Series:
+    """values in ``order`` as a fresh positional Series.
+
+    Arrow strings are gathered from one contiguous array: after the concat of several blocks
+    the column is chunked, and Arrow's take over chunks is about three times slower.
+    """
+    arr = getattr(values.array, "_pa_array", None)
+    if isinstance(arr, pa.ChunkedArray) and values.dtype == "str":
+        return pd.Series(arr.combine_chunks().take(order), dtype=values.dtype)
+    return values.iloc[order].reset_index(drop=True)
 
 
 def _codes(values: pd.Series) -> np.ndarray:
-    """Sort rank of each value (missing last), cheaper than sorting strings row by row."""
+    """Sort rank of each value (missing last), cheaper than sorting strings row by row.
+
+    Arrow strings are ranked by Arrow itself (several times faster than a sorted factorize);
+    both orders are by code point, so the result is the same.
+    """
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        rank = pc.rank(arr, sort_keys="ascending", tiebreaker="dense")  # nulls last
+        return rank.to_numpy().astype(np.int64)
     codes, _ = pd.factorize(values, sort=True)
     return np.where(codes < 0, np.iinfo(np.int64).max, codes)
+
+
+def _looked_up(values: pd.Series, order: dict[str, int], missing: int) -> np.ndarray:
+    """order[value] per row (``missing`` for unknown values), looked up once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    ranks = np.array([order.get(u, missing) for u in uniques] + [missing], dtype=np.int64)
+    return ranks[codes]

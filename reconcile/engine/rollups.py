@@ -43,7 +43,9 @@ def by_group(people: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def build(people_out, person_aud, per_category, cat_names, unmet, minimums) -> dict:
-    people = people_out.assign(
+    # only the columns a roll-up reads: the audience roll-up repeats rows per membership
+    wanted = ["department", "manager_id", "manager", "status", *_FIGURES]
+    people = people_out[wanted].assign(
         department=people_out["department"].fillna("(no department)"),
         manager_id=people_out["manager_id"].fillna("(no manager)"),
         manager=people_out["manager"].fillna(""),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconcile.engine.text import round_half_up
 
@@ -39,27 +41,34 @@ def progress(counted: np.ndarray, required: np.ndarray, blank: np.ndarray) -> np
     return np.where(blank, np.nan, value)
 
 
-def _n(values) -> np.ndarray:
+def _n(values) -> pa.Array:
     """Whole minutes with thousands separators (1,020), formatted once per distinct value."""
     codes, uniques = pd.factorize(np.asarray(values, dtype=np.int64))
-    labels = np.array([f"{v:,}" for v in uniques], dtype=object)
-    return labels[codes]
+    return pa.array([f"{v:,}" for v in uniques], type=pa.string()).take(codes)
 
 
-def _text(values) -> np.ndarray:
-    """Plain Python strings in an object array ('' for missing): cheap to concatenate."""
-    return pd.Series(values, dtype=object).fillna("").astype(object).to_numpy()
+def _text(values) -> pa.Array:
+    """Arrow text ('' for missing): concatenated by Arrow in C, not per Python object."""
+    return pa.array(pd.Series(values, dtype=object).fillna("").astype("str"), type=pa.string())
 
 
-def _when(condition, text, otherwise="") -> np.ndarray:
-    return np.where(condition, text, otherwise).astype(object)
+def _when(condition, text, otherwise="") -> pa.Array:
+    return pc.if_else(pa.array(np.asarray(condition, dtype=bool)), text, otherwise)
 
 
-def _day(dates: pd.Series) -> np.ndarray:
+def _cat(*parts) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _nonempty(text: pa.Array) -> np.ndarray:
+    return pc.not_equal(text, "").to_numpy(zero_copy_only=False)
+
+
+def _day(dates: pd.Series) -> pa.Array:
     """'1 Mar' (the period is at most a year or so; the year would be noise)."""
     codes, uniques = pd.factorize(dates)
-    labels = np.array([f"{d.day} {d:%b}" for d in uniques] + [""], dtype=object)
-    return labels[codes]
+    labels = [f"{d.day} {d:%b}" for d in uniques] + [""]
+    return pa.array(labels, type=pa.string()).take(np.where(codes < 0, len(uniques), codes))
 
 
 def reasons(frame: pd.DataFrame, category_notes: pd.Series) -> pd.Series:
@@ -69,53 +78,71 @@ def reasons(frame: pd.DataFrame, category_notes: pd.Series) -> pd.Series:
     structured_required, counted, structured, shortfall, pending, capped, prorated,
     joined (date or NaT: start inside the period), left (leave inside the period), fte.
     ``category_notes``: per person, text about unmet category minimums (may be empty).
-    Built on object arrays of Python strings: ten concatenations over 100,000 people.
+    Built on Arrow string arrays: a dozen vectorised concatenations over 100,000 people.
     """
     status = frame["status"].to_numpy()
     joined, left = frame["joined"], frame["left"]
     fte = frame["fte"].fillna(1.0).to_numpy()
-    fte_labels = np.array([f"{f:g} FTE" for f in fte], dtype=object) if len(fte) else fte
+    fte_codes, fte_uniques = pd.factorize(fte)
+    fte_labels = pa.array([f"{f:g} FTE" for f in fte_uniques], type=pa.string()).take(fte_codes)
     parts = [
-        _when(joined.notna().to_numpy(), "joined " + _day(joined)),
-        _when(left.notna().to_numpy(), "left " + _day(left)),
+        _when(joined.notna().to_numpy(), _cat("joined ", _day(joined))),
+        _when(left.notna().to_numpy(), _cat("left ", _day(left))),
         _when(fte < 1, fte_labels),
     ]
     basis = parts[0]
     for part in parts[1:]:
-        basis = basis + _when((basis != "") & (part != ""), ", ") + part
+        basis = _cat(basis, _when(_nonempty(basis) & _nonempty(part), ", "), part)
     prorated = frame["prorated"].to_numpy() & (
         frame["full_required"].to_numpy() != frame["required"].to_numpy()
     )
-    head = _n(frame["counted"]) + " of " + _n(frame["required"]) + " min"
-    head = head + _when(
-        prorated,
-        " (pro-rated from " + _n(frame["full_required"]) + _when(basis != "", ": ") + basis + ")",
+    has_basis = _nonempty(basis)
+    head = _cat(_n(frame["counted"]), " of ", _n(frame["required"]), " min")
+    head = _cat(
+        head,
+        _when(
+            prorated,
+            _cat(
+                " (pro-rated from ", _n(frame["full_required"]), _when(has_basis, ": "), basis, ")"
+            ),
+        ),
     )
     short = frame["shortfall"].to_numpy()
-    head = head + _when(short > 0, "; " + _n(short) + " min short", "; requirement met")
+    head = _cat(head, _when(short > 0, _cat("; ", _n(short), " min short"), "; requirement met"))
     s_req = frame["structured_required"].to_numpy()
-    head = head + _when(
-        s_req > 0, "; structured " + _n(frame["structured"]) + " of " + _n(s_req) + " min"
+    head = _cat(
+        head,
+        _when(
+            s_req > 0,
+            _cat("; structured ", _n(frame["structured"]), " of ", _n(s_req), " min"),
+        ),
     )
     notes = _text(category_notes)
-    head = head + _when(notes != "", "; " + notes)
+    head = _cat(head, _when(_nonempty(notes), _cat("; ", notes)))
     capped = frame["capped"].to_numpy()
-    head = head + _when(capped > 0, "; " + _n(capped) + " min over category caps")
+    head = _cat(head, _when(capped > 0, _cat("; ", _n(capped), " min over category caps")))
     pending = frame["pending"].to_numpy()
-    head = head + _when(pending > 0, "; " + _n(pending) + " min pending approval")
+    head = _cat(head, _when(pending > 0, _cat("; ", _n(pending), " min pending approval")))
     exempt_reason = _text(frame["exempt_reason"])
-    exempt_text = _when(exempt_reason != "", "Exempt: " + exempt_reason, "Exempt (roster)")
-    none_text = np.select(
-        [frame["employed_days"].to_numpy() == 0, frame["basis"].to_numpy() == "none"],
-        [
-            "No requirement: not employed during the period",
-            "No requirement: no audience with a CPD requirement and no Brightspace target",
-        ],
-        default="No requirement: the requirement pro-rates to 0 min",
-    ).astype(object)
+    exempt_text = _when(
+        _nonempty(exempt_reason), _cat("Exempt: ", exempt_reason), "Exempt (roster)"
+    )
+    none_text = pa.array(
+        np.select(
+            [frame["employed_days"].to_numpy() == 0, frame["basis"].to_numpy() == "none"],
+            [
+                "No requirement: not employed during the period",
+                "No requirement: no audience with a CPD requirement and no Brightspace target",
+            ],
+            default="No requirement: the requirement pro-rates to 0 min",
+        ),
+        type=pa.string(),
+    )
     counted = frame["counted"].to_numpy()
-    none_text = none_text + _when(counted > 0, "; " + _n(counted) + " min logged")
-    out = np.where(
-        status == "Exempt", exempt_text, np.where(status == "Not required", none_text, head)
+    none_text = _cat(none_text, _when(counted > 0, _cat("; ", _n(counted), " min logged")))
+    out = pc.if_else(
+        pa.array(status == "Exempt"),
+        exempt_text,
+        pc.if_else(pa.array(status == "Not required"), none_text, head),
     )
     return pd.Series(out, dtype="str")

@@ -20,22 +20,37 @@ from reconcile.engine.text import is_draft, normalise_ids, round_half_up
 _LABEL = {"thrive": "Thrive", "brightspace": "Brightspace", "coursepath": "Coursepath"}
 
 
-def reported(tables) -> pd.DataFrame:
-    """(system, account_id, reported) from summaries and targets, one row per account."""
+def reported(
+    tables, totals_person: np.ndarray | None = None, targets_person: np.ndarray | None = None
+) -> pd.DataFrame:
+    """(system, account_id, reported) from summaries and targets, one row per account.
+
+    With each summary's and target's person row given (as the engine looked them up already),
+    a ``person`` column comes along (-1: nobody), so no second lookup is needed.
+    """
     summaries = tables.platform_totals[["system", "account_id", "minutes"]].rename(
         columns={"minutes": "reported"}
     )
     t = tables.targets
     done = t[["structured_done", "unstructured_done"]]
+    has_done = done.notna().any(axis=1).to_numpy()
     targets = pd.DataFrame(
         {
             "system": t["system"],
             "account_id": t["account_id"],
             "reported": done.sum(axis=1, min_count=1),
         }
-    )[done.notna().any(axis=1).to_numpy()]
+    )[has_done]
+    with_person = totals_person is not None and targets_person is not None
+    if with_person:
+        summaries = summaries.assign(person=totals_person)
+        targets = targets.assign(person=np.asarray(targets_person)[has_done])
     both = pd.concat([summaries, targets], ignore_index=True)
-    return both.groupby(["system", "account_id"], sort=True, as_index=False)["reported"].sum()
+    groups = both.groupby(["system", "account_id"], sort=True, as_index=False)
+    if not with_person:
+        return groups["reported"].sum()
+    # a person is a function of (system, account_id): any row of the group gives it
+    return groups.agg(reported=("reported", "sum"), person=("person", "first"))
 
 
 def mismatches(
@@ -45,12 +60,16 @@ def mismatches(
     act_pair: np.ndarray,
     act_pairs: pd.DataFrame,
     rules: Rules,
+    *,
+    totals_person: np.ndarray | None = None,
+    targets_person: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One ``platform_total_mismatch`` per account whose figures differ.
 
     ``act_pair`` / ``act_pairs``: each activity's (system, account) pair code and the pairs.
+    ``totals_person`` / ``targets_person``: person row per platform total / target, if known.
     """
-    rep = reported(tables)
+    rep = reported(tables, totals_person, targets_person)
     if not len(rep):
         return pd.DataFrame()
     date = act_out["local_date"].to_numpy()
@@ -62,20 +81,25 @@ def mismatches(
         weights=act_out["minutes"].to_numpy(dtype="float64")[mask],
         minlength=len(act_pairs),
     )
-    pairs = pd.DataFrame(
-        {"system": act_pairs["system"], "key": act_pairs["key"], "detail": sums[: len(act_pairs)]}
-    ).drop_duplicates(["system", "key"])
-    rep = rep.assign(key=normalise_ids(rep["account_id"])).merge(
-        pairs, on=["system", "key"], how="left"
-    )
+    # the first pair of each (system, normalised key) holds the detail, as a left merge on
+    # the de-duplicated pairs would; looked up through one hashed text key
+    pair_key = _joined_key(act_pairs["system"], act_pairs["key"])
+    first = ~pair_key.duplicated().to_numpy()
+    detail_of = pd.Index(pair_key[first])
+    at = detail_of.get_indexer(_joined_key(rep["system"], normalise_ids(rep["account_id"])))
+    pair_sums = np.append(sums[: len(act_pairs)][first], 0.0)  # index -1: no detail
+    detail = pair_sums[at]
     platform = round_half_up(rep["reported"].fillna(0).to_numpy())
-    ours = round_half_up(rep["detail"].fillna(0).to_numpy())
+    ours = round_half_up(detail)
     bad = platform != ours
     rep = rep[bad].reset_index(drop=True)
     if not len(rep):
         return pd.DataFrame()
     platform, ours = platform[bad], ours[bad]
-    person = index.lookup(rep["system"], rep["account_id"])
+    if "person" in rep:
+        person = rep["person"].to_numpy(dtype=np.int64)
+    else:
+        person = index.lookup(rep["system"], rep["account_id"])
     employee = index.people["employee_id"].to_numpy(dtype=object)
     emp = np.full(len(rep), None, dtype=object)
     emp[person >= 0] = employee[person[person >= 0]]
@@ -98,4 +122,14 @@ def mismatches(
         record_id=rep["account_id"],
         minutes=diff,
         detail=detail_text,
+    )
+
+
+def _joined_key(system: pd.Series, key: pd.Series) -> pd.Series:
+    """'system␟key' as one text value per row; missing parts get a marker of their own."""
+    missing = "\x1e"
+    return (
+        system.astype("str").fillna(missing).reset_index(drop=True)
+        + "\x1f"
+        + key.astype("str").fillna(missing).reset_index(drop=True)
     )
