@@ -707,9 +707,13 @@ def _sparse_labels(n: int, at: np.ndarray, rows: np.ndarray, acts: pd.DataFrame)
     codes[at] = label_codes[row_codes]
     categories = pd.Index(uniques, dtype="str")
     maker = getattr(pd.CategoricalDtype, "_from_fastpath", None)
-    if maker is None:  # pragma: no cover - other pandas versions
+    try:  # a private pandas shortcut; any other pandas takes the public, checked path
+        dtype = maker(categories, False) if maker is not None else None
+    except TypeError:  # pragma: no cover - a pandas whose shortcut changed shape
+        dtype = None
+    if dtype is None:  # pragma: no cover - other pandas versions
         return pd.Categorical.from_codes(codes, categories=categories)
-    return pd.Categorical.from_codes(codes, dtype=maker(categories, False), validate=False)
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
 def _duplicate_of(acts: pd.DataFrame, dup_rows: np.ndarray, dup_of: np.ndarray) -> pd.Categorical:
