@@ -15,7 +15,7 @@ import pandas as pd
 from reconcile.engine import exceptions
 from reconcile.engine.period import as_datetime
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import is_draft, normalise_ids, round_half_up
+from reconcile.engine.text import is_draft, normalise_ids, positions, round_half_up, text_array
 
 _LABEL = {"thrive": "Thrive", "brightspace": "Brightspace", "coursepath": "Coursepath"}
 
@@ -82,11 +82,12 @@ def mismatches(
         minlength=len(act_pairs),
     )
     # the first pair of each (system, normalised key) holds the detail, as a left merge on
-    # the de-duplicated pairs would; looked up through one hashed text key
+    # the de-duplicated pairs would; looked up through one hashed text key (Arrow's hash
+    # lookup: pandas' get_indexer would first turn both sides into Python strings)
     pair_key = _joined_key(act_pairs["system"], act_pairs["key"])
     first = ~pair_key.duplicated().to_numpy()
-    detail_of = pd.Index(pair_key[first])
-    at = detail_of.get_indexer(_joined_key(rep["system"], normalise_ids(rep["account_id"])))
+    detail_of = text_array(pair_key[first])
+    at = positions(_joined_key(rep["system"], normalise_ids(rep["account_id"])), detail_of)
     pair_sums = np.append(sums[: len(act_pairs)][first], 0.0)  # index -1: no detail
     detail = pair_sums[at]
     platform = round_half_up(rep["reported"].fillna(0).to_numpy())
