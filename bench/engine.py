@@ -14,7 +14,7 @@ The floor: one groupby-sum of minutes per (person, category), one ``duplicated``
 (person, title, minutes, date), one merge of the totals onto people. Any engine must do at
 least that much; the ratio engine ÷ floor is the figure to watch.
 
-Each child first applies the allocator settings the `reconcile` command applies at start
+Each child first applies the allocator settings a run applies before it reconciles
 (``reconcile.memory.keep_freed_memory``), so the figures are those of a real run; the floor
 runs under the same settings.
 """
@@ -298,7 +298,7 @@ def _child(n_people: int, queue) -> None:
 
 
 def _run(n_people: int, queue) -> None:
-    keep_freed_memory()  # as the `reconcile` command does (reconcile/memory.py)
+    keep_freed_memory()  # as a run does before it reconciles (reconcile/memory.py)
     tables = generate(n_people)
     floor_s, floor_mem = _measure(floor, tables)
     engine_s, engine_mem = _measure(reconcile, tables, RULES)

@@ -22,7 +22,6 @@ from rich.text import Text
 from reconcile import config as config_module
 from reconcile.console import configure_logging, stderr
 from reconcile.errors import ReconcileError
-from reconcile.memory import keep_freed_memory
 
 
 @dataclass
@@ -94,7 +93,6 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool, debug: bool) -> None:
     """Reconcile CPD minutes from learning platforms against HR's roster and policy."""
     ctx.obj = Settings(quiet=quiet, verbose=verbose, debug=debug)
     configure_logging(quiet=quiet, verbose=verbose, debug=debug)
-    keep_freed_memory()  # a batch command: reuse freed memory rather than page-fault it back
 
 
 @cli.command()
