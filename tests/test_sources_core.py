@@ -545,7 +545,7 @@ def test_concurrent_map_keeps_input_order(server: Scripted) -> None:
 
 
 def test_a_cookie_the_server_sets_is_sent_back(server: Scripted) -> None:
-    """Requests go straight to the session's adapter; the session's jar still keeps cookies."""
+    """The session's cookie jar keeps what a server sets (e.g. a load balancer's affinity)."""
     server.script("/rest/v1/login", (200, {"ok": 1}, {"Set-Cookie": "affinity=node-7; Path=/"}))
     server.script("/rest/v1/x", (200, {"ok": 2}))
     with client_for(server) as client:
