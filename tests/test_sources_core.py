@@ -539,3 +539,35 @@ def test_concurrent_map_keeps_input_order(server: Scripted) -> None:
     with client_for(server, policy=HttpPolicy(concurrency=8)) as client:
         got = client.map(lambda i: client.get_json("/echo", params={"i": i})["i"], range(40))
     assert got == list(range(40))
+
+
+# -- transport ----------------------------------------------------------------------------
+
+
+def test_a_cookie_the_server_sets_is_sent_back(server: Scripted) -> None:
+    """The session's cookie jar keeps what a server sets (e.g. a load balancer's affinity)."""
+    server.script("/rest/v1/login", (200, {"ok": 1}, {"Set-Cookie": "affinity=node-7; Path=/"}))
+    server.script("/rest/v1/x", (200, {"ok": 2}))
+    with client_for(server) as client:
+        assert client.get_json("/login") == {"ok": 1}
+        assert client.get_json("/x") == {"ok": 2}
+    assert "Cookie" not in server.seen[0][2]
+    assert server.seen[1][2]["Cookie"] == "affinity=node-7"
+
+
+def test_a_redirect_is_not_followed(server: Scripted) -> None:
+    server.script("/rest/v1/x", (302, {}, {"Location": "/rest/v1/elsewhere"}))
+    with client_for(server) as client, pytest.raises(SourceError) as caught:
+        client.get_json("/x")
+    assert "HTTP 302" in str(caught.value)
+    assert server.count("/rest/v1/elsewhere") == 0
+
+
+def test_proxy_from_the_environment_is_resolved_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    client = HttpClient("thrive", "https://thrive.example/rest/v1", policy=FAST)
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert client.session.proxies["https"] == "http://proxy.example:3128"
+    assert client.session.trust_env is False
+    client.close()
