@@ -366,15 +366,15 @@ class HttpClient:
         refusals: the first raises, the others are retried, then raise a SourceError.
         ``decode``: a faster decoder tried first on a UTF-8 2xx body (see :data:`Decoder`).
         """
-        url = self.url(path_or_url)
-        endpoint = endpoint or urlsplit(url).path
+        outgoing = _Outgoing(method.upper(), self.url(path_or_url), params, data, json_body, auth)
+        endpoint = endpoint or urlsplit(outgoing.url).path
         attempt = 0
         waited = 0.0
         reauthenticated = False
         while True:
             waited += self._pace()
             self.stats.count(endpoint, retry=attempt > 0)
-            outcome = self._send(method, url, params, data, json_body, auth)
+            outcome = self._send(outgoing)
             if isinstance(outcome, requests.Response) and outcome.status_code == 401:
                 if not reauthenticated and self._reauthenticate(outcome, auth):
                     reauthenticated = True
@@ -399,7 +399,7 @@ class HttpClient:
                 "%s: %s %s (%s); retrying in %.2fs",
                 self.source,
                 method,
-                redact(url),
+                redact(outgoing.url),
                 problem.text,
                 delay,
             )
@@ -416,18 +416,10 @@ class HttpClient:
             self.stats.paced(wait)
         return wait
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        data: Mapping[str, Any] | None,
-        json_body: Any,
-        auth: requests.auth.AuthBase | None,
-    ) -> requests.Response | Exception:
+    def _send(self, outgoing: _Outgoing) -> requests.Response | Exception:
         try:
             response = self.session.send(
-                self._prepare(method, url, params, data, json_body, auth),
+                self._prepare(outgoing),
                 timeout=self.policy.timeout_seconds,
                 allow_redirects=False,
                 stream=True,
@@ -443,15 +435,7 @@ class HttpClient:
         self.pacer.observe(response.headers)
         return response
 
-    def _prepare(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        data: Mapping[str, Any] | None,
-        json_body: Any,
-        auth: requests.auth.AuthBase | None,
-    ) -> requests.PreparedRequest:
+    def _prepare(self, outgoing: _Outgoing) -> requests.PreparedRequest:
         """The request ``Session.request`` would prepare, without its per-call merging.
 
         ``Session.prepare_request`` copies the session's cookie jar into a new jar and merges
@@ -463,13 +447,13 @@ class HttpClient:
         """
         prepared = requests.PreparedRequest()
         prepared.prepare(
-            method=method.upper(),
-            url=url,
+            method=outgoing.method,
+            url=outgoing.url,
             headers=self.session.headers,
-            data=data or {},
-            json=json_body,
-            params=params or {},
-            auth=auth or self.auth,
+            data=outgoing.data or {},
+            json=outgoing.json_body,
+            params=outgoing.params or {},
+            auth=outgoing.auth or self.auth,
             cookies=self.session.cookies,
             hooks=default_hooks(),
         )
@@ -546,6 +530,18 @@ class HttpClient:
             url=where,
             status=problem.status,
         )
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """One request as the caller asked for it, sent again unchanged on every retry."""
+
+    method: str
+    url: str
+    params: Mapping[str, Any] | None
+    data: Mapping[str, Any] | None
+    json_body: Any
+    auth: requests.auth.AuthBase | None
 
 
 @dataclass(frozen=True)
