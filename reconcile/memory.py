@@ -8,6 +8,14 @@ than on bare metal) that was 2–3 s of system time in a 7–9 s reconciliation 
 people (about 1 s with these settings). Keeping freed memory inside the process turns those
 page faults into plain reuse.
 
+No block is mapped on its own, however large. glibc maps any block above its mmap threshold
+separately and unmaps it when freed, and the threshold cannot be raised above 32 MiB. At
+1,000,000 people every ledger-length array (20 million values, 160 MB) was above it, so each
+was faulted in afresh: 62 s of system time in a 137 s reconciliation. With every block taken
+from the heap and the heap never trimmed, it was 33 s of system time and 107 s in all (same
+tables, one run each, 23 Nov 2026; docs/engine.md). If the heap cannot grow, glibc still
+falls back to mapping the block, so nothing fails for want of the heap.
+
 Where it applies: the run pipeline (``runs._reconcile_snapshot``, behind `reconcile run`,
 `report` and `demo`) calls it once the pull is over, before reading the snapshot back.
 Not before: the pull's many threads parsing JSON were slower through the C library's
@@ -32,12 +40,15 @@ log = logging.getLogger(__name__)
 #: glibc ``mallopt`` parameters (malloc.h).
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-#: Blocks up to this size come from the heap, where freed memory is reused; larger ones are
-#: mapped and unmapped on their own. 32 MiB is the largest glibc accepts (and holds a column
-#: of 4 million 8-byte values).
+_M_MMAP_MAX = -4
+#: Blocks up to this size come from the heap even where mapping is allowed (threads' own
+#: arenas): 32 MiB is the largest glibc accepts.
 _MMAP_THRESHOLD = 32 * 2**20
-#: Free memory at the top of the heap kept rather than returned to the system.
-_TRIM_THRESHOLD = 2**30
+#: No block of the main heap is mapped on its own (glibc still maps one if the heap cannot
+#: grow).
+_MMAP_MAX = 0
+#: Free memory at the top of the heap is never handed back (-1: trimming off).
+_TRIM_THRESHOLD = -1
 
 _done = False
 
@@ -60,6 +71,7 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     taken = mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) == 1
+    taken = mallopt(_M_MMAP_MAX, _MMAP_MAX) == 1 and taken
     taken = mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD) == 1 and taken
     if taken:
         # Arrow's bundled allocator hands idle pages back to the system on its own timer;
