@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_MMAP_MAX = -4
-#: Blocks up to this size come from the heap even where mapping is allowed (threads' own
-#: arenas): 32 MiB is the largest glibc accepts.
+#: Fixed (32 MiB, the largest glibc accepts) so that glibc stops moving it, and the trim
+#: threshold with it, as blocks are freed; with mapping off (below) it no longer decides
+#: where a block comes from.
 _MMAP_THRESHOLD = 32 * 2**20
 #: No block of the main heap is mapped on its own (glibc still maps one if the heap cannot
 #: grow).
