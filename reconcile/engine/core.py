@@ -36,6 +36,7 @@ from reconcile.engine.text import (
     pair_codes,
     round_half_up,
     shared_codes,
+    text_array,
 )
 
 log = logging.getLogger(__name__)
@@ -653,11 +654,7 @@ def _join_per_person(person: np.ndarray, text: pd.Series, n: int, sep: str) -> p
     Joined by Arrow (a list per person, then ``binary_join``): building the strings as
     Python objects made one per person and rank, hundreds of thousands at 100,000 people.
     """
-    if not len(person):
-        return pd.Series([""] * n, dtype="str")
-    values = pa.array(text.astype("str"), from_pandas=True).cast(pa.large_string())
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = text_array(text.astype("str"))
     table = pa.table({"person": pa.array(person, type=pa.int64()), "text": values})
     table = table.filter(values.is_valid())  # a missing text adds nothing to the person's line
     if not table.num_rows:

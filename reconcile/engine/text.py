@@ -149,7 +149,7 @@ def positions(values: pd.Series, vocabulary: pa.Array) -> np.ndarray:
 
 
 def text_array(values) -> pa.Array:
-    """Distinct strings as an Arrow large_string array (straight from Arrow-backed text)."""
+    """Strings as an Arrow large_string array (straight from Arrow-backed text; missing as null)."""
     arr = getattr(getattr(values, "array", None), "_pa_array", None)
     if arr is not None:
         if isinstance(arr, pa.ChunkedArray):
