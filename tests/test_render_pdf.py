@@ -227,3 +227,42 @@ def iter_jobs(result):
     from reconcile.render import pdf_context
 
     return iter(pdf_context.statements(result, organisation=ORG, by="manager"))
+
+
+FREEZE_PROBE = """
+import gc, sys, tempfile
+from reconcile.render import pdf, pdf_context
+from reconcile.render.pdf_sample import sample_result
+jobs = list(pdf_context.statements(sample_result(24, team_size=8), organisation="A", by="manager"))
+pdf._worker_init(None, pool_worker=sys.argv[1] == "pool")
+tmp = tempfile.mkdtemp()
+counts = []
+for job in jobs[:2]:
+    pdf._statement_job((job, tmp, None))
+    counts.append(gc.get_freeze_count())
+print(counts[0], counts[1])
+"""
+
+
+@pytest.mark.parametrize("kind", ["pool", "in-process"])
+def test_only_pool_workers_freeze_their_warm_heap_once(kind):
+    """A pool worker freezes what it keeps after its first statement (so full collections no
+    longer walk WeasyPrint's ~100,000 long-lived objects), and only once; the calling
+    process, which may hold a user's result, never freezes anything."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", FREEZE_PROBE, kind],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    )
+    first, second = map(int, out.stdout.split())
+    if kind == "pool":
+        # not frozen again (a few frozen objects may be freed by reference counting)
+        assert first > 50_000 and 0.9 * first < second <= first
+    else:
+        assert first == second == 0

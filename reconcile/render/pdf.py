@@ -13,6 +13,7 @@ forwards should be read, not scrolled.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -101,7 +102,7 @@ def write_statements(
     with ctx.Pool(
         workers,
         initializer=_worker_init,
-        initargs=(str(templates) if templates else None,),
+        initargs=(str(templates) if templates else None, True),
         maxtasksperchild=400,
     ) as pool:
         return [Path(p) for p in pool.imap(_statement_job, args, chunksize=chunk)]
@@ -113,6 +114,8 @@ _ENV: jinja2.Environment | None = None
 #: The statement styles (base.css + statement.css, the user's if they override them), parsed
 #: once per process and shared by every statement that process lays out.
 _STATEMENT_CSS: Any = None
+#: Set in a pool worker until its first statement is written (see :func:`_freeze_warm_heap`).
+_FREEZE_PENDING = False
 STATEMENT_STYLES = ("base.css", "statement.css")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -123,14 +126,31 @@ def statement_filename(identifier: str) -> str:
     return f"{cleaned[:80]}.pdf"
 
 
-def _worker_init(templates: str | None) -> None:
+def _worker_init(templates: str | None, pool_worker: bool = False) -> None:
     """Build, once per process, what every statement shares: the Jinja environment and the
     parsed statement stylesheet (the font configuration is cached in pdf_assets)."""
-    global _ENV, _STATEMENT_CSS  # noqa: PLW0603 - per worker process, built once
+    global _ENV, _STATEMENT_CSS, _FREEZE_PENDING  # noqa: PLW0603 - per worker process
     user = Path(templates) if templates else None
     _ENV = environment(user)
     css = "\n".join(_render(_ENV, name, {}) for name in STATEMENT_STYLES)
     _STATEMENT_CSS = parsed_stylesheet(css, template_dirs(user))
+    _FREEZE_PENDING = pool_worker
+
+
+def _freeze_warm_heap() -> None:
+    """Move what a worker keeps for good out of the garbage collector's sight.
+
+    After one statement a worker holds ~120,000 long-lived objects (WeasyPrint, fonts, the
+    stylesheet, caches). Every full collection walked them all again: ~90 ms, 27 times in
+    200 statements, 11 ms a statement, about 8% of its time. Frozen, they are never
+    scanned; a statement's own cyclic garbage is still collected as before, so memory stays
+    flat. Only pool workers do this: anything frozen that later turns into garbage is freed
+    when the worker exits (every ``maxtasksperchild`` statements), never kept past it.
+    """
+    global _FREEZE_PENDING  # noqa: PLW0603 - per worker process, once
+    _FREEZE_PENDING = False
+    gc.collect()
+    gc.freeze()
 
 
 def _statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
@@ -139,7 +159,10 @@ def _statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
     html = _render(_ENV, STATEMENT_TEMPLATE, {**context, "shared_styles": True})
     path = Path(folder) / statement_filename(context["statement_id"])
     dirs = template_dirs(Path(templates) if templates else None)
-    return str(_atomic_pdf(html, path, dirs, [_STATEMENT_CSS]))
+    written = str(_atomic_pdf(html, path, dirs, [_STATEMENT_CSS]))
+    if _FREEZE_PENDING:
+        _freeze_warm_heap()
+    return written
 
 
 def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
