@@ -240,15 +240,16 @@ counts = []
 for job in jobs[:2]:
     pdf._statement_job((job, tmp, None))
     counts.append(gc.get_freeze_count())
-print(counts[0], counts[1])
+print(counts[0], counts[1], int(gc.isenabled()), gc.get_count()[0])
 """
 
 
 @pytest.mark.parametrize("kind", ["pool", "in-process"])
-def test_only_pool_workers_freeze_their_warm_heap_once(kind):
+def test_only_pool_workers_collect_between_statements(kind):
     """A pool worker freezes what it keeps after its first statement (so full collections no
-    longer walk WeasyPrint's ~100,000 long-lived objects), and only once; the calling
-    process, which may hold a user's result, never freezes anything."""
+    longer walk WeasyPrint's ~100,000 long-lived objects), only once, and then collects
+    after each statement instead of during it. The calling process, which may hold a
+    user's result, keeps the collector as it was and freezes nothing."""
     import subprocess
     import sys
 
@@ -260,9 +261,11 @@ def test_only_pool_workers_freeze_their_warm_heap_once(kind):
         check=True,
         cwd=root,
     )
-    first, second = map(int, out.stdout.split())
+    first, second, enabled, young = map(int, out.stdout.split())
     if kind == "pool":
         # not frozen again (a few frozen objects may be freed by reference counting)
         assert first > 50_000 and 0.9 * first < second <= first
+        # automatic collection off, and the second statement's objects already collected
+        assert enabled == 0 and young < 100
     else:
-        assert first == second == 0
+        assert first == second == 0 and enabled == 1
