@@ -234,11 +234,12 @@ import gc, sys, tempfile
 from reconcile.render import pdf, pdf_context
 from reconcile.render.pdf_sample import sample_result
 jobs = list(pdf_context.statements(sample_result(24, team_size=8), organisation="A", by="manager"))
-pdf._worker_init(None, pool_worker=sys.argv[1] == "pool")
+pdf._worker_init(None)
+job_of = pdf._pool_statement_job if sys.argv[1] == "pool" else pdf._statement_job
 tmp = tempfile.mkdtemp()
 counts = []
 for job in jobs[:2]:
-    pdf._statement_job((job, tmp, None))
+    job_of((job, tmp, None))
     counts.append(gc.get_freeze_count())
 print(counts[0], counts[1], int(gc.isenabled()), gc.get_count()[0])
 """

@@ -102,10 +102,10 @@ def write_statements(
     with ctx.Pool(
         workers,
         initializer=_worker_init,
-        initargs=(str(templates) if templates else None, True),
+        initargs=(str(templates) if templates else None,),
         maxtasksperchild=400,
     ) as pool:
-        return [Path(p) for p in pool.imap(_statement_job, args, chunksize=chunk)]
+        return [Path(p) for p in pool.imap(_pool_statement_job, args, chunksize=chunk)]
 
 
 # ------------------------------------------------------------------ internals
@@ -114,9 +114,7 @@ _ENV: jinja2.Environment | None = None
 #: The statement styles (base.css + statement.css, the user's if they override them), parsed
 #: once per process and shared by every statement that process lays out.
 _STATEMENT_CSS: Any = None
-#: Whether this process is a pool worker, and how many statements it has written (see
-#: :func:`_collect_after_statement`).
-_POOL_WORKER = False
+#: Statements this pool worker has written (see :func:`_collect_after_statement`).
 _WORKER_STATEMENTS = 0
 FULL_COLLECTION_EVERY = 20
 STATEMENT_STYLES = ("base.css", "statement.css")
@@ -129,15 +127,14 @@ def statement_filename(identifier: str) -> str:
     return f"{cleaned[:80]}.pdf"
 
 
-def _worker_init(templates: str | None, pool_worker: bool = False) -> None:
+def _worker_init(templates: str | None) -> None:
     """Build, once per process, what every statement shares: the Jinja environment and the
     parsed statement stylesheet (the font configuration is cached in pdf_assets)."""
-    global _ENV, _STATEMENT_CSS, _POOL_WORKER  # noqa: PLW0603 - per worker process
+    global _ENV, _STATEMENT_CSS  # noqa: PLW0603 - per worker process, built once
     user = Path(templates) if templates else None
     _ENV = environment(user)
     css = "\n".join(_render(_ENV, name, {}) for name in STATEMENT_STYLES)
     _STATEMENT_CSS = parsed_stylesheet(css, template_dirs(user))
-    _POOL_WORKER = pool_worker
 
 
 def _collect_after_statement() -> None:
@@ -152,8 +149,9 @@ def _collect_after_statement() -> None:
     as it is written, and the whole heap every ``FULL_COLLECTION_EVERY`` statements. Memory
     stays flat; collection fell from 18 ms to ~6 ms a statement (docs/reports.md).
 
-    Only pool workers do this: anything frozen that later turns into garbage is freed when
-    the worker exits (every ``maxtasksperchild`` statements), never kept past it.
+    Only pool workers do this (:func:`_pool_statement_job`): anything frozen that later
+    turns into garbage is freed when the worker exits (every ``maxtasksperchild``
+    statements), never kept past it.
     """
     global _WORKER_STATEMENTS  # noqa: PLW0603 - per worker process
     _WORKER_STATEMENTS += 1
@@ -171,9 +169,13 @@ def _statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
     html = _render(_ENV, STATEMENT_TEMPLATE, {**context, "shared_styles": True})
     path = Path(folder) / statement_filename(context["statement_id"])
     dirs = template_dirs(Path(templates) if templates else None)
-    written = str(_atomic_pdf(html, path, dirs, [_STATEMENT_CSS]))
-    if _POOL_WORKER:
-        _collect_after_statement()
+    return str(_atomic_pdf(html, path, dirs, [_STATEMENT_CSS]))
+
+
+def _pool_statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
+    """One statement in a pool worker, then that statement's garbage collected."""
+    written = _statement_job(arg)
+    _collect_after_statement()
     return written
 
 
