@@ -7,8 +7,12 @@ status → exceptions → control totals → roll-ups.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -40,6 +44,7 @@ from reconcile.engine.text import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _fold(values: pd.Series) -> pd.Series:
@@ -57,6 +62,27 @@ class _Clock:
         now = time.perf_counter()
         log.debug("engine stage %-40s %6.2f s", self.stage, now - self.last)
         self.last, self.stage = now, next_stage
+
+
+class _SecondThread:
+    """A second thread for stages that do not depend on each other.
+
+    Why: most of the engine's time is spent inside numpy, Arrow and pandas kernels that let
+    go of the interpreter lock, so on a two-core machine two independent stages take little
+    more than the longer of the two. Each task runs in a copy of the caller's context, so it
+    shares the run's memo of string encodings (``text.encoding_memo``). Leaving the block
+    waits for every task; a task's exception is raised by its ``result()``.
+    """
+
+    def __enter__(self) -> _SecondThread:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-engine")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        return self._pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 class _AccountIndex:
@@ -101,11 +127,11 @@ class _AccountIndex:
 
 def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     """Reconcile canonical tables under ``rules``; raise IntegrityError if figures don't add up."""
-    with encoding_memo():
-        return _reconcile(tables, rules)
+    with encoding_memo(), _SecondThread() as second:
+        return _reconcile(tables, rules, second)
 
 
-def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
+def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> Result:
     clock = _Clock()
     validate_canonical(tables)
     people = tables.people.sort_values("employee_id", kind="stable").reset_index(drop=True)
@@ -122,10 +148,22 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     # 2. period
     win = windows(people, rules)
 
-    clock.tick("shared vocabularies: titles and categories")
-    # shared vocabularies: titles and categories
+    # Who each record belongs to and on which local day, and what each person owes (3), need
+    # only the roster, the accounts and the windows: the second thread works them out, in the
+    # order this one will want them, while this one builds the shared vocabularies and then
+    # the ledger.
     acts = tables.activities
     comps = tables.completions
+    act_people_later = second.submit(index.lookup_pairs, acts["system"], acts["account_id"])
+    act_dates_later = second.submit(
+        local_dates, acts["completed_at"], acts["local_date"], rules.timezone
+    )
+    owed_later = second.submit(_requirements, tables, people, index, win, rules)
+    comp_people_later = second.submit(index.lookup, comps["system"], comps["account_id"])
+    comp_dates_later = second.submit(local_dates, comps["completed_at"], None, rules.timezone)
+
+    clock.tick("shared vocabularies: titles and categories")
+    # shared vocabularies: titles and categories
     cat = tables.catalogue.reset_index(drop=True)
     policy = cat[cat["origin"] == "policy"].drop_duplicates(["system", "course_id"])
     content = cat[cat["origin"] != "policy"].drop_duplicates(["system", "course_id"])
@@ -161,8 +199,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
 
     clock.tick("4. ledger")
     # 4. ledger
-    act_person, act_pair, act_pairs = index.lookup_pairs(acts["system"], acts["account_id"])
-    act_date = local_dates(acts["completed_at"], acts["local_date"], rules.timezone)
+    act_person, act_pair, act_pairs = act_people_later.result()
+    act_date = act_dates_later.result()
     codes = ledger.dispositions(act_person, act_date, acts["state"], acts["minutes"], rules)
     dup_rows, dup_of = ledger.find_duplicates(
         np.flatnonzero(codes == -1),
@@ -182,8 +220,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
 
     clock.tick("5. completions")
     # 5. completions
-    comp_person = index.lookup(comps["system"], comps["account_id"])
-    comp_date = local_dates(comps["completed_at"], None, rules.timezone)
+    comp_person = comp_people_later.result()
+    comp_date = comp_dates_later.result()
     passed = (
         comps["passed"].fillna(False).to_numpy(dtype=bool)
         | (comps["system"] == "thrive").to_numpy()
@@ -248,37 +286,10 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         else np.zeros(0)
     )
 
-    clock.tick("3. requirements")
-    # 3. requirements
-    aud_key, aud_name = audience_keys(tables.audiences, tables.memberships["audience"])
-    mem_person = _membership_people(tables.memberships, people, index)
-    person_aud = (
-        pd.DataFrame(
-            {
-                "person": mem_person,
-                "audience_key": aud_key.to_numpy(),
-                "audience": aud_name.to_numpy(),
-            }
-        )
-        .query("person >= 0 and audience_key == audience_key")
-        .drop_duplicates(["person", "audience_key"])
-    )
-    req_key, _ = audience_keys(tables.audiences, tables.requirements["audience"])
-    effective = effective_requirements(tables.requirements, req_key)
-    tgt_person = index.lookup(tables.targets["system"], tables.targets["account_id"])
-    targets = tables.targets.assign(person=tgt_person)[lambda t: t["person"] >= 0]
-    req = person_requirements(n_people, person_aud, effective, targets, rules)
-    fte = people["fte"].to_numpy(dtype="float64")
-    required, s_required, _factor = prorate(
-        req["full_required"].to_numpy(),
-        req["full_structured"].to_numpy(),
-        win["employed_days"].to_numpy(),
-        fte,
-        rules,
-    )
-    exempt = people["exempt"].to_numpy(dtype=bool)
-    required = np.where(exempt, 0, required)
-    s_required = np.where(exempt, 0, s_required)
+    clock.tick("3. requirements (waiting for the second thread)")
+    owed = owed_later.result()
+    required, s_required, exempt, req = owed.required, owed.s_required, owed.exempt, owed.req
+    person_aud, mem_person, tgt_person = owed.person_aud, owed.mem_person, owed.tgt_person
 
     clock.tick("category minimums (only for people who owe something)")
     # category minimums (only for people who owe something)
@@ -331,42 +342,13 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
             "fte": people["fte"],
         }
     )
-    notes = _minimum_notes(unmet, cat_names, n_people)
-    reason = reasons(reason_frame, notes)
-
-    audiences_text = _audience_text(person_aud, n_people)
-    manager_name = people["manager_id"].map(
-        pd.Series(people["name"].to_numpy(), index=people["employee_id"].to_numpy())
-        .groupby(level=0)
-        .first()
+    # the people's words (reasons, audiences, manager names) are written on the second thread
+    # while this one builds the ledgers
+    reason_later = second.submit(
+        lambda: reasons(reason_frame, _minimum_notes(unmet, cat_names, n_people))
     )
-    people_out = pd.DataFrame(
-        {
-            "employee_id": people["employee_id"],
-            "name": people["name"],
-            "email": people["email"],
-            "department": people["department"],
-            "manager_id": people["manager_id"],
-            "manager": manager_name.astype("str"),
-            "audiences": audiences_text,
-            "required": required,
-            "structured_required": s_required,
-            "counted": counted,
-            "structured": structured,
-            "pending": reason_frame["pending"],
-            "shortfall": shortfall,
-            "progress": pct,
-            "status": pd.Categorical(status, categories=STATUSES),
-            "reason": reason,
-            "full_required": reason_frame["full_required"],
-            "requirement_basis": req["basis"],
-            "window_start": win["window_start"],
-            "window_end": win["window_end"],
-            "employed_days": win["employed_days"],
-            "elapsed": win["elapsed"],
-            "capped": reason_frame["capped"],
-        }
-    )
+    audiences_later = second.submit(_audience_text, person_aud, n_people)
+    managers_later = second.submit(_manager_names, people)
 
     clock.tick("ledgers")
     # ledgers
@@ -418,41 +400,47 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         match_rule=matches["rule"].to_numpy(),
     )
 
-    clock.tick("6. platform totals")
-    # 6. platform totals
+    clock.tick("people")
+    people_out = pd.DataFrame(
+        {
+            "employee_id": people["employee_id"],
+            "name": people["name"],
+            "email": people["email"],
+            "department": people["department"],
+            "manager_id": people["manager_id"],
+            "manager": managers_later.result(),
+            "audiences": audiences_later.result(),
+            "required": required,
+            "structured_required": s_required,
+            "counted": counted,
+            "structured": structured,
+            "pending": reason_frame["pending"],
+            "shortfall": shortfall,
+            "progress": pct,
+            "status": pd.Categorical(status, categories=STATUSES),
+            "reason": reason_later.result(),
+            "full_required": reason_frame["full_required"],
+            "requirement_basis": req["basis"],
+            "window_start": win["window_start"],
+            "window_end": win["window_end"],
+            "employed_days": win["employed_days"],
+            "elapsed": win["elapsed"],
+            "capped": reason_frame["capped"],
+        }
+    )
+
+    clock.tick("6. platform totals, exceptions, control totals, roll-ups (two threads)")
+    # These four read what is above and not each other: the platform totals, control totals
+    # and roll-ups run on a second thread while this one lists the exceptions.
     totals_person = index.lookup(
         tables.platform_totals["system"], tables.platform_totals["account_id"]
     )
-    mismatches = totals.mismatches(
-        tables,
-        index,
-        act_out,
-        act_pair,
-        act_pairs,
-        rules,
-        totals_person=totals_person,
-        targets_person=tgt_person,
-    )
-
-    clock.tick("exceptions")
-    exc = exceptions.combine(
-        [
-            _account_exceptions(people, accounts_out, matches, act_out, comp_out, employee, rules),
-            _orphan_exceptions(tables.accounts, act_out, comp_out),
-            _activity_exceptions(act_out, acts, dup_rows, dup_of, rules),
-            _completion_exceptions(comp_out, rules),
-            mismatches,
-            _input_exceptions(tables.input_issues),
-        ]
-    )
-
-    clock.tick("control totals")
     keys = control.UsageKeys(
         index=index,
         mem_person=mem_person,
-        aud_key=aud_key,
-        req_key=req_key,
-        effective=effective,
+        aud_key=owed.aud_key,
+        req_key=owed.req_key,
+        effective=owed.effective,
         policy=policy,
         act_course=act_course,
         act_ckey=act_ckey,
@@ -464,11 +452,33 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         targets_person=tgt_person,
         totals_person=totals_person,
     )
-    usage = control.usage(tables, keys)
-    sources = control.control_totals(tables, accounts_out, act_out, comp_out, usage)
-
-    clock.tick("roll-ups")
-    rolled = rollups.build(people_out, person_aud, per_category, cat_names, unmet, mins)
+    mismatches = second.submit(
+        totals.mismatches,
+        tables,
+        index,
+        act_out,
+        act_pair,
+        act_pairs,
+        rules,
+        totals_person=totals_person,
+        targets_person=tgt_person,
+    )
+    sources = second.submit(
+        lambda: control.control_totals(
+            tables, accounts_out, act_out, comp_out, control.usage(tables, keys)
+        )
+    )
+    rolled = second.submit(
+        rollups.build, people_out, person_aud, per_category, cat_names, unmet, mins
+    )
+    found = [
+        _account_exceptions(people, accounts_out, matches, act_out, comp_out, employee, rules),
+        _orphan_exceptions(tables.accounts, act_out, comp_out),
+        _activity_exceptions(act_out, acts, dup_rows, dup_of, rules),
+        _completion_exceptions(comp_out, rules),
+    ]
+    exc = exceptions.combine([*found, mismatches.result(), _input_exceptions(tables.input_issues)])
+    sources, rolled = sources.result(), rolled.result()
     clock.tick("done")
     return Result(
         rules=rules,
@@ -486,6 +496,73 @@ def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+class _Owed(NamedTuple):
+    """Stage 3: what each person owes, and the keys later stages reuse."""
+
+    person_aud: pd.DataFrame  #: distinct (person, audience_key, audience) memberships
+    mem_person: np.ndarray  #: person row per membership row (-1: nobody)
+    aud_key: pd.Series  #: audience key per membership row
+    req_key: pd.Series  #: audience key per requirement row
+    effective: pd.DataFrame  #: requirement per audience key
+    tgt_person: np.ndarray  #: person row per Brightspace target row
+    req: pd.DataFrame  #: full requirement and its basis per person
+    required: np.ndarray  #: pro-rated minutes per person (0 when exempt)
+    s_required: np.ndarray  #: pro-rated structured minutes per person (0 when exempt)
+    exempt: np.ndarray
+
+
+def _requirements(
+    tables: CanonicalTables,
+    people: pd.DataFrame,
+    index: _AccountIndex,
+    win: pd.DataFrame,
+    rules: Rules,
+) -> _Owed:
+    """DESIGN.md §6 step 3: each person's requirement from audiences and targets, pro-rated."""
+    aud_key, aud_name = audience_keys(tables.audiences, tables.memberships["audience"])
+    mem_person = _membership_people(tables.memberships, people, index)
+    person_aud = (
+        pd.DataFrame(
+            {
+                "person": mem_person,
+                "audience_key": aud_key.to_numpy(),
+                "audience": aud_name.to_numpy(),
+            }
+        )
+        .query("person >= 0 and audience_key == audience_key")
+        .drop_duplicates(["person", "audience_key"])
+    )
+    req_key, _ = audience_keys(tables.audiences, tables.requirements["audience"])
+    effective = effective_requirements(tables.requirements, req_key)
+    tgt_person = index.lookup(tables.targets["system"], tables.targets["account_id"])
+    targets = tables.targets.assign(person=tgt_person)[lambda t: t["person"] >= 0]
+    req = person_requirements(len(people), person_aud, effective, targets, rules)
+    fte = people["fte"].to_numpy(dtype="float64")
+    required, s_required, _factor = prorate(
+        req["full_required"].to_numpy(),
+        req["full_structured"].to_numpy(),
+        win["employed_days"].to_numpy(),
+        fte,
+        rules,
+    )
+    exempt = people["exempt"].to_numpy(dtype=bool)
+    required = np.where(exempt, 0, required)
+    s_required = np.where(exempt, 0, s_required)
+
+    return _Owed(
+        person_aud,
+        mem_person,
+        aud_key,
+        req_key,
+        effective,
+        tgt_person,
+        req,
+        required,
+        s_required,
+        exempt,
+    )
 
 
 def _take(values: pd.Series, codes: np.ndarray) -> pd.Series:
@@ -641,6 +718,12 @@ def _membership_people(mem: pd.DataFrame, people: pd.DataFrame, index: _AccountI
             mem.loc[via_account, "account_id"].reset_index(drop=True),
         )
     return person
+
+
+def _manager_names(people: pd.DataFrame) -> pd.Series:
+    """Each person's manager's name, by manager_id (the first person of a repeated id)."""
+    names = pd.Series(people["name"].to_numpy(), index=people["employee_id"].to_numpy())
+    return people["manager_id"].map(names.groupby(level=0).first()).astype("str")
 
 
 def _audience_text(person_aud: pd.DataFrame, n: int) -> pd.Series:
