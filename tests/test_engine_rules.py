@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 
 import pandas as pd
 import pytest
@@ -833,3 +834,19 @@ def test_a_lost_record_fails_the_run_loudly():
         control.control_totals(
             tables, result.accounts, result.activities.iloc[:1], result.completions, usage
         )
+
+
+def test_a_failure_on_the_second_thread_reaches_the_caller_and_no_thread_stays(monkeypatch):
+    """Control totals run on the engine's second thread: their IntegrityError is raised by
+    reconcile() itself, and the thread is gone when it returns."""
+
+    from reconcile.engine import control
+
+    def unbalanced(*args, **kwargs):
+        raise IntegrityError("control totals: bug in reconcile (test)")
+
+    monkeypatch.setattr(control, "control_totals", unbalanced)
+    tables = CanonicalTables.build(people=pd.DataFrame([person()]))
+    with pytest.raises(IntegrityError, match=r"bug in reconcile \(test\)"):
+        reconcile(tables, rules())
+    assert not [t for t in threading.enumerate() if t.name.startswith("reconcile-engine")]

@@ -2,7 +2,8 @@
 
 Pure: no I/O, no printing, no clock (``rules.as_of`` is the only "today"). The stages follow
 DESIGN.md §6 in order: identity → period → requirement → ledger → completions → credit →
-status → exceptions → control totals → roll-ups.
+status → exceptions → control totals → roll-ups. Stages that do not depend on each other run
+side by side on two threads (``_SecondThread``), with the same result as one after another.
 """
 
 from __future__ import annotations
@@ -344,9 +345,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     )
     # the people's words (reasons, audiences, manager names) are written on the second thread
     # while this one builds the ledgers
-    reason_later = second.submit(
-        lambda: reasons(reason_frame, _minimum_notes(unmet, cat_names, n_people))
-    )
+    reason_later = second.submit(_reasons, reason_frame, unmet, cat_names)
     audiences_later = second.submit(_audience_text, person_aud, n_people)
     managers_later = second.submit(_manager_names, people)
 
@@ -430,8 +429,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     )
 
     clock.tick("6. platform totals, exceptions, control totals, roll-ups (two threads)")
-    # These four read what is above and not each other: the platform totals, control totals
-    # and roll-ups run on a second thread while this one lists the exceptions.
+    # These four read what is above and not each other: the platform totals (6), control
+    # totals and roll-ups run on the second thread while this one lists the exceptions.
     totals_person = index.lookup(
         tables.platform_totals["system"], tables.platform_totals["account_id"]
     )
@@ -452,7 +451,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         targets_person=tgt_person,
         totals_person=totals_person,
     )
-    mismatches = second.submit(
+    mismatches_later = second.submit(
         totals.mismatches,
         tables,
         index,
@@ -463,12 +462,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         totals_person=totals_person,
         targets_person=tgt_person,
     )
-    sources = second.submit(
-        lambda: control.control_totals(
-            tables, accounts_out, act_out, comp_out, control.usage(tables, keys)
-        )
-    )
-    rolled = second.submit(
+    sources_later = second.submit(_control_totals, tables, keys, accounts_out, act_out, comp_out)
+    rolled_later = second.submit(
         rollups.build, people_out, person_aud, per_category, cat_names, unmet, mins
     )
     found = [
@@ -477,8 +472,10 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         _activity_exceptions(act_out, acts, dup_rows, dup_of, rules),
         _completion_exceptions(comp_out, rules),
     ]
-    exc = exceptions.combine([*found, mismatches.result(), _input_exceptions(tables.input_issues)])
-    sources, rolled = sources.result(), rolled.result()
+    exc = exceptions.combine(
+        [*found, mismatches_later.result(), _input_exceptions(tables.input_issues)]
+    )
+    sources, rolled = sources_later.result(), rolled_later.result()
     clock.tick("done")
     return Result(
         rules=rules,
@@ -550,7 +547,6 @@ def _requirements(
     exempt = people["exempt"].to_numpy(dtype=bool)
     required = np.where(exempt, 0, required)
     s_required = np.where(exempt, 0, s_required)
-
     return _Owed(
         person_aud,
         mem_person,
@@ -718,6 +714,23 @@ def _membership_people(mem: pd.DataFrame, people: pd.DataFrame, index: _AccountI
             mem.loc[via_account, "account_id"].reset_index(drop=True),
         )
     return person
+
+
+def _reasons(reason_frame: pd.DataFrame, unmet: pd.DataFrame, cat_names: np.ndarray) -> pd.Series:
+    """Each person's one-line Reason, with the category minimums they have not met."""
+    return reasons(reason_frame, _minimum_notes(unmet, cat_names, len(reason_frame)))
+
+
+def _control_totals(
+    tables: CanonicalTables,
+    keys: control.UsageKeys,
+    accounts_out: pd.DataFrame,
+    act_out: pd.DataFrame,
+    comp_out: pd.DataFrame,
+) -> pd.DataFrame:
+    """Control totals per source table (raises IntegrityError when they do not balance)."""
+    usage = control.usage(tables, keys)
+    return control.control_totals(tables, accounts_out, act_out, comp_out, usage)
 
 
 def _manager_names(people: pd.DataFrame) -> pd.Series:
