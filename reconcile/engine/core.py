@@ -149,10 +149,10 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     # 2. period
     win = windows(people, rules)
 
-    # Who each record belongs to and on which local day, and what each person owes (3), need
-    # only the roster, the accounts and the windows: the second thread works them out, in the
-    # order this one will want them, while this one builds the shared vocabularies and then
-    # the ledger.
+    # Who each record belongs to and on which local day, what each person owes (3) and who
+    # their manager is need only the roster, the accounts and the windows: the second thread
+    # works them out, in the order this one will want them, while this one builds the shared
+    # vocabularies and then the ledger.
     acts = tables.activities
     comps = tables.completions
     act_people_later = second.submit(index.lookup_pairs, acts["system"], acts["account_id"])
@@ -162,6 +162,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     owed_later = second.submit(_requirements, tables, people, index, win, rules)
     comp_people_later = second.submit(index.lookup, comps["system"], comps["account_id"])
     comp_dates_later = second.submit(local_dates, comps["completed_at"], None, rules.timezone)
+    managers_later = second.submit(_manager_names, people)
 
     clock.tick("shared vocabularies: titles and categories")
     # shared vocabularies: titles and categories
@@ -250,6 +251,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         }
     )
     comp_disp = comp.dispositions(comp_frame, counted_frame, rules)
+    # the record id each completion matched, for the ledger, is looked up on the second thread
+    matched_ids_later = second.submit(_matched_ids, acts, comp_disp["matched_row"].to_numpy())
     comp_codes = comp_disp["code"].to_numpy()
     comp_structured = ledger.resolve_structured(
         pd.Series(pd.NA, index=range(len(comps)), dtype="boolean"),
@@ -343,11 +346,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
             "fte": people["fte"],
         }
     )
-    # the people's words (reasons, audiences, manager names) are written on the second thread
-    # while this one builds the ledgers
+    # each person's Reason is written on the second thread while this one builds the ledgers
     reason_later = second.submit(_reasons, reason_frame, unmet, cat_names)
-    audiences_later = second.submit(_audience_text, person_aud, n_people)
-    managers_later = second.submit(_manager_names, people)
 
     clock.tick("ledgers")
     # ledgers
@@ -388,7 +388,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
             "category": _named(comp_ckey, cat_names),
             "structured": comp_structured,
             "disposition": pd.Categorical.from_codes(comp_codes, categories=comp.DISPOSITIONS),
-            "matched_record_id": _matched_ids(acts, comp_disp["matched_row"].to_numpy()),
+            "matched_record_id": matched_ids_later.result(),
             "thrive_content_id": comp_course["thrive_content_id"],  # for push-completions
             "source_table": comps["source_table"],
         }
@@ -408,7 +408,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
             "department": people["department"],
             "manager_id": people["manager_id"],
             "manager": managers_later.result(),
-            "audiences": audiences_later.result(),
+            "audiences": owed.audiences,
             "required": required,
             "structured_required": s_required,
             "counted": counted,
@@ -499,6 +499,7 @@ class _Owed(NamedTuple):
     """Stage 3: what each person owes, and the keys later stages reuse."""
 
     person_aud: pd.DataFrame  #: distinct (person, audience_key, audience) memberships
+    audiences: pd.Series  #: "A; B" per person
     mem_person: np.ndarray  #: person row per membership row (-1: nobody)
     aud_key: pd.Series  #: audience key per membership row
     req_key: pd.Series  #: audience key per requirement row
@@ -549,6 +550,7 @@ def _requirements(
     s_required = np.where(exempt, 0, s_required)
     return _Owed(
         person_aud,
+        _audience_text(person_aud, len(people)),
         mem_person,
         aud_key,
         req_key,
