@@ -156,12 +156,9 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     acts = tables.activities
     comps = tables.completions
     act_people_later = second.submit(index.lookup_pairs, acts["system"], acts["account_id"])
-    act_dates_later = second.submit(
-        local_dates, acts["completed_at"], acts["local_date"], rules.timezone
-    )
-    owed_later = second.submit(_requirements, tables, people, index, win, rules)
     comp_people_later = second.submit(index.lookup, comps["system"], comps["account_id"])
     comp_dates_later = second.submit(local_dates, comps["completed_at"], None, rules.timezone)
+    owed_later = second.submit(_requirements, tables, people, index, win, rules)
     managers_later = second.submit(_manager_names, people)
 
     clock.tick("shared vocabularies: titles and categories")
@@ -201,8 +198,12 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
 
     clock.tick("4. ledger")
     # 4. ledger
+    act_date = local_dates(acts["completed_at"], acts["local_date"], rules.timezone)
+    course_struct = pd.Series(policy["structured"].to_numpy(), dtype="boolean")
+    act_structured = ledger.structured_flags(
+        acts["structured"], course_struct, act_course, cat_structured, act_ckey
+    )
     act_person, act_pair, act_pairs = act_people_later.result()
-    act_date = act_dates_later.result()
     codes = ledger.dispositions(act_person, act_date, acts["state"], acts["minutes"], rules)
     dup_rows, dup_of = ledger.find_duplicates(
         np.flatnonzero(codes == -1),
@@ -215,10 +216,6 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     )
     codes[dup_rows] = ledger.DUPLICATE
     codes[codes == -1] = ledger.COUNTED
-    course_struct = pd.Series(policy["structured"].to_numpy(), dtype="boolean")
-    act_structured = ledger.structured_flags(
-        acts["structured"], course_struct, act_course, cat_structured, act_ckey
-    )
 
     clock.tick("5. completions")
     # 5. completions
@@ -399,38 +396,10 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         match_rule=matches["rule"].to_numpy(),
     )
 
-    clock.tick("people")
-    people_out = pd.DataFrame(
-        {
-            "employee_id": people["employee_id"],
-            "name": people["name"],
-            "email": people["email"],
-            "department": people["department"],
-            "manager_id": people["manager_id"],
-            "manager": managers_later.result(),
-            "audiences": owed.audiences,
-            "required": required,
-            "structured_required": s_required,
-            "counted": counted,
-            "structured": structured,
-            "pending": reason_frame["pending"],
-            "shortfall": shortfall,
-            "progress": pct,
-            "status": pd.Categorical(status, categories=STATUSES),
-            "reason": reason_later.result(),
-            "full_required": reason_frame["full_required"],
-            "requirement_basis": req["basis"],
-            "window_start": win["window_start"],
-            "window_end": win["window_end"],
-            "employed_days": win["employed_days"],
-            "elapsed": win["elapsed"],
-            "capped": reason_frame["capped"],
-        }
-    )
-
-    clock.tick("6. platform totals, exceptions, control totals, roll-ups (two threads)")
-    # These four read what is above and not each other: the platform totals (6), control
-    # totals and roll-ups run on the second thread while this one lists the exceptions.
+    clock.tick("6. platform totals and control totals (second thread), exceptions")
+    # The platform totals (6) and the control totals read the ledgers and not each other or
+    # the exceptions: they run on the second thread (after the Reasons) while this one lists
+    # the exceptions, then builds the people table and the roll-ups.
     totals_person = index.lookup(
         tables.platform_totals["system"], tables.platform_totals["account_id"]
     )
@@ -463,19 +432,47 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         targets_person=tgt_person,
     )
     sources_later = second.submit(_control_totals, tables, keys, accounts_out, act_out, comp_out)
-    rolled_later = second.submit(
-        rollups.build, people_out, person_aud, per_category, cat_names, unmet, mins
-    )
     found = [
         _account_exceptions(people, accounts_out, matches, act_out, comp_out, employee, rules),
         _orphan_exceptions(tables.accounts, act_out, comp_out),
         _activity_exceptions(act_out, acts, dup_rows, dup_of, rules),
         _completion_exceptions(comp_out, rules),
     ]
+    clock.tick("people")
+    people_out = pd.DataFrame(
+        {
+            "employee_id": people["employee_id"],
+            "name": people["name"],
+            "email": people["email"],
+            "department": people["department"],
+            "manager_id": people["manager_id"],
+            "manager": managers_later.result(),
+            "audiences": owed.audiences,
+            "required": required,
+            "structured_required": s_required,
+            "counted": counted,
+            "structured": structured,
+            "pending": reason_frame["pending"],
+            "shortfall": shortfall,
+            "progress": pct,
+            "status": pd.Categorical(status, categories=STATUSES),
+            "reason": reason_later.result(),
+            "full_required": reason_frame["full_required"],
+            "requirement_basis": req["basis"],
+            "window_start": win["window_start"],
+            "window_end": win["window_end"],
+            "employed_days": win["employed_days"],
+            "elapsed": win["elapsed"],
+            "capped": reason_frame["capped"],
+        }
+    )
     exc = exceptions.combine(
         [*found, mismatches_later.result(), _input_exceptions(tables.input_issues)]
     )
-    sources, rolled = sources_later.result(), rolled_later.result()
+
+    clock.tick("roll-ups")
+    rolled = rollups.build(people_out, person_aud, per_category, cat_names, unmet, mins)
+    sources = sources_later.result()
     clock.tick("done")
     return Result(
         rules=rules,
