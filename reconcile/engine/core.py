@@ -70,9 +70,10 @@ class _SecondThread:
 
     Why: most of the engine's time is spent inside numpy, Arrow and pandas kernels that let
     go of the interpreter lock, so on a two-core machine two independent stages take little
-    more than the longer of the two. Each task runs in a copy of the caller's context, so it
-    shares the run's memo of string encodings (``text.encoding_memo``). Leaving the block
-    waits for every task; a task's exception is raised by its ``result()``.
+    more than the longer of the two. Tasks run one at a time, in the order they were
+    submitted, each in a copy of the caller's context, so they share the run's memo of string
+    encodings (``text.encoding_memo``). Leaving the block waits for every task; a task's
+    exception is raised by its ``result()``.
     """
 
     def __enter__(self) -> _SecondThread:
@@ -198,6 +199,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
 
     clock.tick("4. ledger")
     # 4. ledger
+    # dates and structured flags need no person: worked out while the second thread finishes
+    # the activities' people
     act_date = local_dates(acts["completed_at"], acts["local_date"], rules.timezone)
     course_struct = pd.Series(policy["structured"].to_numpy(), dtype="boolean")
     act_structured = ledger.structured_flags(
@@ -438,6 +441,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         _activity_exceptions(act_out, acts, dup_rows, dup_of, rules),
         _completion_exceptions(comp_out, rules),
     ]
+
     clock.tick("people")
     people_out = pd.DataFrame(
         {
@@ -505,7 +509,7 @@ class _Owed(NamedTuple):
     req: pd.DataFrame  #: full requirement and its basis per person
     required: np.ndarray  #: pro-rated minutes per person (0 when exempt)
     s_required: np.ndarray  #: pro-rated structured minutes per person (0 when exempt)
-    exempt: np.ndarray
+    exempt: np.ndarray  #: True where the roster marks the person exempt
 
 
 def _requirements(
