@@ -14,7 +14,10 @@ separately and unmaps it when freed, and the threshold cannot be raised above 32
 was faulted in afresh: 62 s of system time in a 137 s reconciliation. With every block taken
 from the heap and the heap never trimmed, it was 33 s of system time and 107 s in all (same
 tables, one run each, 23 Nov 2026; docs/engine.md). If the heap cannot grow, glibc still
-falls back to mapping the block, so nothing fails for want of the heap.
+falls back to mapping the block, so nothing fails for want of the heap. This is the main
+heap's rule: a thread allocates from its own arena, whose heaps are at most 64 MiB, so a
+larger block made by a thread (the engine's second thread, at a million people) is still
+mapped on its own (docs/engine.md, session 7).
 
 Where it applies: the run pipeline (``runs._reconcile_snapshot``, behind `reconcile run`,
 `report` and `demo`) calls it once the pull is over, before reading the snapshot back.
