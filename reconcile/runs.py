@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import uuid
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,11 @@ from reconcile.config import Config, require_secrets
 from reconcile.engine import Result, Rules, reconcile, summary
 from reconcile.engine.changes import Changes, compare, summary_changes
 from reconcile.errors import ConfigError, InputError
+from reconcile.files import write_text_atomic
 from reconcile.memory import keep_freed_memory
 from reconcile.progress import NullProgress, Progress
 from reconcile.render import write_report_pdf, write_statements, write_workbook
+from reconcile.render.statement_files import RECORD_FILE as STATEMENT_RECORD
 from reconcile.result_store import write_result
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,7 @@ def _reconcile_snapshot(
             organisation=organisation,
             by=config.output.statements,
             templates=templates,
+            record=folder / STATEMENT_RECORD,
         )
     log.info("wrote %s and %d statements", report_pdf, len(statements))
     snapshot_dir = snapshot if (snapshot / "manifest.json").is_file() else snapshot / "snapshot"
@@ -293,11 +295,4 @@ def summary_content(
 def write_json_atomic(path: Path, content: Any) -> Path:
     """Write JSON to a temporary name beside ``path`` and rename it (§7: never half-written)."""
     text = json.dumps(content, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, text)

@@ -13,7 +13,6 @@ written: base URLs are redacted and auth objects never reach this module.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 import uuid
@@ -26,19 +25,12 @@ import pandas as pd
 from reconcile import __version__
 from reconcile.config import Config
 from reconcile.errors import InputError
+from reconcile.files import sha256_of
 from reconcile.sources import PullResult
 
 SNAPSHOT = "snapshot"
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def table_file(source: str, table: str) -> str:

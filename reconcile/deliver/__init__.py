@@ -8,7 +8,6 @@ re-run after a failure sends only what is left. ``dry_run`` writes each message 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,9 @@ from reconcile.deliver.messages import (
 )
 from reconcile.deliver.smtp import RETRY_DELAYS, SmtpSender
 from reconcile.errors import ConfigError, UsageError
+from reconcile.files import write_bytes_atomic
 from reconcile.progress import NullProgress, Progress
+from reconcile.render.statement_files import RECORD_FILE as STATEMENT_RECORD
 from reconcile.result_store import read_result
 
 __all__ = ["SendOutcome", "SentRow", "send_statements"]
@@ -172,16 +173,23 @@ def _chosen(everyone: list[Recipient], only: str | None, run_dir: Path) -> list[
     picked = [r for r in everyone if r.key == only]
     if not picked:
         raise UsageError(
-            f"--only {only}: no statement for that employee id in {run_dir}; use the id of a "
-            "manager listed in statements/ (e.g. the file name without .pdf)"
+            f"--only {only}: no statement for that employee id in {run_dir}; use a "
+            f"statement_id listed in {run_dir / STATEMENT_RECORD}"
         )
     return picked
 
 
 def _unsendable(recipient: Recipient) -> SentRow | None:
     """A row saying why this recipient cannot be sent anything, or None."""
-    if not recipient.statement.is_file():
-        return _row(recipient, MISSING_FILE, f"{recipient.statement} does not exist")
+    if recipient.statement is None:
+        return _row(recipient, MISSING_FILE, f"the run wrote no statement for {recipient.key}")
+    if recipient.statement.read() is None:
+        return _row(
+            recipient,
+            MISSING_FILE,
+            f"{recipient.statement.path} is missing or not the file this run wrote (its "
+            f"SHA-256 differs from {STATEMENT_RECORD}); run `reconcile report` again",
+        )
     if recipient.email is None:
         return _row(
             recipient,
@@ -196,7 +204,7 @@ def _row(recipient: Recipient, outcome: str, detail: str = "") -> SentRow:
         manager_id=recipient.key,
         name=recipient.name,
         recipient=recipient.email or "",
-        file=str(recipient.statement),
+        file=_file_of(recipient),
         outcome=outcome,
         detail=detail,
     )
@@ -214,7 +222,7 @@ class _Batch:
 
     def problem(self, recipient: Recipient) -> SentRow | None:
         """Why nothing can go to this recipient (a trial run needs no address), or None."""
-        if self.redirect_to and recipient.statement.is_file():
+        if self.redirect_to and recipient.statement and recipient.statement.read():
             return None
         return _unsendable(recipient)
 
@@ -228,10 +236,8 @@ class _Batch:
                 message = build_message(
                     self.env, self.head, recipient, redirect_to=self.redirect_to
                 )
-                path = outbox / recipient.statement.with_suffix(".eml").name
-                temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-                temporary.write_bytes(message.as_bytes())
-                temporary.replace(path)
+                path = outbox / Path(_file_of(recipient)).with_suffix(".eml").name
+                write_bytes_atomic(path, message.as_bytes())
                 row = self.row(recipient, WRITTEN, message, file=str(path))
             rows.append(row)
             self.progress.advance(self.task, records=1)
@@ -266,11 +272,15 @@ class _Batch:
             manager_id=recipient.key,
             name=recipient.name,
             recipient=self.redirect_to or recipient.email or "",
-            file=file or str(recipient.statement),
+            file=file or _file_of(recipient),
             outcome=outcome,
             detail=detail,
             message_id=str(message["Message-ID"]),
         )
+
+
+def _file_of(recipient: Recipient) -> str:
+    return str(recipient.statement.path) if recipient.statement else ""
 
 
 def _already_sent(path: Path) -> set[str]:

@@ -27,8 +27,8 @@ import pandas as pd
 
 from reconcile.engine import Result
 from reconcile.engine.status import STATUSES
-from reconcile.render.pdf import statement_filename
 from reconcile.render.pdf_assets import template_dirs
+from reconcile.render.statement_files import StatementFile, read_record
 
 SUBJECT_TEMPLATE = "email_subject.txt"
 TEXT_TEMPLATE = "email.txt"
@@ -43,10 +43,10 @@ _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-
 class Recipient:
     """One statement's owner: who they are, where their PDF is, and their team's counts."""
 
-    key: str  # the manager's (or person's) employee id; the statement is <key>.pdf
+    key: str  # the manager's (or person's) employee id
     name: str
     email: str | None  # None when the roster has none or it is not a usable address
-    statement: Path
+    statement: StatementFile | None  # None when the run's record names no statement
     counts: dict[str, int] = field(default_factory=dict)
     people: int = 0
 
@@ -86,7 +86,7 @@ def recipients(result: Result, run_dir: Path, by: str) -> list[Recipient]:
             ]
         )
         names = names[~names.index.duplicated()]
-    folder = Path(run_dir) / "statements"
+    written = read_record(run_dir)
     out = []
     for owner in sorted(counts.index):
         row = counts.loc[owner]
@@ -95,7 +95,7 @@ def recipients(result: Result, run_dir: Path, by: str) -> list[Recipient]:
                 key=owner,
                 name=clean_header_text(names.get(owner, owner)),
                 email=usable_address(emails.get(owner)),
-                statement=folder / statement_filename(owner),
+                statement=written.get(owner),
                 counts={s: int(row.get(s, 0)) for s in STATUSES if int(row.get(s, 0))},
                 people=int(row.sum()),
             )
@@ -159,13 +159,21 @@ def build_message(
     message["Message-ID"] = make_msgid(domain=head.sender.rpartition("@")[2] or None)
     message.set_content(env.get_template(TEXT_TEMPLATE).render(context))
     message.add_alternative(env.get_template(HTML_TEMPLATE).render(context), subtype="html")
+    statement = recipient.statement.read() if recipient.statement else None
+    if statement is None:
+        raise ValueError(f"{recipient.key} has no statement of this run to attach")
     message.add_attachment(
-        recipient.statement.read_bytes(),
+        statement,
         maintype="application",
         subtype="pdf",
-        filename=f"CPD statement {recipient.key}.pdf",
+        filename=attachment_name(head),
     )
     return message
+
+
+def attachment_name(head: Letterhead) -> str:
+    """``CPD statement 2026-11-15.pdf``: the same clean name for everyone, never an id."""
+    return f"CPD statement {head.as_of.isoformat()}.pdf"
 
 
 def _context(head: Letterhead, recipient: Recipient, redirect_to: str | None) -> dict[str, Any]:

@@ -9,11 +9,9 @@ local time as real Excel dates (serial numbers with a date format, no timezone).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from reconcile.engine.changes import CHANGES_HEADERS, Changes
 from reconcile.engine.exceptions import TYPES
 from reconcile.engine.result import Result
 from reconcile.engine.status import STATUSES
+from reconcile.files import atomic_path, remove
 from reconcile.render.xlsx_columns import Column, column, fitted_width, to_local
 
 log = logging.getLogger(__name__)
@@ -92,20 +91,67 @@ def write_workbook(
     if row_limit < 1 or row_limit > EXCEL_DATA_ROWS:
         raise ValueError(f"row_limit must be 1..{EXCEL_DATA_ROWS}, got {row_limit}")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        writer = _Writer(result, tmp_name, issues, _pulled_lookup(pulled_at), row_limit)
-        writer.changes = changes
-        writer.input_files = _input_files(pulled_at)
-        writer.write()
-        Path(tmp_name).replace(target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp_name).unlink()
-        raise
+    with atomic_path(target) as temporary, _Sink(temporary) as sink:
+        parts = temporary.with_suffix(".parts")  # XlsxWriter's own temporary files
+        parts.mkdir()
+        try:
+            writer = _Writer(result, sink, issues, _pulled_lookup(pulled_at), row_limit, parts)
+            writer.changes = changes
+            writer.input_files = _input_files(pulled_at)
+            writer.write()
+        finally:
+            remove(parts)
     return target
+
+
+class _Sink:
+    """The workbook's file, which turns into a bin after the first failed write.
+
+    Why: XlsxWriter zips the workbook at ``close()``; when the disk fills up, its ZipFile is
+    left open and, when garbage-collected, tries to write its directory again and prints
+    "Exception ignored in ZipFile.__del__". The first error is the one that matters (it is
+    raised as the OSError it is); after it, further writes are dropped.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: Any = None
+        self.failed = False
+
+    def __enter__(self) -> _Sink:
+        self._handle = self.path.open("wb")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._handle.close()
+        except OSError:
+            if not self.failed and exc[0] is None:
+                raise
+
+    def _guard(self, action: Any, *args: Any) -> Any:
+        if self.failed:
+            return None
+        try:
+            return action(*args)
+        except OSError:
+            self.failed = True
+            raise
+
+    def write(self, data: bytes) -> int:
+        return len(data) if self.failed else self._guard(self._handle.write, data)
+
+    def flush(self) -> None:
+        self._guard(self._handle.flush)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0 if self.failed else self._guard(self._handle.seek, offset, whence)
+
+    def seekable(self) -> bool:
+        return True
 
 
 # --------------------------------------------------------------------------- pulled at
@@ -325,10 +371,11 @@ class _Writer:
     def __init__(
         self,
         result: Result,
-        path: str,
+        path: Any,
         issues: pd.DataFrame | None,
         pulled: dict[tuple[str, str], Any],
         row_limit: int,
+        parts: Path | None = None,
     ) -> None:
         self.result = result
         self.tz = result.rules.timezone
@@ -339,6 +386,9 @@ class _Writer:
         self.book = xlsxwriter.Workbook(
             path,
             {
+                # the sheets' temporary files go beside the workbook and are removed with it,
+                # not left in a system temp folder when the disk fills up
+                "tmpdir": str(parts) if parts else None,
                 "constant_memory": True,
                 "strings_to_formulas": False,
                 "strings_to_numbers": False,
@@ -385,7 +435,13 @@ class _Writer:
         self._table("Sources", _source_columns(r, tz, self.pulled))
         self._table("Input issues", _issue_columns(self.issues, tz))
         self._summary(summary_sheet)
-        self.book.close()
+        try:
+            self.book.close()
+        except xlsxwriter.exceptions.FileCreateError as error:  # wraps the OSError
+            cause = error.args[0] if error.args else None
+            if isinstance(cause, OSError):
+                raise cause from None
+            raise
 
     # ---- data sheets
 
