@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import signal
 import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from rich.text import Text
 
 from reconcile import config as config_module
 from reconcile.console import configure_logging, stderr
-from reconcile.errors import ReconcileError
+from reconcile.errors import ReconcileError, machine_problem
 
 
 @dataclass
@@ -40,26 +42,38 @@ class ReconcileGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ReconcileError as exc:
-            if _debug(ctx):
-                raise
+            _traceback_if_debug(ctx)
             _fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted; nothing was written", 130)
+        except KeyboardInterrupt as exc:
+            _traceback_if_debug(ctx)
+            _fail(f"interrupted ({str(exc) or 'SIGINT'}); stopped before finishing", 4)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
-            if _debug(ctx):
-                raise
+            _traceback_if_debug(ctx)
+            problem = machine_problem(exc)
+            if problem is not None:  # the machine, not reconcile: a full disk, a read-only folder
+                _fail(f"{problem}; free some space or fix the folder's permissions", 4)
             _fail(
-                f"internal error: {type(exc).__name__}: {exc}. This is a bug in reconcile; "
-                "re-run with --debug for the traceback and report it",
+                f"internal error: {type(exc).__name__}: {_safe_text(exc)}. This is a bug in "
+                "reconcile; re-run with --debug for the traceback and report it",
                 1,
             )
 
 
-def _debug(ctx: click.Context) -> bool:
+def _traceback_if_debug(ctx: click.Context) -> None:
+    """--debug: the traceback on stderr; the exit code stays the one the error has."""
     settings = ctx.find_object(Settings)
-    return bool(settings and settings.debug)
+    if settings and settings.debug:
+        traceback.print_exc()
+
+
+def _safe_text(error: BaseException) -> str:
+    """An unexpected error's text, unless it may quote an HTTP or mail header (a token)."""
+    text = str(error)
+    if "header" in text.lower():
+        return "(its text may quote a header value, so it is not shown)"
+    return text
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -526,5 +540,17 @@ def _echo(settings: Settings) -> Any:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: a termination signal stops the job like Ctrl-C does.
+
+    SIGTERM (``kill``, systemd, a cron timeout) and SIGHUP (a closed terminal) would end the
+    process on the spot and leave temporary files; as an exception they unwind, so every
+    temporary folder is removed and the previous run folder stays as it was (exit 4).
+    """
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
     cli(prog_name="reconcile")
+
+
+def _stop(number: int, _frame: Any) -> NoReturn:
+    raise KeyboardInterrupt(signal.Signals(number).name)

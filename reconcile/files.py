@@ -16,7 +16,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from reconcile.interrupts import signals_deferred
+
 TEMPORARY_SUFFIX = ".tmp"
+OLD_SUFFIX = ".old"
 
 
 def temporary_sibling(path: Path) -> Path:
@@ -50,6 +53,46 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A new empty folder to fill; it replaces ``path`` when the block ends cleanly.
+
+    On any exception it is removed (Ctrl-C waits for that) and ``path`` is left as it was.
+    """
+    final = Path(path)
+    temporary = temporary_sibling(final)
+    temporary.mkdir()
+    try:
+        yield temporary
+        replace_folder(temporary, final)
+    except BaseException:
+        with signals_deferred(deliver=False):
+            remove(temporary)
+        raise
+
+
+def replace_folder(new: Path, final: Path) -> None:
+    """Put the folder ``new`` where ``final`` is, replacing whatever folder was there.
+
+    The old folder is renamed aside, the new one renamed into place, then the old one is
+    deleted; Ctrl-C and termination signals wait until both renames are done, so ``final``
+    is always the old folder or the new one.
+    """
+    with signals_deferred():
+        old = None
+        if final.exists():
+            old = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}{OLD_SUFFIX}")
+            final.rename(old)
+        try:
+            new.rename(final)
+        except BaseException:
+            if old is not None:
+                old.rename(final)
+            raise
+        if old is not None:
+            remove(old)
 
 
 def remove(path: Path) -> None:

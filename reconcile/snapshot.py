@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import pandas as pd
 from reconcile import __version__
 from reconcile.config import Config
 from reconcile.errors import InputError
-from reconcile.files import sha256_of
+from reconcile.files import atomic_folder, sha256_of
 from reconcile.sources import PullResult
 
 SNAPSHOT = "snapshot"
@@ -49,15 +47,9 @@ def write_snapshot(folder: Path, pulled: PullResult, config: Config) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / SNAPSHOT
-    temporary = folder / f".{SNAPSHOT}.tmp-{uuid.uuid4().hex[:8]}"
-    temporary.mkdir()
-    try:
+    with atomic_folder(final) as temporary:
         manifest = _write_tables(temporary, pulled, config)
         _write_json(temporary / MANIFEST, manifest)
-        _replace(temporary, final)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return final
 
 
@@ -117,22 +109,6 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-
-
-def _replace(temporary: Path, final: Path) -> None:
-    """Swap the new folder in; the old one is removed only once the new one is in place."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{SNAPSHOT}.old-{uuid.uuid4().hex[:8]}")
-        final.rename(old)
-    try:
-        temporary.replace(final)
-    except BaseException:
-        if old is not None:
-            old.rename(final)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_snapshot(folder: Path) -> tuple[dict[tuple[str, str], pd.DataFrame], dict[str, Any]]:

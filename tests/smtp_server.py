@@ -3,6 +3,7 @@ for the demo run folder the ``workspace`` fixture (conftest.py) copies for each 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import email
@@ -29,6 +30,7 @@ class Mailbox:
     refuse: set[str] = field(default_factory=set)  # 550 for these recipients
     busy: int = 0  # answer 451 to this many DATA commands first
     reject_data: bool = False  # answer 554 to every DATA command
+    data_delay: float = 0.0  # seconds to wait before answering the end of each message
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -39,6 +41,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.reject_data:
             return "554 5.6.0 message content rejected"
         if self.busy:

@@ -8,7 +8,8 @@ re-run after a failure sends only what is left. ``dry_run`` writes each message 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from reconcile.files import write_bytes_atomic
 from reconcile.progress import NullProgress, Progress
 from reconcile.render.statement_files import RECORD_FILE as STATEMENT_RECORD
 from reconcile.result_store import read_result
+from reconcile.runfolder import locked
 
 __all__ = ["SendOutcome", "SentRow", "send_statements"]
 
@@ -131,7 +133,7 @@ def send_statements(
     progress = progress or NullProgress()
     batch = _Batch(environment(config.output.templates), head, redirect_to, progress, task)
     progress.start(task, total_pages=len(chosen))
-    try:
+    with locked(run_dir, "send"), _finishing(progress, task):
         if dry_run:
             rows = batch.write_outbox(chosen, run_dir / OUTBOX)
             return SendOutcome(True, tuple(rows), None, run_dir / OUTBOX)
@@ -143,6 +145,12 @@ def send_statements(
         ):
             rows = batch.send_all(chosen, smtp, log, done)
         return SendOutcome(False, tuple(rows), log_path, None)
+
+
+@contextlib.contextmanager
+def _finishing(progress: Progress, task: str) -> Iterator[None]:
+    try:
+        yield
     finally:
         progress.finish(task)
 

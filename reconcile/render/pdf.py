@@ -17,6 +17,8 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +29,7 @@ from reconcile.engine import Result
 from reconcile.engine.changes import Changes
 from reconcile.errors import ConfigError
 from reconcile.files import atomic_path
+from reconcile.interrupts import signals_deferred
 from reconcile.render import charts, pdf_context
 from reconcile.render.pdf_assets import (
     environment,
@@ -119,13 +122,16 @@ def _write_all(
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     if os.name == "posix":  # workers fork from a server that has WeasyPrint imported already
         ctx.set_forkserver_preload([__name__])
+        _start_fork_server_deaf_to_ctrl_c()
     chunk = max(1, min(16, len(args) // (workers * 4)))
-    with ctx.Pool(
-        workers,
-        initializer=_worker_init,
-        initargs=(str(templates) if templates else None,),
-        maxtasksperchild=400,
-    ) as pool:
+    with signals_deferred():  # a pool interrupted while it starts leaves workers behind
+        pool = ctx.Pool(
+            workers,
+            initializer=_pool_worker_init,
+            initargs=(str(templates) if templates else None,),
+            maxtasksperchild=400,
+        )
+    with pool:
         return [Path(p) for p in pool.imap(_pool_statement_job, args, chunksize=chunk)]
 
 
@@ -149,6 +155,31 @@ def _worker_init(templates: str | None) -> None:
     _ENV = environment(user)
     css = "\n".join(_render(_ENV, name, {}) for name in STATEMENT_STYLES)
     _STATEMENT_CSS = parsed_stylesheet(css, template_dirs(user))
+
+
+def _start_fork_server_deaf_to_ctrl_c() -> None:
+    """Start the fork server with Ctrl-C ignored, so neither it nor its workers print a
+    traceback when a terminal's Ctrl-C reaches the whole process group.
+
+    An ignored signal stays ignored across ``exec``: the server starts that way (even while
+    it imports WeasyPrint) and hands it on to every worker it forks. Our process ignores
+    Ctrl-C only for the few milliseconds of that fork; it stops the pool when interrupted.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _pool_worker_init(templates: str | None) -> None:
+    """A pool worker leaves Ctrl-C to the parent, which stops the pool (no traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_init(templates)
 
 
 def _collect_after_statement() -> None:
