@@ -77,8 +77,13 @@ def _safe_text(error: BaseException) -> str:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    stderr.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
+    """The one error line: no secret that was read, no control character left active."""
+    stderr.print(Text("error: ", style="bold red") + Text(_shown(message)), soft_wrap=True)
     sys.exit(code)
+
+
+def _shown(text: str) -> str:
+    return config_module.redact(text)
 
 
 config_option = click.option(
@@ -358,7 +363,7 @@ def _print_probes(config: Any, out: Any) -> int:
             line = f"{name}  ok      {result.seconds:.2f} s  {result.url}"
             out.print(line, style="green", markup=False, soft_wrap=True)
         else:
-            message = result.message.removeprefix(f"{result.source}: ")
+            message = _shown(result.message.removeprefix(f"{result.source}: "))
             out.print(f"{name}  FAILED  {message}", style="red", markup=False, soft_wrap=True)
     if any(r.outcome == "missing_secret" for r in results):
         return 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -176,14 +177,46 @@ class Config:
 
 
 def secret(env_name: str, *, key: str) -> str:
-    """Read a secret from the environment, or say which variable to set and where it is named."""
+    """Read a secret from the environment, or say which variable to set and where it is named.
+
+    The value is cleaned by :func:`clean_secret` (a ``secrets.env`` saved with Windows line
+    endings leaves a CR on every value) and remembered, so :func:`redact` can keep it out of
+    any message.
+    """
     value = os.environ.get(env_name)
-    if not value:
+    if not value or not value.strip():
         raise ConfigError(
             f"environment variable {env_name} is not set (named by {key} in the config); "
             f"export {env_name}=... before running"
         )
-    return value
+    return clean_secret(value, where=f"environment variable {env_name}")
+
+
+#: Control characters (C0, DEL, C1): never part of a token, password or key.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Every secret value read in this process, longest first when redacting.
+_SECRETS: set[str] = set()
+
+
+def clean_secret(value: str, *, where: str) -> str:
+    """A secret without surrounding whitespace (CR, LF, spaces); refuses one with a control
+    character inside, naming ``where`` it came from and never the value."""
+    cleaned = value.strip()
+    if _CONTROL.search(cleaned):
+        raise ConfigError(
+            f"{where} holds a control character (a line break, tab or escape) inside the "
+            "secret; set it again with the secret alone, without quotes or line breaks"
+        )
+    _SECRETS.add(cleaned)
+    return cleaned
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret read so far in this process replaced by ``***``."""
+    for value in sorted(_SECRETS, key=len, reverse=True):
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 def require_secrets(config: Config) -> None:
