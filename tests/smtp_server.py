@@ -27,6 +27,7 @@ class Mailbox:
     """What the test server received, and what it should refuse."""
 
     messages: list[tuple[list[str], email.message.EmailMessage]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # each message's bytes as received
     refuse: set[str] = field(default_factory=set)  # 550 for these recipients
     busy: int = 0  # answer 451 to this many DATA commands first
     reject_data: bool = False  # answer 554 to every DATA command
@@ -48,6 +49,7 @@ class Mailbox:
         if self.busy:
             self.busy -= 1
             return "451 4.3.0 try again later"
+        self.raw.append(envelope.content)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))
         return "250 accepted"
