@@ -83,7 +83,10 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _shown(text: str) -> str:
-    return config_module.redact(text)
+    """Text from files and servers as the terminal may show it: no secret, nothing active."""
+    from reconcile.safe_text import inert
+
+    return inert(config_module.redact(text))
 
 
 config_option = click.option(
@@ -231,7 +234,8 @@ def _issues_on_failure(limit: int = 5) -> Iterator[None]:
             errors = issues[issues["severity"] == "error"].head(limit)
             for row in errors.itertuples(index=False):
                 fix = f"; {row.fix}" if _given(row.fix) else ""
-                stderr.print(Text(f"  {_where(row)}: {row.problem}{fix}"), soft_wrap=True)
+                line = f"  {_where(row)}: {row.problem}{fix}"
+                stderr.print(Text(_shown(line)), soft_wrap=True)
         raise
 
 
@@ -340,7 +344,7 @@ def check(
     out.print(summary_line(issues, count), style="bold red" if errors else "bold green")
     if csv_path:
         write_csv(issues, csv_path)
-        out.print(f"problems written to {csv_path}")
+        out.print(Text(_shown(f"problems written to {csv_path}")))
     reached = _print_probes(config, out) if sources else 0
     ctx.exit(2 if errors or reached == 2 else reached)
 
@@ -360,7 +364,7 @@ def _print_probes(config: Any, out: Any) -> int:
     for result in results:
         name = result.source.ljust(width)
         if result.ok:
-            line = f"{name}  ok      {result.seconds:.2f} s  {result.url}"
+            line = _shown(f"{name}  ok      {result.seconds:.2f} s  {result.url}")
             out.print(line, style="green", markup=False, soft_wrap=True)
         else:
             message = _shown(result.message.removeprefix(f"{result.source}: "))
@@ -539,7 +543,7 @@ def _echo(settings: Settings) -> Any:
 
     def echo(message: str = "") -> None:
         if not settings.quiet:
-            click.echo(message)
+            click.echo(_shown(message))
 
     return echo
 
