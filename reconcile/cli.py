@@ -389,6 +389,11 @@ def _combine_issues(*frames: Any) -> Any:
 @click.option("--dry-run", is_flag=True, help="Write .eml files instead of sending.")
 @click.option("--only", default=None, help="Send only to this manager's employee id.")
 @click.option("--redirect-to", default=None, help="Send every message to this address instead.")
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send again the messages an earlier send left as 'unknown' (sent, no verdict).",
+)
 @click.pass_obj
 def send(
     settings: Settings,
@@ -397,25 +402,64 @@ def send(
     dry_run: bool,
     only: str | None,
     redirect_to: str | None,
+    resend_unknown: bool,
 ) -> None:
     """E-mail each manager their team's statement (--dry-run: write .eml files instead)."""
     from reconcile.console import progress_for
     from reconcile.deliver import send_statements
-    from reconcile.errors import DeliveryError
 
     config = config_module.load(config_path)
     bars = progress_for(quiet=settings.quiet)
     with bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars):
         outcome = send_statements(
-            config, run_dir, dry_run=dry_run, only=only, redirect_to=redirect_to, progress=bars
+            config,
+            run_dir,
+            dry_run=dry_run,
+            only=only,
+            redirect_to=redirect_to,
+            progress=bars,
+            resend_unknown=resend_unknown,
         )
     _print_send(outcome, _echo(settings))
+    _fail_unless_all_sent(outcome)
+
+
+def _fail_unless_all_sent(outcome: Any) -> None:
+    """Exit 3 when the server refused, deferred, or never answered about a message."""
+    from reconcile.errors import DeliveryError
+
+    problems = []
     if outcome.refused:
-        raise DeliveryError(
-            f"the mail server refused {outcome.refused} message(s); see {outcome.log_path}, "
-            "fix the addresses on the roster and run `reconcile send` again (what was sent "
-            "is not sent twice)"
+        problems.append(
+            f"the mail server refused {outcome.refused} message(s): fix the addresses on the "
+            "roster and run `reconcile send` again"
         )
+    if outcome.deferred:
+        problems.append(
+            f"the mail server deferred {outcome.deferred} message(s) for now (a 4xx: "
+            "greylisting, a full mailbox): run `reconcile send` again later to retry them"
+        )
+    if outcome.unknown:
+        problems.append(
+            f"{outcome.unknown} message(s) went out but the server never said whether it "
+            "took them: they may have been delivered. Ask the recipients or the mail server's "
+            "log; `reconcile send --resend-unknown` sends them again"
+        )
+    if problems:
+        raise DeliveryError(
+            "; ".join(problems) + f" (see {outcome.log_path}; what was sent is not sent twice)"
+        )
+
+
+#: Outcomes the send command lists one per line, so nobody is missed silently.
+_SEND_PROBLEMS = (
+    "refused",
+    "deferred",
+    "unknown",
+    "unknown earlier",
+    "no address",
+    "no statement file",
+)
 
 
 def _print_send(outcome: Any, echo: Any) -> None:
@@ -425,11 +469,19 @@ def _print_send(outcome: Any, echo: Any) -> None:
     else:
         echo(
             f"sent {outcome.sent}, already sent earlier {outcome.already_sent}, "
-            f"refused {outcome.refused}, not sendable {len(outcome.no_address)}"
+            f"refused {outcome.refused}, deferred {outcome.deferred}, "
+            f"no verdict {outcome.unknown + outcome.unknown_earlier}, "
+            f"not sendable {len(outcome.no_address)}"
         )
     for row in outcome.rows:
-        if row.outcome in ("refused", "no address", "no statement file"):
-            echo(f"  {row.manager_id} {row.name} <{row.recipient}>: {row.outcome}: {row.detail}")
+        if row.outcome in _SEND_PROBLEMS:
+            detail = row.detail or (
+                "sent by an earlier send with no verdict; not sent again "
+                "(--resend-unknown sends it)"
+                if row.outcome == "unknown earlier"
+                else ""
+            )
+            echo(f"  {row.manager_id} {row.name} <{row.recipient}>: {row.outcome}: {detail}")
     if outcome.log_path:
         echo(f"send log: {outcome.log_path}")
 

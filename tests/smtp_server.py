@@ -31,19 +31,22 @@ class Mailbox:
     refuse: set[str] = field(default_factory=set)  # 550 for these recipients
     busy: int = 0  # answer 451 to this many DATA commands first
     reject_data: bool = False  # answer 554 to every DATA command
-    data_delay: float = 0.0  # seconds to wait before answering the end of each message
+    data_delay: float = 0.0  # seconds between taking a message and saying so
+    defer: set[str] = field(default_factory=set)  # 450 (greylisting) for these recipients
+    vanish_after_data: int = 0  # take this many messages, then hang up without a verdict
+    logins: int = 0  # AUTH commands that succeeded
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if address in self.refuse:
             return "550 5.1.1 no such mailbox here"
+        if address in self.defer:
+            return "450 4.2.0 greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.data_delay:
-            await asyncio.sleep(self.data_delay)
         if self.reject_data:
             return "554 5.6.0 message content rejected"
         if self.busy:
@@ -52,7 +55,22 @@ class Mailbox:
         self.raw.append(envelope.content)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))
+        if self.data_delay:  # the message is here; the verdict is slow to come
+            await asyncio.sleep(self.data_delay)
+        if self.vanish_after_data:
+            self.vanish_after_data -= 1
+            server.transport.close()  # the message is here, but the client never hears so
         return "250 accepted"
+
+    def authenticator(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> Any:
+        """Accept user "officer" with password "s3cret-pass", counting each login."""
+        from aiosmtpd.smtp import AuthResult
+
+        ok = (data.login, data.password) == (b"officer", b"s3cret-pass")
+        self.logins += ok
+        return AuthResult(success=ok, handled=False)
 
 
 def free_port() -> int:

@@ -18,6 +18,7 @@ import jinja2
 
 from reconcile.config import Config, Email
 from reconcile.csvlog import AppendLog, read_log
+from reconcile.deliver import smtp as smtp_outcomes
 from reconcile.deliver.messages import (
     Letterhead,
     Recipient,
@@ -26,7 +27,7 @@ from reconcile.deliver.messages import (
     recipients,
     usable_address,
 )
-from reconcile.deliver.smtp import RETRY_DELAYS, SmtpSender
+from reconcile.deliver.smtp import DATA_REPLY_SECONDS, RETRY_DELAYS, TIMEOUT_SECONDS, SmtpSender
 from reconcile.errors import ConfigError, UsageError
 from reconcile.files import write_bytes_atomic
 from reconcile.progress import NullProgress, Progress
@@ -39,17 +40,28 @@ __all__ = ["SendOutcome", "SentRow", "send_statements"]
 LOG_FILE = "sent.csv"
 OUTBOX = "outbox"
 LOG_COLUMNS = ("manager_id", "recipient", "file", "message_id", "outcome", "detail", "time")
-SENT, REDIRECTED, REFUSED, NO_ADDRESS, MISSING_FILE, ALREADY_SENT, WRITTEN = (
+SENT, REDIRECTED, REFUSED, DEFERRED, UNKNOWN = (
     "sent",
     "sent (redirected)",
     "refused",
+    "deferred",
+    "unknown",
+)
+NO_ADDRESS, MISSING_FILE, ALREADY_SENT, UNKNOWN_EARLIER, WRITTEN = (
     "no address",
     "no statement file",
     "already sent",
+    "unknown earlier",
     "written",
 )
 #: Outcomes worth a line in sent.csv; "already sent" and dry-run files are not attempts.
-_LOGGED = frozenset({SENT, REDIRECTED, REFUSED, NO_ADDRESS, MISSING_FILE})
+_LOGGED = frozenset({SENT, REDIRECTED, REFUSED, DEFERRED, UNKNOWN, NO_ADDRESS, MISSING_FILE})
+_BY_SMTP = {
+    smtp_outcomes.SENT: SENT,
+    smtp_outcomes.REFUSED: REFUSED,
+    smtp_outcomes.DEFERRED: DEFERRED,
+    smtp_outcomes.UNKNOWN: UNKNOWN,
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,20 @@ class SendOutcome:
         return self.count(REFUSED)
 
     @property
+    def deferred(self) -> int:
+        return self.count(DEFERRED)
+
+    @property
+    def unknown(self) -> int:
+        """Messages of this send that went out with no verdict from the server."""
+        return self.count(UNKNOWN)
+
+    @property
+    def unknown_earlier(self) -> int:
+        """Messages of an earlier send with no verdict, not sent again this time."""
+        return self.count(UNKNOWN_EARLIER)
+
+    @property
     def no_address(self) -> tuple[SentRow, ...]:
         return tuple(r for r in self.rows if r.outcome in (NO_ADDRESS, MISSING_FILE))
 
@@ -107,13 +133,18 @@ def send_statements(
     redirect_to: str | None = None,
     progress: Progress | None = None,
     retry_delays: Sequence[float] = RETRY_DELAYS,
+    resend_unknown: bool = False,
+    timeouts: tuple[float, float] = (TIMEOUT_SECONDS, DATA_REPLY_SECONDS),
 ) -> SendOutcome:
     """E-mail (or, with ``dry_run``, write as .eml) each statement of the run in ``run_dir``.
 
     Raises ConfigError without ``[email]`` or with statements turned off, InputError for a
     folder that is not a run folder, UsageError for an unknown ``only`` or a malformed
     ``redirect_to``, DeliveryError (exit 3) when the server cannot be reached or refuses the
-    login. A refused message is recorded and the others go on.
+    login. A refused or deferred message is recorded and the others go on. A message that
+    went out without a verdict is recorded as ``unknown`` and is not sent again by a later
+    call unless ``resend_unknown``. ``timeouts``: seconds for each command's reply and for
+    the reply to a whole message (RFC 5321's ten minutes).
     """
     settings = _email_settings(config)
     run_dir = Path(run_dir)
@@ -138,12 +169,18 @@ def send_statements(
             rows = batch.write_outbox(chosen, run_dir / OUTBOX)
             return SendOutcome(True, tuple(rows), None, run_dir / OUTBOX)
         log_path = run_dir / LOG_FILE
-        done = _already_sent(log_path)
+        done, unknown = _earlier(log_path)
+        skipped = {key: ALREADY_SENT for key in done}
+        if not resend_unknown:
+            skipped.update({key: UNKNOWN_EARLIER for key in unknown})
+        command, verdict = timeouts
         with (
             AppendLog(log_path, LOG_COLUMNS) as log,
-            SmtpSender(settings, retry_delays=retry_delays) as smtp,
+            SmtpSender(
+                settings, retry_delays=retry_delays, timeout=command, data_reply_timeout=verdict
+            ) as smtp,
         ):
-            rows = batch.send_all(chosen, smtp, log, done)
+            rows = batch.send_all(chosen, smtp, log, skipped)
         return SendOutcome(False, tuple(rows), log_path, None)
 
 
@@ -252,13 +289,14 @@ class _Batch:
         return rows
 
     def send_all(
-        self, chosen: list[Recipient], smtp: SmtpSender, log: AppendLog, done: set[str]
+        self, chosen: list[Recipient], smtp: SmtpSender, log: AppendLog, skipped: dict[str, str]
     ) -> list[SentRow]:
-        """Send each message in turn, logging every attempt as it happens."""
+        """Send each message in turn, logging every attempt as it happens. ``skipped``: the
+        statements an earlier send settled (sent, or sent with no verdict), and why."""
         rows = []
         for recipient in chosen:
-            if recipient.key in done and not self.redirect_to:
-                row = _row(recipient, ALREADY_SENT)
+            if recipient.key in skipped and not self.redirect_to:
+                row = _row(recipient, skipped[recipient.key])
             else:
                 row = self.problem(recipient) or self.deliver(recipient, smtp)
             if row.outcome in _LOGGED:
@@ -270,7 +308,9 @@ class _Batch:
     def deliver(self, recipient: Recipient, smtp: SmtpSender) -> SentRow:
         message = build_message(self.env, self.head, recipient, redirect_to=self.redirect_to)
         delivered = smtp.send(message)
-        outcome = (REDIRECTED if self.redirect_to else SENT) if delivered.sent else REFUSED
+        outcome = _BY_SMTP[delivered.outcome]
+        if outcome == SENT and self.redirect_to:
+            outcome = REDIRECTED
         return self.row(recipient, outcome, message, detail=delivered.detail)
 
     def row(
@@ -291,10 +331,12 @@ def _file_of(recipient: Recipient) -> str:
     return str(recipient.statement.path) if recipient.statement else ""
 
 
-def _already_sent(path: Path) -> set[str]:
-    """Statement ids that an earlier run of send delivered to their real recipient."""
+def _earlier(path: Path) -> tuple[set[str], set[str]]:
+    """Statement ids that earlier sends delivered to their real recipient, and those whose
+    message went out with no verdict (and was not delivered since)."""
     log = read_log(path, LOG_COLUMNS, what="send log")
-    return set(log.loc[log["outcome"] == SENT, "manager_id"])
+    sent = set(log.loc[log["outcome"] == SENT, "manager_id"])
+    return sent, set(log.loc[log["outcome"] == UNKNOWN, "manager_id"]) - sent
 
 
 def _log_values(row: SentRow) -> dict[str, str]:
