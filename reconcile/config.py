@@ -228,7 +228,7 @@ def require_secrets(config: Config) -> None:
 
 def load(path: str | os.PathLike[str]) -> Config:
     """Read and check a config file; every problem is a :class:`ConfigError` of one line."""
-    path = Path(path).expanduser().resolve()
+    path = resolved(Path(path), what="config file")
     if not path.is_file():
         raise ConfigError(f"config file {path} not found; pass the path of your reconcile.toml")
     try:
@@ -237,7 +237,21 @@ def load(path: str | os.PathLike[str]) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the line it names") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save the config as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot be read ({exc.strerror}); check the file and its permissions"
+        ) from None
     return _Reader(path).config(raw)
+
+
+def resolved(path: Path, *, what: str) -> Path:
+    """``path`` made absolute with symbolic links followed; a loop of links or a path the
+    system cannot follow is a ConfigError naming ``what`` it is, not a crash."""
+    try:
+        return path.expanduser().resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        reason = "a loop of symbolic links" if "loop" in str(exc).lower() else str(exc)
+        raise ConfigError(f"{what} {path}: {reason}; point it at the real file or folder") from None
 
 
 class _Reader:
@@ -301,14 +315,14 @@ class _Reader:
         value = self.take(table, section, key, str, _REQUIRED if required else None)
         if value is None:
             return None
-        resolved = (self.folder / Path(value).expanduser()).resolve()
-        if not resolved.is_file():
+        where = resolved(self.folder / Path(value), what=f"{self.path.name}: {section}.{key}")
+        if not where.is_file():
             raise self.fail(
                 f"{section}.{key}",
-                f'names "{value}", which does not exist ({resolved})',
+                f'names "{value}", which does not exist ({where})',
                 "fix the path (relative paths start from the config file's folder)",
             )
-        return resolved
+        return where
 
     def done(self, table: dict[str, Any], section: str, known: tuple[str, ...]) -> None:
         for key in table:
@@ -432,11 +446,21 @@ class _Reader:
         concurrency = self.take(t, s, "concurrency", int, 8)
         if not 1 <= concurrency <= 64:
             raise self.fail("http.concurrency", f"is {concurrency}", "use a number from 1 to 64")
+        timeout = float(self.take(t, s, "timeout_seconds", (int, float), 30.0))
+        if not timeout > 0:
+            raise self.fail(
+                "http.timeout_seconds",
+                f"is {timeout:g}",
+                "use the seconds to wait for an answer, more than 0 (30 is the default)",
+            )
+        wait = float(self.take(t, s, "max_wait_seconds", (int, float), 120.0))
+        if wait < 0:
+            raise self.fail("http.max_wait_seconds", f"is {wait:g}", "use 0 or more seconds")
         http = Http(
             concurrency=concurrency,
-            timeout_seconds=float(self.take(t, s, "timeout_seconds", (int, float), 30.0)),
+            timeout_seconds=timeout,
             max_retries=self.positive(t, s, "max_retries", 6),
-            max_wait_seconds=float(self.take(t, s, "max_wait_seconds", (int, float), 120.0)),
+            max_wait_seconds=wait,
         )
         self.done(t, s, ("concurrency", "timeout_seconds", "max_retries", "max_wait_seconds"))
         return http
@@ -530,13 +554,21 @@ class _Reader:
         s = "output"
         folder = self.take(t, s, "dir", str, "reports")
         templates = self.take(t, s, "templates", str, None)
-        templates_path = (self.folder / templates).resolve() if templates else None
+        named = f"{self.path.name}: output.templates"
+        templates_path = resolved(self.folder / templates, what=named) if templates else None
         if templates_path is not None and not templates_path.is_dir():
             raise self.fail(
                 "output.templates", f'names "{templates}", which is not a folder', "fix the path"
             )
+        out_dir = resolved(self.folder / Path(folder), what=f"{self.path.name}: output.dir")
+        if out_dir.exists() and not out_dir.is_dir():
+            raise self.fail(
+                "output.dir",
+                f'names "{folder}", which is a file ({out_dir})',
+                "name a folder for the run folders (it is created when missing)",
+            )
         output = Output(
-            dir=(self.folder / Path(folder).expanduser()).resolve(),
+            dir=out_dir,
             statements=self.choice(t, s, "statements", ("manager", "none", "person")),  # type: ignore[arg-type]
             templates=templates_path,
         )

@@ -28,15 +28,18 @@ def temporary_sibling(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[Path]:
     """A temporary path to write to; renamed over ``path`` when the block ends cleanly.
 
     On any exception (a full disk, an interruption) the temporary file is removed and the
-    exception goes on: ``path`` keeps whatever it held before.
+    exception goes on: ``path`` keeps whatever it held before. With ``mode`` the file is
+    created first with those permissions (``0o600``: readable by the job's user alone).
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     temporary = temporary_sibling(final)
+    if mode is not None:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
     try:
         yield temporary
         temporary.replace(final)

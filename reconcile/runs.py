@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.canonical_build import build_canonical, known_audiences, unread_control_totals
-from reconcile.config import Config, require_secrets
+from reconcile.config import Config, require_secrets, resolved
 from reconcile.engine import Result, Rules, reconcile, summary
 from reconcile.engine.changes import Changes, compare, summary_changes
 from reconcile.errors import ConfigError, InputError
@@ -140,7 +140,7 @@ def report(
     rules = Rules.from_config(config, as_of)
     previous = read_previous(compare) if compare is not None else None
     folder = run_folder(config, out)
-    snapshot = Path(snapshot).resolve()
+    snapshot = resolved(Path(snapshot), what="--snapshot")
     with rebuilt(folder, "report") as staging:
         if snapshot == folder or folder in snapshot.parents:
             # reconciling the folder's own snapshot: it moves into the new folder with it

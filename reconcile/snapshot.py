@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from reconcile import __version__
-from reconcile.config import Config
+from reconcile.config import Config, resolved
 from reconcile.errors import InputError
 from reconcile.files import atomic_folder, sha256_of
 from reconcile.sources import PullResult
@@ -38,7 +38,7 @@ def table_file(source: str, table: str) -> str:
 def run_folder(config: Config, out: Path | None = None) -> Path:
     """``--out`` if given, else ``<[output] dir>/<period end as YYYY-MM>`` (DESIGN.md §3)."""
     if out is not None:
-        return Path(out).expanduser().resolve()
+        return resolved(Path(out), what="--out")
     return config.output.dir / config.period.end.strftime("%Y-%m")
 
 

@@ -66,3 +66,12 @@ def workspace(demo_run: Path, tmp_path: Path) -> Path:
     target = tmp_path / "demo"
     shutil.copytree(demo_run, target)
     return target
+
+
+@pytest.fixture(scope="module")
+def small_sandbox() -> Iterator[Sandbox]:
+    """30 people served on 127.0.0.1, for a module that runs reconcile against live APIs."""
+    from reconcile.sandbox.generate import generate
+
+    with Sandbox(generate(people=30, seed=5)) as running:
+        yield running

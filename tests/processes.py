@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -14,23 +15,46 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start(*args: Any, env: Mapping[str, str] | None = None, **options: Any) -> subprocess.Popen:
-    """``python -m reconcile ARGS`` in its own session (so a test can signal its group)."""
+def start(
+    *args: Any,
+    env: Mapping[str, str] | None = None,
+    limits: Mapping[int, int] | None = None,
+    python: str | None = None,
+) -> subprocess.Popen:
+    """``python -m reconcile ARGS`` (or ``python -c PYTHON ARGS``) in its own session, so a
+    test can signal its group; ``limits`` are resource limits (``resource.RLIMIT_*``: bytes)."""
+
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    command = [sys.executable, *(["-c", python] if python else ["-m", "reconcile"])]
+    if limits:  # a launcher sets them and execs: no Python runs between fork and exec
+        command = [sys.executable, "-c", _LAUNCH, json.dumps(dict(limits)), *command]
     return subprocess.Popen(
-        [sys.executable, "-m", "reconcile", *(str(a) for a in args)],
+        [*command, *(str(a) for a in args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=environment,
         start_new_session=True,
-        **options,
     )
 
 
-def run(*args: Any, env: Mapping[str, str] | None = None, timeout: float = 180) -> Any:
+_LAUNCH = """
+import json, os, resource, sys
+for limit, value in json.loads(sys.argv[1]).items():
+    resource.setrlimit(int(limit), (value, value))
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def run(
+    *args: Any,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 180,
+    limits: Mapping[int, int] | None = None,
+    python: str | None = None,
+) -> Any:
     """Run ``reconcile ARGS`` to the end; a CompletedProcess with text stdout and stderr."""
-    process = start(*args, env=env)
+    process = start(*args, env=env, limits=limits, python=python)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     finally:
@@ -71,3 +95,11 @@ def group_gone(process: subprocess.Popen) -> bool:
 
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
+
+
+def sandbox_config(sandbox: Any, folder: Path) -> Path:
+    """The sandbox's config and spreadsheets written into ``folder``; the config's path."""
+    from reconcile.sandbox.spreadsheets import write_spreadsheets
+
+    spreadsheets = write_spreadsheets(sandbox.organisation, folder / "inputs")
+    return Path(sandbox.write_config(folder, spreadsheets))

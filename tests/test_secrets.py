@@ -4,7 +4,6 @@ reads them (``. ./secrets.env`` in a shell), against the real sandbox."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +14,17 @@ from reconcile import config as config_module
 from reconcile.cli import cli
 from reconcile.errors import ConfigError
 from reconcile.sandbox import Sandbox
-from reconcile.sandbox.generate import generate
-from reconcile.sandbox.spreadsheets import write_spreadsheets
-from tests.processes import ROOT, error_lines
+from tests.processes import ROOT, error_lines, sandbox_config
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(generate(people=30, seed=5)) as running:
-        yield running
+def sandbox(small_sandbox: Sandbox) -> Sandbox:
+    return small_sandbox
 
 
 @pytest.fixture(scope="module")
 def folder(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("secrets")
-    sandbox.write_config(folder, write_spreadsheets(sandbox.organisation, folder / "inputs"))
-    return folder
+    return sandbox_config(sandbox, tmp_path_factory.mktemp("secrets")).parent
 
 
 def cron_like(folder: Path, secrets: str, *args: Any) -> subprocess.CompletedProcess:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import resource
 import struct
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 import xlsxwriter
 
 from reconcile.inputs.extent import MAX_SHEET_CELLS, scan
-from tests.processes import ROOT
+from tests.processes import run
 
 _TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
@@ -76,18 +75,7 @@ def workbook(path: Path, extra_rows: str = "", dimension: str = "") -> Path:
 
 def check(path: Path) -> subprocess.CompletedProcess:
     """``reconcile check PATH`` with at most 2 GiB of address space."""
-
-    def cap() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-
-    return subprocess.run(
-        [sys.executable, "-m", "reconcile", "check", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PYTHONPATH": str(ROOT), "COLUMNS": "300", "PATH": "/usr/bin:/bin"},
-        preexec_fn=cap,
-    )
+    return run("check", path, env={"COLUMNS": "300"}, limits={resource.RLIMIT_AS: 2 << 30})
 
 
 HOSTILE = {

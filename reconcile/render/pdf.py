@@ -246,6 +246,6 @@ def _atomic_pdf(
     html: str, path: Path, dirs: Iterable[Path], stylesheets: list[Any] | None = None
 ) -> Path:
     """Lay out and write to a temporary file beside ``path``, then rename over it."""
-    with atomic_path(path) as temporary:
+    with atomic_path(path, mode=0o600) as temporary:  # HR data: the job's user alone
         write_html_pdf(html, temporary, list(dirs), stylesheets)
     return path

@@ -91,7 +91,7 @@ def write_workbook(
     if row_limit < 1 or row_limit > EXCEL_DATA_ROWS:
         raise ValueError(f"row_limit must be 1..{EXCEL_DATA_ROWS}, got {row_limit}")
     target = Path(path)
-    with atomic_path(target) as temporary, _Sink(temporary) as sink:
+    with atomic_path(target, mode=0o600) as temporary, _Sink(temporary) as sink:
         parts = temporary.with_suffix(".parts")  # XlsxWriter's own temporary files
         parts.mkdir()
         try:
