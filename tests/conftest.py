@@ -51,9 +51,9 @@ def sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     sandbox.faults.clear()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One small demo (both months) per module; each test copies its folder."""
+    """One small demo (both months) per test process; each test copies its folder."""
     from reconcile.demo import run_demo
 
     folder = tmp_path_factory.mktemp("send-demo")
