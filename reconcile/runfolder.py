@@ -159,8 +159,8 @@ class Holder:
     since: str
 
     def alive(self) -> bool:
-        if self.host != socket.gethostname():
-            return True  # cannot tell: assume it is
+        if self.host != socket.gethostname() or os.name != "posix":
+            return True  # cannot tell (and on Windows os.kill would end the process): assume
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
@@ -213,18 +213,21 @@ def _flock(descriptor: int) -> bool:
     Where the file system has no ``flock``, a lock file naming a live process counts as
     held, and one naming a process that is gone is stale and taken over.
     """
-    import fcntl
-
     try:
+        import fcntl
+
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
-    except OSError as error:
-        if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+    except (ImportError, OSError) as error:  # no fcntl (Windows) or no flock here
+        if isinstance(error, OSError) and error.errno not in _NO_FLOCK:
             raise
         holder = _holder(descriptor)
         return holder is None or holder.pid == os.getpid() or not holder.alive()
     return True
+
+
+_NO_FLOCK = (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL)
 
 
 def _same_file(descriptor: int, path: Path) -> bool:

@@ -188,3 +188,15 @@ def test_two_sends_at_once_send_each_message_once(workspace: Path) -> None:
     assert first.returncode == 0, err
     assert sorted(r[0] for r, _ in mailbox.messages) == sorted(expected["email"])
     assert [row["outcome"] for row in sent_log(workspace)] == ["sent"] * len(expected)
+
+
+def test_a_lock_holder_is_alive_by_its_process_id() -> None:
+    """Where flock is missing, the process id in the lock file decides whether it is stale."""
+    from reconcile.runfolder import Holder
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    here = os.uname().nodename
+    assert not Holder(int(gone.stdout), here, "run", "").alive()
+    assert Holder(os.getpid(), here, "run", "").alive()
+    assert Holder(int(gone.stdout), "another-host", "run", "").alive()  # cannot tell: held
