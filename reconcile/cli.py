@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import signal
 import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from rich.text import Text
 
 from reconcile import config as config_module
 from reconcile.console import configure_logging, stderr
-from reconcile.errors import ReconcileError
+from reconcile.errors import ReconcileError, machine_problem
 
 
 @dataclass
@@ -40,31 +42,51 @@ class ReconcileGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ReconcileError as exc:
-            if _debug(ctx):
-                raise
+            _traceback_if_debug(ctx)
             _fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted; nothing was written", 130)
+        except KeyboardInterrupt as exc:
+            _traceback_if_debug(ctx)
+            _fail(f"interrupted ({str(exc) or 'SIGINT'}); stopped before finishing", 4)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
-            if _debug(ctx):
-                raise
+            _traceback_if_debug(ctx)
+            problem = machine_problem(exc)
+            if problem is not None:  # the machine, not reconcile: a full disk, a read-only folder
+                _fail(f"{problem}; free some space or fix the folder's permissions", 4)
             _fail(
-                f"internal error: {type(exc).__name__}: {exc}. This is a bug in reconcile; "
-                "re-run with --debug for the traceback and report it",
+                f"internal error: {type(exc).__name__}: {_safe_text(exc)}. This is a bug in "
+                "reconcile; re-run with --debug for the traceback and report it",
                 1,
             )
 
 
-def _debug(ctx: click.Context) -> bool:
+def _traceback_if_debug(ctx: click.Context) -> None:
+    """--debug: the traceback on stderr; the exit code stays the one the error has."""
     settings = ctx.find_object(Settings)
-    return bool(settings and settings.debug)
+    if settings and settings.debug:
+        traceback.print_exc()
+
+
+def _safe_text(error: BaseException) -> str:
+    """An unexpected error's text, unless it may quote an HTTP or mail header (a token)."""
+    text = str(error)
+    if "header" in text.lower():
+        return "(its text may quote a header value, so it is not shown)"
+    return text
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    stderr.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
+    """The one error line: no secret that was read, no control character left active."""
+    stderr.print(Text("error: ", style="bold red") + Text(_shown(message)), soft_wrap=True)
     sys.exit(code)
+
+
+def _shown(text: str) -> str:
+    """Text from files and servers as the terminal may show it: no secret, nothing active."""
+    from reconcile.safe_text import inert
+
+    return inert(config_module.redact(text))
 
 
 config_option = click.option(
@@ -212,7 +234,8 @@ def _issues_on_failure(limit: int = 5) -> Iterator[None]:
             errors = issues[issues["severity"] == "error"].head(limit)
             for row in errors.itertuples(index=False):
                 fix = f"; {row.fix}" if _given(row.fix) else ""
-                stderr.print(Text(f"  {_where(row)}: {row.problem}{fix}"), soft_wrap=True)
+                line = f"  {_where(row)}: {row.problem}{fix}"
+                stderr.print(Text(_shown(line)), soft_wrap=True)
         raise
 
 
@@ -321,7 +344,7 @@ def check(
     out.print(summary_line(issues, count), style="bold red" if errors else "bold green")
     if csv_path:
         write_csv(issues, csv_path)
-        out.print(f"problems written to {csv_path}")
+        out.print(Text(_shown(f"problems written to {csv_path}")))
     reached = _print_probes(config, out) if sources else 0
     ctx.exit(2 if errors or reached == 2 else reached)
 
@@ -341,10 +364,10 @@ def _print_probes(config: Any, out: Any) -> int:
     for result in results:
         name = result.source.ljust(width)
         if result.ok:
-            line = f"{name}  ok      {result.seconds:.2f} s  {result.url}"
+            line = _shown(f"{name}  ok      {result.seconds:.2f} s  {result.url}")
             out.print(line, style="green", markup=False, soft_wrap=True)
         else:
-            message = result.message.removeprefix(f"{result.source}: ")
+            message = _shown(result.message.removeprefix(f"{result.source}: "))
             out.print(f"{name}  FAILED  {message}", style="red", markup=False, soft_wrap=True)
     if any(r.outcome == "missing_secret" for r in results):
         return 2
@@ -366,6 +389,11 @@ def _combine_issues(*frames: Any) -> Any:
 @click.option("--dry-run", is_flag=True, help="Write .eml files instead of sending.")
 @click.option("--only", default=None, help="Send only to this manager's employee id.")
 @click.option("--redirect-to", default=None, help="Send every message to this address instead.")
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send again the messages an earlier send left as 'unknown' (sent, no verdict).",
+)
 @click.pass_obj
 def send(
     settings: Settings,
@@ -374,25 +402,64 @@ def send(
     dry_run: bool,
     only: str | None,
     redirect_to: str | None,
+    resend_unknown: bool,
 ) -> None:
     """E-mail each manager their team's statement (--dry-run: write .eml files instead)."""
     from reconcile.console import progress_for
     from reconcile.deliver import send_statements
-    from reconcile.errors import DeliveryError
 
     config = config_module.load(config_path)
     bars = progress_for(quiet=settings.quiet)
     with bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars):
         outcome = send_statements(
-            config, run_dir, dry_run=dry_run, only=only, redirect_to=redirect_to, progress=bars
+            config,
+            run_dir,
+            dry_run=dry_run,
+            only=only,
+            redirect_to=redirect_to,
+            progress=bars,
+            resend_unknown=resend_unknown,
         )
     _print_send(outcome, _echo(settings))
+    _fail_unless_all_sent(outcome)
+
+
+def _fail_unless_all_sent(outcome: Any) -> None:
+    """Exit 3 when the server refused, deferred, or never answered about a message."""
+    from reconcile.errors import DeliveryError
+
+    problems = []
     if outcome.refused:
-        raise DeliveryError(
-            f"the mail server refused {outcome.refused} message(s); see {outcome.log_path}, "
-            "fix the addresses on the roster and run `reconcile send` again (what was sent "
-            "is not sent twice)"
+        problems.append(
+            f"the mail server refused {outcome.refused} message(s): fix the addresses on the "
+            "roster and run `reconcile send` again"
         )
+    if outcome.deferred:
+        problems.append(
+            f"the mail server deferred {outcome.deferred} message(s) for now (a 4xx: "
+            "greylisting, a full mailbox): run `reconcile send` again later to retry them"
+        )
+    if outcome.unknown:
+        problems.append(
+            f"{outcome.unknown} message(s) went out but the server never said whether it "
+            "took them: they may have been delivered. Ask the recipients or the mail server's "
+            "log; `reconcile send --resend-unknown` sends them again"
+        )
+    if problems:
+        raise DeliveryError(
+            "; ".join(problems) + f" (see {outcome.log_path}; what was sent is not sent twice)"
+        )
+
+
+#: Outcomes the send command lists one per line, so nobody is missed silently.
+_SEND_PROBLEMS = (
+    "refused",
+    "deferred",
+    "unknown",
+    "unknown earlier",
+    "no address",
+    "no statement file",
+)
 
 
 def _print_send(outcome: Any, echo: Any) -> None:
@@ -402,11 +469,19 @@ def _print_send(outcome: Any, echo: Any) -> None:
     else:
         echo(
             f"sent {outcome.sent}, already sent earlier {outcome.already_sent}, "
-            f"refused {outcome.refused}, not sendable {len(outcome.no_address)}"
+            f"refused {outcome.refused}, deferred {outcome.deferred}, "
+            f"no verdict {outcome.unknown + outcome.unknown_earlier}, "
+            f"not sendable {len(outcome.no_address)}"
         )
     for row in outcome.rows:
-        if row.outcome in ("refused", "no address", "no statement file"):
-            echo(f"  {row.manager_id} {row.name} <{row.recipient}>: {row.outcome}: {row.detail}")
+        if row.outcome in _SEND_PROBLEMS:
+            detail = row.detail or (
+                "sent by an earlier send with no verdict; not sent again "
+                "(--resend-unknown sends it)"
+                if row.outcome == "unknown earlier"
+                else ""
+            )
+            echo(f"  {row.manager_id} {row.name} <{row.recipient}>: {row.outcome}: {detail}")
     if outcome.log_path:
         echo(f"send log: {outcome.log_path}")
 
@@ -520,11 +595,23 @@ def _echo(settings: Settings) -> Any:
 
     def echo(message: str = "") -> None:
         if not settings.quiet:
-            click.echo(message)
+            click.echo(_shown(message))
 
     return echo
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: a termination signal stops the job like Ctrl-C does.
+
+    SIGTERM (``kill``, systemd, a cron timeout) and SIGHUP (a closed terminal) would end the
+    process on the spot and leave temporary files; as an exception they unwind, so every
+    temporary folder is removed and the previous run folder stays as it was (exit 4).
+    """
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
     cli(prog_name="reconcile")
+
+
+def _stop(number: int, _frame: Any) -> NoReturn:
+    raise KeyboardInterrupt(signal.Signals(number).name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -185,14 +186,46 @@ class Config:
 
 
 def secret(env_name: str, *, key: str) -> str:
-    """Read a secret from the environment, or say which variable to set and where it is named."""
+    """Read a secret from the environment, or say which variable to set and where it is named.
+
+    The value is cleaned by :func:`clean_secret` (a ``secrets.env`` saved with Windows line
+    endings leaves a CR on every value) and remembered, so :func:`redact` can keep it out of
+    any message.
+    """
     value = os.environ.get(env_name)
-    if not value:
+    if not value or not value.strip():
         raise ConfigError(
             f"environment variable {env_name} is not set (named by {key} in the config); "
             f"export {env_name}=... before running"
         )
-    return value
+    return clean_secret(value, where=f"environment variable {env_name}")
+
+
+#: Control characters (C0, DEL, C1): never part of a token, password or key.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Every secret value read in this process, longest first when redacting.
+_SECRETS: set[str] = set()
+
+
+def clean_secret(value: str, *, where: str) -> str:
+    """A secret without surrounding whitespace (CR, LF, spaces); refuses one with a control
+    character inside, naming ``where`` it came from and never the value."""
+    cleaned = value.strip()
+    if _CONTROL.search(cleaned):
+        raise ConfigError(
+            f"{where} holds a control character (a line break, tab or escape) inside the "
+            "secret; set it again with the secret alone, without quotes or line breaks"
+        )
+    _SECRETS.add(cleaned)
+    return cleaned
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret read so far in this process replaced by ``***``."""
+    for value in sorted(_SECRETS, key=len, reverse=True):
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 def require_secrets(config: Config) -> None:
@@ -204,7 +237,7 @@ def require_secrets(config: Config) -> None:
 
 def load(path: str | os.PathLike[str]) -> Config:
     """Read and check a config file; every problem is a :class:`ConfigError` of one line."""
-    path = Path(path).expanduser().resolve()
+    path = resolved(Path(path), what="config file")
     if not path.is_file():
         raise ConfigError(f"config file {path} not found; pass the path of your reconcile.toml")
     try:
@@ -213,7 +246,21 @@ def load(path: str | os.PathLike[str]) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the line it names") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save the config as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot be read ({exc.strerror}); check the file and its permissions"
+        ) from None
     return _Reader(path).config(raw)
+
+
+def resolved(path: Path, *, what: str) -> Path:
+    """``path`` made absolute with symbolic links followed; a loop of links or a path the
+    system cannot follow is a ConfigError naming ``what`` it is, not a crash."""
+    try:
+        return path.expanduser().resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        reason = "a loop of symbolic links" if "loop" in str(exc).lower() else str(exc)
+        raise ConfigError(f"{what} {path}: {reason}; point it at the real file or folder") from None
 
 
 class _Reader:
@@ -277,14 +324,16 @@ class _Reader:
         value = self.take(table, section, key, str, _REQUIRED if required else None)
         if value is None:
             return None
-        resolved = (self.folder / Path(value).expanduser()).resolve()
-        if not resolved.is_file():
+        where = resolved(
+            self.folder / Path(value).expanduser(), what=f"{self.path.name}: {section}.{key}"
+        )
+        if not where.is_file():
             raise self.fail(
                 f"{section}.{key}",
-                f'names "{value}", which does not exist ({resolved})',
+                f'names "{value}", which does not exist ({where})',
                 "fix the path (relative paths start from the config file's folder)",
             )
-        return resolved
+        return where
 
     def done(self, table: dict[str, Any], section: str, known: tuple[str, ...]) -> None:
         for key in table:
@@ -408,11 +457,21 @@ class _Reader:
         concurrency = self.take(t, s, "concurrency", int, 8)
         if not 1 <= concurrency <= 64:
             raise self.fail("http.concurrency", f"is {concurrency}", "use a number from 1 to 64")
+        timeout = float(self.take(t, s, "timeout_seconds", (int, float), 30.0))
+        if not timeout > 0:
+            raise self.fail(
+                "http.timeout_seconds",
+                f"is {timeout:g}",
+                "use the seconds to wait for an answer, more than 0 (30 is the default)",
+            )
+        wait = float(self.take(t, s, "max_wait_seconds", (int, float), 120.0))
+        if wait < 0:
+            raise self.fail("http.max_wait_seconds", f"is {wait:g}", "use 0 or more seconds")
         http = Http(
             concurrency=concurrency,
-            timeout_seconds=float(self.take(t, s, "timeout_seconds", (int, float), 30.0)),
+            timeout_seconds=timeout,
             max_retries=self.positive(t, s, "max_retries", 6),
-            max_wait_seconds=float(self.take(t, s, "max_wait_seconds", (int, float), 120.0)),
+            max_wait_seconds=wait,
         )
         self.done(t, s, ("concurrency", "timeout_seconds", "max_retries", "max_wait_seconds"))
         return http
@@ -506,10 +565,22 @@ class _Reader:
         s = "output"
         folder = self.take(t, s, "dir", str, "reports")
         templates = self.take(t, s, "templates", str, None)
-        templates_path = (self.folder / templates).resolve() if templates else None
+        named = f"{self.path.name}: output.templates"
+        templates_path = (
+            resolved(self.folder / Path(templates).expanduser(), what=named) if templates else None
+        )
         if templates_path is not None and not templates_path.is_dir():
             raise self.fail(
                 "output.templates", f'names "{templates}", which is not a folder', "fix the path"
+            )
+        out_dir = resolved(
+            self.folder / Path(folder).expanduser(), what=f"{self.path.name}: output.dir"
+        )
+        if out_dir.exists() and not out_dir.is_dir():
+            raise self.fail(
+                "output.dir",
+                f'names "{folder}", which is a file ({out_dir})',
+                "name a folder for the run folders (it is created when missing)",
             )
         detail_rows = self.positive(t, s, "workbook_detail_rows", WORKBOOK_DETAIL_ROWS)
         if detail_rows > EXCEL_DATA_ROWS:
@@ -519,7 +590,7 @@ class _Reader:
                 f"use at most {EXCEL_DATA_ROWS:,} (the default is {WORKBOOK_DETAIL_ROWS:,})",
             )
         output = Output(
-            dir=(self.folder / Path(folder).expanduser()).resolve(),
+            dir=out_dir,
             statements=self.choice(t, s, "statements", ("manager", "none", "person")),  # type: ignore[arg-type]
             templates=templates_path,
             workbook_detail_rows=detail_rows,

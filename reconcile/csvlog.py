@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import threading
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,6 +17,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from reconcile.errors import InputError
+from reconcile.files import atomic_path
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NEUTRALISED = r"^'(?=[=+\-@\t\r])"  # the quote csv_cell adds, taken off when reading back
@@ -99,15 +99,12 @@ def read_log(path: Path, columns: Sequence[str], *, what: str) -> pd.DataFrame:
 
 def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
     """A whole CSV written to a temporary name and renamed (never half-written)."""
-    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        with temporary.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([csv_cell(value) for value in row])
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with (
+        atomic_path(path) as temporary,
+        temporary.open("w", newline="", encoding="utf-8") as handle,
+    ):
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([csv_cell(value) for value in row])
     return path

@@ -7,6 +7,9 @@
     │   └── ValidationFailed       exit 2  spreadsheets read, but with errors (carries the issues)
     ├── SourceError                exit 3  a platform API failed after retries
     ├── DeliveryError              exit 3  the mail server failed, refused the login or messages
+    ├── MachineError               exit 4  the machine stopped the job: disk full, a folder that
+    │   │                                  cannot be written, a folder another job is using
+    │   └── Interrupted            exit 4  Ctrl-C or a termination signal
     └── IntegrityError             exit 1  the figures do not add up: a bug, never the user's fault
 
 The library raises; only ``reconcile.cli`` turns an error into a message and an exit code.
@@ -15,6 +18,7 @@ A message is one line saying what happened, where (file, row, key, URL) and how 
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -74,7 +78,52 @@ class DeliveryError(ReconcileError):
     exit_code = 3
 
 
+class MachineError(ReconcileError):
+    """The machine stopped the job: a full disk, a read-only or missing folder, a folder in
+    use by another reconcile. Nothing half-written is left; the message says what is where."""
+
+    exit_code = 4
+
+
+class Interrupted(MachineError):
+    """Ctrl-C (SIGINT) or a termination signal (SIGTERM, SIGHUP) stopped the job."""
+
+
 class IntegrityError(ReconcileError):
     """Records went missing between pull and result. Always a bug in reconcile."""
 
     exit_code = 1
+
+
+#: What an OSError from the machine means, in words a user can act on.
+_MACHINE_ERRNOS = {
+    errno.ENOSPC: "no space left on the disk",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "the file is larger than this system allows",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EIO: "an input/output error (a failing disk or a lost network share?)",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.EEXIST: "it already exists",
+    errno.ELOOP: "a loop of symbolic links",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.EMFILE: "too many open files",
+    errno.ENFILE: "too many open files on the system",
+    errno.ENOMEM: "out of memory",
+    errno.ENOENT: "no such file or folder",
+}
+
+
+def machine_problem(error: BaseException) -> str | None:
+    """``<file>: no space left on the disk`` for an OSError the machine caused, else None.
+
+    Network errors (also OSErrors) are not the machine's: sources and the mail server turn
+    them into their own errors, so they never reach here with a file name and errno.
+    """
+    if not isinstance(error, OSError) or error.errno not in _MACHINE_ERRNOS:
+        return None
+    where = error.filename if error.filename is not None else ""
+    what = _MACHINE_ERRNOS[error.errno]
+    return f"{where}: {what}" if where != "" else what

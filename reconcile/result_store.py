@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import pandas as pd
 
 from reconcile.engine import Result, Rules
 from reconcile.errors import InputError
+from reconcile.files import atomic_folder
 
 RESULT_FOLDER = "result"
 RULES_FILE = "rules.json"
@@ -32,19 +31,12 @@ FRAMES = tuple(f.name for f in dataclasses.fields(Result) if f.name != "rules")
 def write_result(folder: Path, result: Result) -> Path:
     """Write ``folder/result/`` atomically (temporary folder, then rename) and return it."""
     final = Path(folder) / RESULT_FOLDER
-    temporary = final.with_name(f".{RESULT_FOLDER}.tmp-{uuid.uuid4().hex[:8]}")
-    temporary.mkdir(parents=True)
-    try:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(final) as temporary:
         for name in FRAMES:
             _storable(getattr(result, name)).to_parquet(temporary / f"{name}.parquet", index=False)
         rules = {"format": FORMAT_VERSION, **_rules_json(result.rules)}
         (temporary / RULES_FILE).write_text(json.dumps(rules, indent=2) + "\n", encoding="utf-8")
-        if final.exists():
-            shutil.rmtree(final)
-        temporary.rename(final)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return final
 
 

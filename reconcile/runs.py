@@ -8,24 +8,29 @@ or exits: errors are :mod:`reconcile.errors` exceptions; progress goes through `
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
-import uuid
+import os
+import shutil
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reconcile.canonical_build import build_canonical, known_audiences, unread_control_totals
-from reconcile.config import Config, require_secrets
+from reconcile.config import Config, require_secrets, resolved
 from reconcile.engine import Result, Rules, reconcile, summary
 from reconcile.engine.changes import Changes, compare, summary_changes
 from reconcile.errors import ConfigError, InputError
+from reconcile.files import write_text_atomic
 from reconcile.memory import keep_freed_memory
 from reconcile.progress import NullProgress, Progress
 from reconcile.render import write_report_pdf, write_statements, write_workbook
+from reconcile.render.statement_files import RECORD_FILE as STATEMENT_RECORD
 from reconcile.result_store import write_result
+from reconcile.runfolder import rebuilt
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +80,16 @@ def run(
     rules = Rules.from_config(config, as_of)
     previous = read_previous(compare) if compare is not None else None
     inputs = read_inputs(config)  # fail fast (exit 2) before any network traffic
-    pulled = pull_all(config, progress=progress or NullProgress())
     folder = run_folder(config, out)
-    snapshot = write_snapshot(folder, pulled, config)
-    warnings = tuple(w for stats in pulled.stats.values() for w in stats.get("warnings", ()))
-    # Without Thrive there are no pulled audiences to check the roster's against, so the
-    # inputs read above are final; with Thrive they are read again knowing its audiences.
-    final = None if "thrive" in config.sources else inputs
-    return _reconcile_snapshot(config, snapshot, folder, rules, warnings, final, previous)
+    with rebuilt(folder, "run") as staging:  # a folder that cannot be written fails here
+        pulled = pull_all(config, progress=progress or NullProgress())
+        snapshot = write_snapshot(staging, pulled, config)
+        warnings = tuple(w for stats in pulled.stats.values() for w in stats.get("warnings", ()))
+        # Without Thrive there are no pulled audiences to check the roster's against, so the
+        # inputs read above are final; with Thrive they are read again knowing its audiences.
+        final = None if "thrive" in config.sources else inputs
+        built = _reconcile_snapshot(config, snapshot, staging, rules, warnings, final, previous)
+    return _moved(built, staging, folder)
 
 
 def require_pullable(config: Config) -> None:
@@ -108,8 +115,11 @@ def pull(
     from reconcile.sources import pull_all
 
     require_pullable(config)
-    pulled = pull_all(config, progress=progress or NullProgress())
-    return write_snapshot(run_folder(config, out), pulled, config), pulled
+    folder = run_folder(config, out)
+    with rebuilt(folder, "pull") as staging:
+        pulled = pull_all(config, progress=progress or NullProgress())
+        snapshot = write_snapshot(staging, pulled, config)
+    return folder / snapshot.name, pulled
 
 
 def report(
@@ -130,7 +140,49 @@ def report(
     rules = Rules.from_config(config, as_of)
     previous = read_previous(compare) if compare is not None else None
     folder = run_folder(config, out)
-    return _reconcile_snapshot(config, Path(snapshot), folder, rules, (), None, previous)
+    snapshot = resolved(Path(snapshot), what="--snapshot")
+    with rebuilt(folder, "report") as staging:
+        if snapshot == folder or folder in snapshot.parents:
+            # reconciling the folder's own snapshot: it moves into the new folder with it
+            snapshot = _copy_snapshot(snapshot, staging)
+        built = _reconcile_snapshot(config, snapshot, staging, rules, (), None, previous)
+    return _moved(built, staging, folder)
+
+
+def _copy_snapshot(source: Path, staging: Path) -> Path:
+    """``source`` (a snapshot folder, or the run folder holding one) into ``staging/snapshot``;
+    hard links where the disk allows (same bytes, no copy), else copies."""
+    from reconcile.snapshot import MANIFEST, SNAPSHOT
+
+    if not (source / MANIFEST).is_file() and (source / SNAPSHOT / MANIFEST).is_file():
+        source = source / SNAPSHOT
+    target = staging / SNAPSHOT
+    shutil.copytree(source, target, copy_function=_link_or_copy)
+    return target
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _moved(built: RunOutcome, staging: Path, folder: Path) -> RunOutcome:
+    """The outcome with every path in the swapped-in folder instead of the staging one."""
+
+    def there(path: Path) -> Path:
+        return folder / path.relative_to(staging) if staging in path.parents else path
+
+    return dataclasses.replace(
+        built,
+        folder=folder,
+        snapshot=there(built.snapshot),
+        summary_path=there(built.summary_path),
+        workbook=there(built.workbook),
+        report_pdf=there(built.report_pdf),
+        statements=tuple(there(p) for p in built.statements),
+    )
 
 
 @dataclass(frozen=True)
@@ -248,6 +300,7 @@ def _reconcile_snapshot(
             organisation=organisation,
             by=config.output.statements,
             templates=templates,
+            record=folder / STATEMENT_RECORD,
         )
     log.info("wrote %s and %d statements", report_pdf, len(statements))
     snapshot_dir = snapshot if (snapshot / "manifest.json").is_file() else snapshot / "snapshot"
@@ -298,11 +351,4 @@ def summary_content(
 def write_json_atomic(path: Path, content: Any) -> Path:
     """Write JSON to a temporary name beside ``path`` and rename it (§7: never half-written)."""
     text = json.dumps(content, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, text)

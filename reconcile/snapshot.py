@@ -13,10 +13,7 @@ written: base URLs are redacted and auth objects never reach this module.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import shutil
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,21 +21,14 @@ from typing import Any
 import pandas as pd
 
 from reconcile import __version__
-from reconcile.config import Config
+from reconcile.config import Config, resolved
 from reconcile.errors import InputError
+from reconcile.files import atomic_folder, sha256_of
 from reconcile.sources import PullResult
 
 SNAPSHOT = "snapshot"
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def table_file(source: str, table: str) -> str:
@@ -48,7 +38,7 @@ def table_file(source: str, table: str) -> str:
 def run_folder(config: Config, out: Path | None = None) -> Path:
     """``--out`` if given, else ``<[output] dir>/<period end as YYYY-MM>`` (DESIGN.md §3)."""
     if out is not None:
-        return Path(out).expanduser().resolve()
+        return resolved(Path(out), what="--out")
     return config.output.dir / config.period.end.strftime("%Y-%m")
 
 
@@ -57,15 +47,9 @@ def write_snapshot(folder: Path, pulled: PullResult, config: Config) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / SNAPSHOT
-    temporary = folder / f".{SNAPSHOT}.tmp-{uuid.uuid4().hex[:8]}"
-    temporary.mkdir()
-    try:
+    with atomic_folder(final) as temporary:
         manifest = _write_tables(temporary, pulled, config)
         _write_json(temporary / MANIFEST, manifest)
-        _replace(temporary, final)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return final
 
 
@@ -125,22 +109,6 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-
-
-def _replace(temporary: Path, final: Path) -> None:
-    """Swap the new folder in; the old one is removed only once the new one is in place."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{SNAPSHOT}.old-{uuid.uuid4().hex[:8]}")
-        final.rename(old)
-    try:
-        temporary.replace(final)
-    except BaseException:
-        if old is not None:
-            old.rename(final)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_snapshot(folder: Path) -> tuple[dict[tuple[str, str], pd.DataFrame], dict[str, Any]]:

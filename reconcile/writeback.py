@@ -32,6 +32,7 @@ from reconcile.engine import Result
 from reconcile.errors import ConfigError, InputError, SourceError
 from reconcile.progress import NullProgress, Progress
 from reconcile.result_store import read_result
+from reconcile.runfolder import locked
 from reconcile.sources import make_client
 from reconcile.sources.http import RETRY_STATUSES, HttpClient, HttpPolicy, Reply
 
@@ -142,6 +143,20 @@ def push_completions(
     source = thrive_source(config)
     run_dir = Path(run_dir)
     result = read_result(run_dir)
+    with locked(run_dir, "push-completions"):
+        return _push(config, source, run_dir, result, apply, progress, policy)
+
+
+def _push(
+    config: Config,
+    source: ThriveSource,
+    run_dir: Path,
+    result: Result,
+    apply: bool,
+    progress: Progress | None,
+    policy: HttpPolicy | None,
+) -> WritebackOutcome:
+    """:func:`push_completions` once the run folder is ours."""
     log_path = run_dir / LOG_FILE
     done = read_done(log_path)
     rows = plan(result, done)

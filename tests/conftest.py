@@ -6,6 +6,7 @@ size and seed are the module's choice); ``config_path`` and ``sandbox_env`` belo
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,3 +49,29 @@ def sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     sandbox.faults.clear()
     yield
     sandbox.faults.clear()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small demo (both months) per test process; each test copies its folder."""
+    from reconcile.demo import run_demo
+
+    folder = tmp_path_factory.mktemp("send-demo")
+    run_demo(out=folder, people=40)
+    return folder
+
+
+@pytest.fixture
+def workspace(demo_run: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "demo"
+    shutil.copytree(demo_run, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def small_sandbox() -> Iterator[Sandbox]:
+    """30 people served on 127.0.0.1, for a module that runs reconcile against live APIs."""
+    from reconcile.sandbox.generate import generate
+
+    with Sandbox(generate(people=30, seed=5)) as running:
+        yield running

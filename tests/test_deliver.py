@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import email
 import email.policy
-import shutil
-import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
@@ -26,108 +19,17 @@ from reconcile.cli import cli
 from reconcile.deliver import LOG_FILE, send_statements
 from reconcile.errors import ConfigError, DeliveryError, UsageError
 from reconcile.result_store import RESULT_FOLDER
+from tests.smtp_server import (
+    Mailbox,
+    configure,
+    free_port,
+    managers,
+    run_folder,
+    sent_log,
+    smtp_server,
+)
 
 NO_WAIT = (0.0, 0.0)
-
-
-@dataclass
-class Mailbox:
-    """What the test server received, and what it should refuse."""
-
-    messages: list[tuple[list[str], email.message.EmailMessage]] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)  # 550 for these recipients
-    busy: int = 0  # answer 451 to this many DATA commands first
-    reject_data: bool = False  # answer 554 to every DATA command
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such mailbox here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.reject_data:
-            return "554 5.6.0 message content rejected"
-        if self.busy:
-            self.busy -= 1
-            return "451 4.3.0 try again later"
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def smtp_server(mailbox: Mailbox, **options: Any) -> Iterator[int]:
-    """A real SMTP server on 127.0.0.1 for the duration of the block; yields its port."""
-    port = _free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One small demo (both months) per module; each test copies its folder."""
-    from reconcile.demo import run_demo
-
-    folder = tmp_path_factory.mktemp("send-demo")
-    run_demo(out=folder, people=40)
-    return folder
-
-
-@pytest.fixture
-def workspace(demo_run: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "demo"
-    shutil.copytree(demo_run, target)
-    return target
-
-
-def configure(folder: Path, port: int, **email: Any) -> Any:
-    """The demo's config with [email] pointing at the test server."""
-    path = folder / "reconcile.toml"
-    text = path.read_text(encoding="utf-8")
-    head, _, _ = text.partition("[email]")
-    lines = ["[email]", 'sender = "compliance@acme-health.example"', 'smtp_host = "127.0.0.1"']
-    lines.append(f"smtp_port = {port}")
-    settings = {"starttls": False, **email}
-    for key, value in settings.items():
-        lines.append(f"{key} = {_toml(value)}")
-    path.write_text(head + "\n".join(lines) + "\n", encoding="utf-8")
-    return config_module.load(path)
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f'"{value}"' if isinstance(value, str) else str(value)
-
-
-def run_folder(folder: Path) -> Path:
-    return folder / "reports" / "2026-11"
-
-
-def managers(folder: Path) -> pd.DataFrame:
-    """Each statement's manager with their roster e-mail (the expected recipients)."""
-    people = pd.read_parquet(run_folder(folder) / RESULT_FOLDER / "people.parquet")
-    ids = sorted(set(people["manager_id"].dropna()))
-    by_id = people.set_index("employee_id")
-    return pd.DataFrame({"manager_id": ids, "email": [by_id.loc[i, "email"] for i in ids]})
-
-
-def sent_log(folder: Path) -> list[dict[str, str]]:
-    with (run_folder(folder) / LOG_FILE).open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_each_manager_gets_their_statement_with_text_and_html(workspace: Path) -> None:
@@ -188,7 +90,7 @@ def test_a_temporary_refusal_is_retried(workspace: Path) -> None:
 def test_an_unreachable_server_stops_with_exit_3_and_nothing_logged_as_sent(
     workspace: Path,
 ) -> None:
-    config = configure(workspace, _free_port())
+    config = configure(workspace, free_port())
     with pytest.raises(DeliveryError, match="kept failing"):
         send_statements(config, run_folder(workspace), retry_delays=NO_WAIT)
     assert sent_log(workspace) == []
@@ -246,7 +148,7 @@ def test_starttls_with_a_throwaway_certificate_and_login(
 
 
 def test_dry_run_writes_eml_files_that_parse_back(workspace: Path) -> None:
-    config = configure(workspace, _free_port())  # nothing listens: a dry run must not connect
+    config = configure(workspace, free_port())  # nothing listens: a dry run must not connect
     outcome = send_statements(config, run_folder(workspace), dry_run=True)
     expected = managers(workspace)
     assert len(outcome.written) == len(expected)
@@ -303,7 +205,7 @@ def test_header_injection_through_a_name_is_impossible_and_bad_addresses_are_lis
 
 
 def test_usage_errors_name_the_fix(workspace: Path) -> None:
-    config = configure(workspace, _free_port())
+    config = configure(workspace, free_port())
     with pytest.raises(UsageError, match="--only nobody"):
         send_statements(config, run_folder(workspace), only="nobody", dry_run=True)
     with pytest.raises(UsageError, match="not an e-mail address"):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from reconcile.deliver.messages import Letterhead, Recipient, build_message, environment
+from reconcile.render.statement_files import StatementFile
 
 HEAD = Letterhead(
     organisation="Acme Health",
@@ -29,8 +31,11 @@ HEAD = Letterhead(
 def test_the_letter_agrees_with_the_size_of_the_team(
     tmp_path: Path, people: int, words: str
 ) -> None:
-    statement = tmp_path / "M1.pdf"
-    statement.write_bytes(b"%PDF-1.7\n")
+    path = tmp_path / "M1.pdf"
+    path.write_bytes(b"%PDF-1.7\n")
+    statement = StatementFile(
+        "M1", "Mo Manager", path, hashlib.sha256(path.read_bytes()).hexdigest()
+    )
     recipient = Recipient(
         key="M1",
         name="Mo Manager",

@@ -9,9 +9,10 @@ import pytest
 from pypdf import PdfReader
 
 from reconcile.errors import ConfigError
-from reconcile.render.pdf import statement_filename, write_report_pdf, write_statements
+from reconcile.render.pdf import write_report_pdf, write_statements
 from reconcile.render.pdf_assets import SafeFetcher, our_templates, write_html_pdf
 from reconcile.render.pdf_sample import sample_result
+from reconcile.render.statement_files import statement_filename
 
 HOSTILE = '<img src="file:///etc/passwd">'
 ORG = "Acme Health"
@@ -184,9 +185,13 @@ def test_template_mistakes_are_one_line_config_errors(result, tmp_path):
 
 
 def test_statement_file_names_cannot_escape_the_folder():
-    assert statement_filename("../../etc/passwd") == "etc_passwd.pdf"
+    escaping = statement_filename("../../etc/passwd")
+    assert escaping.startswith("etc_passwd~") and escaping.endswith(".pdf")
+    assert "/" not in escaping and ".." not in escaping
+    assert escaping != statement_filename("etc_passwd") == "etc_passwd.pdf"
     assert statement_filename("000123") == "000123.pdf"
-    assert statement_filename("") == "unnamed.pdf"
+    assert statement_filename("").startswith("unnamed~")
+    assert statement_filename("") != statement_filename("unnamed")
 
 
 def test_long_tables_are_summarised(tmp_path):

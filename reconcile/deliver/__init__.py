@@ -8,8 +8,8 @@ re-run after a failure sends only what is left. ``dry_run`` writes each message 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import jinja2
 
 from reconcile.config import Config, Email
 from reconcile.csvlog import AppendLog, read_log
+from reconcile.deliver import smtp as smtp_outcomes
 from reconcile.deliver.messages import (
     Letterhead,
     Recipient,
@@ -26,27 +27,41 @@ from reconcile.deliver.messages import (
     recipients,
     usable_address,
 )
-from reconcile.deliver.smtp import RETRY_DELAYS, SmtpSender
+from reconcile.deliver.smtp import DATA_REPLY_SECONDS, RETRY_DELAYS, TIMEOUT_SECONDS, SmtpSender
 from reconcile.errors import ConfigError, UsageError
+from reconcile.files import write_bytes_atomic
 from reconcile.progress import NullProgress, Progress
+from reconcile.render.statement_files import RECORD_FILE as STATEMENT_RECORD
 from reconcile.result_store import read_result
+from reconcile.runfolder import locked
 
 __all__ = ["SendOutcome", "SentRow", "send_statements"]
 
 LOG_FILE = "sent.csv"
 OUTBOX = "outbox"
 LOG_COLUMNS = ("manager_id", "recipient", "file", "message_id", "outcome", "detail", "time")
-SENT, REDIRECTED, REFUSED, NO_ADDRESS, MISSING_FILE, ALREADY_SENT, WRITTEN = (
+SENT, REDIRECTED, REFUSED, DEFERRED, UNKNOWN = (
     "sent",
     "sent (redirected)",
     "refused",
+    "deferred",
+    "unknown",
+)
+NO_ADDRESS, MISSING_FILE, ALREADY_SENT, UNKNOWN_EARLIER, WRITTEN = (
     "no address",
     "no statement file",
     "already sent",
+    "unknown earlier",
     "written",
 )
 #: Outcomes worth a line in sent.csv; "already sent" and dry-run files are not attempts.
-_LOGGED = frozenset({SENT, REDIRECTED, REFUSED, NO_ADDRESS, MISSING_FILE})
+_LOGGED = frozenset({SENT, REDIRECTED, REFUSED, DEFERRED, UNKNOWN, NO_ADDRESS, MISSING_FILE})
+_BY_SMTP = {
+    smtp_outcomes.SENT: SENT,
+    smtp_outcomes.REFUSED: REFUSED,
+    smtp_outcomes.DEFERRED: DEFERRED,
+    smtp_outcomes.UNKNOWN: UNKNOWN,
+}
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,20 @@ class SendOutcome:
         return self.count(REFUSED)
 
     @property
+    def deferred(self) -> int:
+        return self.count(DEFERRED)
+
+    @property
+    def unknown(self) -> int:
+        """Messages of this send that went out with no verdict from the server."""
+        return self.count(UNKNOWN)
+
+    @property
+    def unknown_earlier(self) -> int:
+        """Messages of an earlier send with no verdict, not sent again this time."""
+        return self.count(UNKNOWN_EARLIER)
+
+    @property
     def no_address(self) -> tuple[SentRow, ...]:
         return tuple(r for r in self.rows if r.outcome in (NO_ADDRESS, MISSING_FILE))
 
@@ -104,13 +133,18 @@ def send_statements(
     redirect_to: str | None = None,
     progress: Progress | None = None,
     retry_delays: Sequence[float] = RETRY_DELAYS,
+    resend_unknown: bool = False,
+    timeouts: tuple[float, float] = (TIMEOUT_SECONDS, DATA_REPLY_SECONDS),
 ) -> SendOutcome:
     """E-mail (or, with ``dry_run``, write as .eml) each statement of the run in ``run_dir``.
 
     Raises ConfigError without ``[email]`` or with statements turned off, InputError for a
     folder that is not a run folder, UsageError for an unknown ``only`` or a malformed
     ``redirect_to``, DeliveryError (exit 3) when the server cannot be reached or refuses the
-    login. A refused message is recorded and the others go on.
+    login. A refused or deferred message is recorded and the others go on. A message that
+    went out without a verdict is recorded as ``unknown`` and is not sent again by a later
+    call unless ``resend_unknown``. ``timeouts``: seconds for each command's reply and for
+    the reply to a whole message (RFC 5321's ten minutes).
     """
     settings = _email_settings(config)
     run_dir = Path(run_dir)
@@ -130,18 +164,30 @@ def send_statements(
     progress = progress or NullProgress()
     batch = _Batch(environment(config.output.templates), head, redirect_to, progress, task)
     progress.start(task, total_pages=len(chosen))
-    try:
+    with locked(run_dir, "send"), _finishing(progress, task):
         if dry_run:
             rows = batch.write_outbox(chosen, run_dir / OUTBOX)
             return SendOutcome(True, tuple(rows), None, run_dir / OUTBOX)
         log_path = run_dir / LOG_FILE
-        done = _already_sent(log_path)
+        done, unknown = _earlier(log_path)
+        skipped = {key: ALREADY_SENT for key in done}
+        if not resend_unknown:
+            skipped.update({key: UNKNOWN_EARLIER for key in unknown})
+        command, verdict = timeouts
         with (
             AppendLog(log_path, LOG_COLUMNS) as log,
-            SmtpSender(settings, retry_delays=retry_delays) as smtp,
+            SmtpSender(
+                settings, retry_delays=retry_delays, timeout=command, data_reply_timeout=verdict
+            ) as smtp,
         ):
-            rows = batch.send_all(chosen, smtp, log, done)
+            rows = batch.send_all(chosen, smtp, log, skipped)
         return SendOutcome(False, tuple(rows), log_path, None)
+
+
+@contextlib.contextmanager
+def _finishing(progress: Progress, task: str) -> Iterator[None]:
+    try:
+        yield
     finally:
         progress.finish(task)
 
@@ -172,16 +218,23 @@ def _chosen(everyone: list[Recipient], only: str | None, run_dir: Path) -> list[
     picked = [r for r in everyone if r.key == only]
     if not picked:
         raise UsageError(
-            f"--only {only}: no statement for that employee id in {run_dir}; use the id of a "
-            "manager listed in statements/ (e.g. the file name without .pdf)"
+            f"--only {only}: no statement for that employee id in {run_dir}; use a "
+            f"statement_id listed in {run_dir / STATEMENT_RECORD}"
         )
     return picked
 
 
 def _unsendable(recipient: Recipient) -> SentRow | None:
     """A row saying why this recipient cannot be sent anything, or None."""
-    if not recipient.statement.is_file():
-        return _row(recipient, MISSING_FILE, f"{recipient.statement} does not exist")
+    if recipient.statement is None:
+        return _row(recipient, MISSING_FILE, f"the run wrote no statement for {recipient.key}")
+    if recipient.statement.read() is None:
+        return _row(
+            recipient,
+            MISSING_FILE,
+            f"{recipient.statement.path} is missing or not the file this run wrote (its "
+            f"SHA-256 differs from {STATEMENT_RECORD}); run `reconcile report` again",
+        )
     if recipient.email is None:
         return _row(
             recipient,
@@ -196,7 +249,7 @@ def _row(recipient: Recipient, outcome: str, detail: str = "") -> SentRow:
         manager_id=recipient.key,
         name=recipient.name,
         recipient=recipient.email or "",
-        file=str(recipient.statement),
+        file=_file_of(recipient),
         outcome=outcome,
         detail=detail,
     )
@@ -214,7 +267,7 @@ class _Batch:
 
     def problem(self, recipient: Recipient) -> SentRow | None:
         """Why nothing can go to this recipient (a trial run needs no address), or None."""
-        if self.redirect_to and recipient.statement.is_file():
+        if self.redirect_to and recipient.statement and recipient.statement.read():
             return None
         return _unsendable(recipient)
 
@@ -228,23 +281,22 @@ class _Batch:
                 message = build_message(
                     self.env, self.head, recipient, redirect_to=self.redirect_to
                 )
-                path = outbox / recipient.statement.with_suffix(".eml").name
-                temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-                temporary.write_bytes(message.as_bytes())
-                temporary.replace(path)
+                path = outbox / Path(_file_of(recipient)).with_suffix(".eml").name
+                write_bytes_atomic(path, message.as_bytes())
                 row = self.row(recipient, WRITTEN, message, file=str(path))
             rows.append(row)
             self.progress.advance(self.task, records=1)
         return rows
 
     def send_all(
-        self, chosen: list[Recipient], smtp: SmtpSender, log: AppendLog, done: set[str]
+        self, chosen: list[Recipient], smtp: SmtpSender, log: AppendLog, skipped: dict[str, str]
     ) -> list[SentRow]:
-        """Send each message in turn, logging every attempt as it happens."""
+        """Send each message in turn, logging every attempt as it happens. ``skipped``: the
+        statements an earlier send settled (sent, or sent with no verdict), and why."""
         rows = []
         for recipient in chosen:
-            if recipient.key in done and not self.redirect_to:
-                row = _row(recipient, ALREADY_SENT)
+            if recipient.key in skipped and not self.redirect_to:
+                row = _row(recipient, skipped[recipient.key])
             else:
                 row = self.problem(recipient) or self.deliver(recipient, smtp)
             if row.outcome in _LOGGED:
@@ -256,7 +308,9 @@ class _Batch:
     def deliver(self, recipient: Recipient, smtp: SmtpSender) -> SentRow:
         message = build_message(self.env, self.head, recipient, redirect_to=self.redirect_to)
         delivered = smtp.send(message)
-        outcome = (REDIRECTED if self.redirect_to else SENT) if delivered.sent else REFUSED
+        outcome = _BY_SMTP[delivered.outcome]
+        if outcome == SENT and self.redirect_to:
+            outcome = REDIRECTED
         return self.row(recipient, outcome, message, detail=delivered.detail)
 
     def row(
@@ -266,17 +320,23 @@ class _Batch:
             manager_id=recipient.key,
             name=recipient.name,
             recipient=self.redirect_to or recipient.email or "",
-            file=file or str(recipient.statement),
+            file=file or _file_of(recipient),
             outcome=outcome,
             detail=detail,
             message_id=str(message["Message-ID"]),
         )
 
 
-def _already_sent(path: Path) -> set[str]:
-    """Statement ids that an earlier run of send delivered to their real recipient."""
+def _file_of(recipient: Recipient) -> str:
+    return str(recipient.statement.path) if recipient.statement else ""
+
+
+def _earlier(path: Path) -> tuple[set[str], set[str]]:
+    """Statement ids that earlier sends delivered to their real recipient, and those whose
+    message went out with no verdict (and was not delivered since)."""
     log = read_log(path, LOG_COLUMNS, what="send log")
-    return set(log.loc[log["outcome"] == SENT, "manager_id"])
+    sent = set(log.loc[log["outcome"] == SENT, "manager_id"])
+    return sent, set(log.loc[log["outcome"] == UNKNOWN, "manager_id"]) - sent
 
 
 def _log_values(row: SentRow) -> dict[str, str]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,18 @@ import pandas as pd
 
 from reconcile.engine import Result
 from reconcile.engine.status import STATUSES
-from reconcile.render.pdf import statement_filename
 from reconcile.render.pdf_assets import template_dirs
+from reconcile.render.statement_files import StatementFile, read_record
 
 SUBJECT_TEMPLATE = "email_subject.txt"
 TEXT_TEMPLATE = "email.txt"
 HTML_TEMPLATE = "email.html"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+#: A display name holding one of these could pass for an address: it is left out.
+_ADDRESS_LIKE = re.compile(r"[<>@\uff1c\uff1e\uff20]")
+#: RFC 5322 specials (other than ``.``) that would need quoting in a display name.
+_SPECIALS = re.compile(r'[(),:;\[\]"\\]')
+DISPLAY_NAME_CHARS = 64
 #: Deliberately strict: one @, no spaces, quotes, angle brackets or control characters, and
 #: a dot in the domain. An address that fails is reported, never "fixed".
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -43,10 +49,10 @@ _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-
 class Recipient:
     """One statement's owner: who they are, where their PDF is, and their team's counts."""
 
-    key: str  # the manager's (or person's) employee id; the statement is <key>.pdf
+    key: str  # the manager's (or person's) employee id
     name: str
     email: str | None  # None when the roster has none or it is not a usable address
-    statement: Path
+    statement: StatementFile | None  # None when the run's record names no statement
     counts: dict[str, int] = field(default_factory=dict)
     people: int = 0
 
@@ -54,6 +60,24 @@ class Recipient:
 def clean_header_text(value: object) -> str:
     """A header-safe one-line text: control characters (CR, LF, tabs...) become one space."""
     return _CONTROL.sub(" ", str(value)).strip()
+
+
+def mailbox(name: object, address: str) -> Address:
+    """``Name <address>`` built by :mod:`email.headerregistry`, with a name that cannot
+    smuggle in another address.
+
+    Python drops the quotes around a display name when it folds a long header line, so a
+    roster name such as ``Eve <eve@evil.example>, Bob`` would become two recipients in
+    ``To:`` (and "Reply all" would reach Eve). A name holding ``<``, ``>`` or ``@`` is
+    therefore left out (the address alone is sent), the other characters that mean
+    something in an address header become spaces, and the name is cut to
+    :data:`DISPLAY_NAME_CHARS`, so no header line comes near RFC 5322's 998.
+    """
+    text = clean_header_text(name)
+    if _ADDRESS_LIKE.search(text):
+        return Address(addr_spec=address)
+    text = " ".join(_SPECIALS.sub(" ", text).split())[:DISPLAY_NAME_CHARS].strip()
+    return Address(display_name=text, addr_spec=address)
 
 
 def usable_address(value: object) -> str | None:
@@ -86,7 +110,7 @@ def recipients(result: Result, run_dir: Path, by: str) -> list[Recipient]:
             ]
         )
         names = names[~names.index.duplicated()]
-    folder = Path(run_dir) / "statements"
+    written = read_record(run_dir)
     out = []
     for owner in sorted(counts.index):
         row = counts.loc[owner]
@@ -95,7 +119,7 @@ def recipients(result: Result, run_dir: Path, by: str) -> list[Recipient]:
                 key=owner,
                 name=clean_header_text(names.get(owner, owner)),
                 email=usable_address(emails.get(owner)),
-                statement=folder / statement_filename(owner),
+                statement=written.get(owner),
                 counts={s: int(row.get(s, 0)) for s in STATUSES if int(row.get(s, 0))},
                 people=int(row.sum()),
             )
@@ -148,8 +172,8 @@ def build_message(
     if redirect_to:
         subject = f"[trial for {recipient.email or 'no address'}] {subject}"
     message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = formataddr((clean_header_text(head.organisation), head.sender))
-    message["To"] = formataddr((recipient.name, to_address))
+    message["From"] = mailbox(head.organisation, head.sender)
+    message["To"] = mailbox(recipient.name, to_address)
     if redirect_to:
         message["X-Original-To"] = recipient.email or "(no address)"
     if head.reply_to:
@@ -159,13 +183,21 @@ def build_message(
     message["Message-ID"] = make_msgid(domain=head.sender.rpartition("@")[2] or None)
     message.set_content(env.get_template(TEXT_TEMPLATE).render(context))
     message.add_alternative(env.get_template(HTML_TEMPLATE).render(context), subtype="html")
+    statement = recipient.statement.read() if recipient.statement else None
+    if statement is None:
+        raise ValueError(f"{recipient.key} has no statement of this run to attach")
     message.add_attachment(
-        recipient.statement.read_bytes(),
+        statement,
         maintype="application",
         subtype="pdf",
-        filename=f"CPD statement {recipient.key}.pdf",
+        filename=attachment_name(head),
     )
     return message
+
+
+def attachment_name(head: Letterhead) -> str:
+    """``CPD statement 2026-11-15.pdf``: the same clean name for everyone, never an id."""
+    return f"CPD statement {head.as_of.isoformat()}.pdf"
 
 
 def _context(head: Letterhead, recipient: Recipient, redirect_to: str | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reconcile.inputs.issues import COLUMNS, ERROR, WARNING, count, order
+from reconcile.safe_text import inert
 
 
 def _plural(n: int, word: str) -> str:
@@ -35,7 +36,7 @@ def blocks(issues: pd.DataFrame) -> Iterator[RenderableType]:
     for file, part in ordered.groupby("file", sort=False):
         errors, warnings = count(part, ERROR), count(part, WARNING)
         title = Text.assemble(
-            (str(file), "bold"),
+            (inert(file), "bold"),
             "  ",
             (_plural(errors, "error"), "red" if errors else "dim"),
             ", ",
@@ -54,8 +55,7 @@ def blocks(issues: pd.DataFrame) -> Iterator[RenderableType]:
             table.add_column(name, ratio=ratio, overflow="fold", no_wrap=name in ("", "Row"))
         for record in part.itertuples(index=False):
             mark = Text("error", "red") if record.severity == ERROR else Text("warn", "yellow")
-            table.add_row(
-                mark,
+            cells = (
                 record.sheet or "",
                 "" if pd.isna(record.row) else str(int(record.row)),
                 record.column or "",
@@ -63,6 +63,8 @@ def blocks(issues: pd.DataFrame) -> Iterator[RenderableType]:
                 record.problem,
                 record.fix,
             )
+            # Text, not str: a cell is never read as rich markup; inert: never as escapes
+            table.add_row(mark, *(Text(inert(cell)) for cell in cells))
         yield Group(table, Text(""))
 
 

@@ -34,7 +34,8 @@ from reconcile.inputs.aliases import HeaderMatch, match_headers
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a roster or CPD log bigger than this is a mistake
-MAX_UNZIPPED_BYTES = 4 * 1024 * 1024 * 1024  # a zip bomb guard for workbooks
+# A zip bomb guard for workbooks: a million-row CPD log unpacks to well under 1 GiB.
+MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
 HEADER_SCAN_ROWS = 30
 # Columns read from CSV as numbers when they look like numbers (everything else is text).
 NUMERIC_COLUMNS = frozenset(
@@ -207,8 +208,22 @@ class Workbook:
         Read once per sheet and kept: calamine parses a whole sheet whatever is asked of it.
         """
         if sheet not in self._cache:
+            if self.kind == "xlsx":
+                self._check_extent(sheet)  # before any reader builds its grid
             self._cache[sheet] = self._read(sheet)
         return self._cache[sheet]
+
+    def _check_extent(self, sheet: str) -> None:
+        from reconcile.inputs.extent import check_sheet_extent
+
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                member = sheet_xml_path(archive, sheet)
+        except Exception as exc:  # damaged parts: the reader below says so in its words
+            log.info("could not locate %s!%s to measure it (%s)", self.path, sheet, exc)
+            return
+        if member is not None:
+            check_sheet_extent(self.path, member, self.path.name, sheet)
 
     def _read(self, sheet: str) -> tuple[list[list[object]], int]:
         if self._calamine is not None:

@@ -190,7 +190,12 @@ class Checked:
         only: np.ndarray | None = None,
         value: pd.Series | None = None,
     ) -> np.ndarray:
-        """Flag every row whose ``key`` repeats another's; the problem names the other rows."""
+        """Flag every row whose ``key`` repeats another's; the problem names the group's rows.
+
+        A group's message lists its first :data:`ROWS_LISTED` rows and how many more there
+        are, and is built once per group: a column filled down by mistake (a million equal
+        e-mails) gives a report that grows with the rows, not with their square.
+        """
         present = key.notna().to_numpy(dtype=bool, copy=True)
         if only is not None:
             present &= np.asarray(only, dtype=bool)
@@ -198,15 +203,33 @@ class Checked:
             return np.zeros(self.n, dtype=bool)
         keyed = key[present]
         repeated = keyed.duplicated(keep=False).to_numpy()
-        rows = pd.Series(self.grid.rows[present][repeated], index=keyed.index[repeated])
-        groups = rows.groupby(keyed[repeated].to_numpy())
-        listing = groups.transform(lambda r: ", ".join(str(x) for x in r))
+        positions = np.flatnonzero(present)[repeated]
+        group, _ = pd.factorize(keyed[repeated])
+        messages = _group_messages(group, self.grid.rows[positions], what)
         mask = np.zeros(self.n, dtype=bool)
-        mask[np.flatnonzero(present)[repeated]] = True
-        problem = pd.Series("", index=key.index, dtype=object)
-        problem[rows.index] = [f"{what} on rows {listing[i]}" for i in rows.index]
+        mask[positions] = True
+        problem = np.full(self.n, "", dtype=object)
+        problem[positions] = messages[group]
         self.flag(code, mask, canonical, value=value, problem=problem, fix=fix)
         return mask
+
+
+#: Rows a duplicate's message lists before saying how many more there are.
+ROWS_LISTED = 5
+
+
+def _group_messages(group: np.ndarray, rows: np.ndarray, what: str) -> np.ndarray:
+    """One message per group, indexed by group number (``pd.factorize`` codes 0..k-1, so
+    after a stable sort the k-th run of equal codes is group k, rows in sheet order)."""
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    messages = np.empty(len(starts), dtype=object)
+    for number, (start, size) in enumerate(zip(starts, sizes, strict=True)):
+        listed = ", ".join(str(r) for r in rows[order[start : start + ROWS_LISTED]])
+        more = f" and {size - ROWS_LISTED:,} more" if size > ROWS_LISTED else ""
+        messages[number] = f"{what} on rows {listed}{more}"
+    return messages
 
 
 def _any_repeated(key: pd.Series, present: np.ndarray) -> bool:

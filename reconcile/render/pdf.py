@@ -17,8 +17,8 @@ import gc
 import logging
 import multiprocessing
 import os
-import re
-import tempfile
+import signal
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -28,12 +28,19 @@ import jinja2
 from reconcile.engine import Result
 from reconcile.engine.changes import Changes
 from reconcile.errors import ConfigError
+from reconcile.files import atomic_path
+from reconcile.interrupts import signals_deferred
 from reconcile.render import charts, pdf_context
 from reconcile.render.pdf_assets import (
     environment,
     parsed_stylesheet,
     template_dirs,
     write_html_pdf,
+)
+from reconcile.render.statement_files import (
+    statement_filename,
+    statement_filenames,
+    write_record,
 )
 
 log = logging.getLogger(__name__)
@@ -76,18 +83,35 @@ def write_statements(
     by: Literal["manager", "person"] = "manager",
     templates: Path | None = None,
     processes: int | None = None,
+    record: Path | None = None,
 ) -> list[Path]:
-    """Write ``<folder>/<id>.pdf`` for each manager (their direct reports) or each person.
+    """Write one PDF in ``folder`` for each manager (their direct reports) or each person.
 
-    People without a manager get no statement with ``by="manager"``: they appear in the
-    organisation report. Big batches use a process pool (one Jinja environment per worker,
-    recycled every few hundred files so memory stays flat).
+    File names come from :func:`statement_filenames` (distinct for distinct ids). With
+    ``record`` (the run folder's ``statements.csv``), which file is whose is written there
+    once every PDF is. People without a manager get no statement with ``by="manager"``: they
+    appear in the organisation report. Big batches use a process pool (one Jinja environment
+    per worker, recycled every few hundred files so memory stays flat).
     """
     if by not in ("manager", "person"):
         raise ConfigError(f'statements = "{by}"; use "manager", "person" or "none"')
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     jobs = list(pdf_context.statements(result, organisation=organisation, by=by))
+    names = statement_filenames(job["statement_id"] for job in jobs)
+    for job in jobs:
+        job["file_name"] = names[job["statement_id"]]
+    paths = _write_all(jobs, folder, templates, processes)
+    if record is not None:
+        owners = [(job["statement_id"], job["owner_name"]) for job in jobs]
+        write_record(record.parent, [(i, n, p) for (i, n), p in zip(owners, paths, strict=True)])
+    return paths
+
+
+def _write_all(
+    jobs: list[dict[str, Any]], folder: Path, templates: Path | None, processes: int | None
+) -> list[Path]:
+    """The statements, in the order of ``jobs``: in this process, or a pool for many."""
     if not jobs:
         return []
     args = [(job, str(folder), str(templates) if templates else None) for job in jobs]
@@ -98,13 +122,16 @@ def write_statements(
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     if os.name == "posix":  # workers fork from a server that has WeasyPrint imported already
         ctx.set_forkserver_preload([__name__])
+        _start_fork_server_deaf_to_ctrl_c()
     chunk = max(1, min(16, len(args) // (workers * 4)))
-    with ctx.Pool(
-        workers,
-        initializer=_worker_init,
-        initargs=(str(templates) if templates else None,),
-        maxtasksperchild=400,
-    ) as pool:
+    with signals_deferred():  # a pool interrupted while it starts leaves workers behind
+        pool = ctx.Pool(
+            workers,
+            initializer=_pool_worker_init,
+            initargs=(str(templates) if templates else None,),
+            maxtasksperchild=400,
+        )
+    with pool:
         return [Path(p) for p in pool.imap(_pool_statement_job, args, chunksize=chunk)]
 
 
@@ -118,13 +145,6 @@ _STATEMENT_CSS: Any = None
 _WORKER_STATEMENTS = 0
 FULL_COLLECTION_EVERY = 20
 STATEMENT_STYLES = ("base.css", "statement.css")
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def statement_filename(identifier: str) -> str:
-    """A file name from an employee id: safe characters only, never a path."""
-    cleaned = _SAFE_NAME.sub("_", str(identifier)).strip("._") or "unnamed"
-    return f"{cleaned[:80]}.pdf"
 
 
 def _worker_init(templates: str | None) -> None:
@@ -135,6 +155,31 @@ def _worker_init(templates: str | None) -> None:
     _ENV = environment(user)
     css = "\n".join(_render(_ENV, name, {}) for name in STATEMENT_STYLES)
     _STATEMENT_CSS = parsed_stylesheet(css, template_dirs(user))
+
+
+def _start_fork_server_deaf_to_ctrl_c() -> None:
+    """Start the fork server with Ctrl-C ignored, so neither it nor its workers print a
+    traceback when a terminal's Ctrl-C reaches the whole process group.
+
+    An ignored signal stays ignored across ``exec``: the server starts that way (even while
+    it imports WeasyPrint) and hands it on to every worker it forks. Our process ignores
+    Ctrl-C only for the few milliseconds of that fork; it stops the pool when interrupted.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _pool_worker_init(templates: str | None) -> None:
+    """A pool worker leaves Ctrl-C to the parent, which stops the pool (no traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_init(templates)
 
 
 def _collect_after_statement() -> None:
@@ -167,7 +212,7 @@ def _statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
     context, folder, templates = arg
     assert _ENV is not None, "worker not initialised"
     html = _render(_ENV, STATEMENT_TEMPLATE, {**context, "shared_styles": True})
-    path = Path(folder) / statement_filename(context["statement_id"])
+    path = Path(folder) / (context.get("file_name") or statement_filename(context["statement_id"]))
     dirs = template_dirs(Path(templates) if templates else None)
     return str(_atomic_pdf(html, path, dirs, [_STATEMENT_CSS]))
 
@@ -201,13 +246,6 @@ def _atomic_pdf(
     html: str, path: Path, dirs: Iterable[Path], stylesheets: list[Any] | None = None
 ) -> Path:
     """Lay out and write to a temporary file beside ``path``, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write_html_pdf(html, Path(tmp), list(dirs), stylesheets)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, mode=0o600) as temporary:  # HR data: the job's user alone
+        write_html_pdf(html, temporary, list(dirs), stylesheets)
     return path

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from reconcile.atomic import atomic_path
 from reconcile.config import EXCEL_DATA_ROWS, WORKBOOK_DETAIL_ROWS
 from reconcile.engine.changes import CHANGES_HEADERS, Changes
 from reconcile.engine.exceptions import TYPES
 from reconcile.engine.result import Result
 from reconcile.engine.status import STATUSES
+from reconcile.files import atomic_path, remove
 from reconcile.render.ledger_csv import write_ledger_csv
 from reconcile.render.xlsx_columns import Column, column, fitted_width, to_local
 
@@ -100,13 +100,68 @@ def write_workbook(
     if row_limit < 1 or row_limit > EXCEL_DATA_ROWS:
         raise ValueError(f"row_limit must be 1..{EXCEL_DATA_ROWS}, got {row_limit}")
     target = Path(path)
-    with atomic_path(target) as temporary:
-        writer = _Writer(result, str(temporary), issues, _pulled_lookup(pulled_at), row_limit)
-        writer.changes = changes
-        writer.input_files = _input_files(pulled_at)
-        writer.ledgers = _Ledgers(target.parent, detail_rows)
-        writer.write()
+    with atomic_path(target, mode=0o600) as temporary, _Sink(temporary) as sink:
+        parts = temporary.with_suffix(".parts")  # XlsxWriter's own temporary files
+        parts.mkdir()
+        try:
+            writer = _Writer(result, sink, issues, _pulled_lookup(pulled_at), row_limit, parts)
+            writer.changes = changes
+            writer.input_files = _input_files(pulled_at)
+            writer.ledgers = _Ledgers(target.parent, detail_rows)
+            writer.write()
+        finally:
+            remove(parts)
     return target
+
+
+class _Sink:
+    """The workbook's file, which turns into a bin after the first failed write.
+
+    Why: XlsxWriter zips the workbook at ``close()``; when the disk fills up, its ZipFile is
+    left open and, when garbage-collected, tries to write its directory again and prints
+    "Exception ignored in ZipFile.__del__". The first error is the one that matters (it is
+    raised as the OSError it is); after it, further writes are dropped.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: Any = None
+        self.failed = False
+
+    def __enter__(self) -> _Sink:
+        self._handle = self.path.open("wb")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._handle.close()
+        except OSError:
+            if not self.failed and exc[0] is None:
+                raise
+
+    def _guard(self, action: Any, *args: Any) -> Any:
+        if self.failed:
+            return None
+        try:
+            return action(*args)
+        except OSError:
+            self.failed = True
+            raise
+
+    def write(self, data: bytes) -> int:
+        return len(data) if self.failed else self._guard(self._handle.write, data)
+
+    def flush(self) -> None:
+        self._guard(self._handle.flush)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0 if self.failed else self._guard(self._handle.seek, offset, whence)
+
+    def seekable(self) -> bool:
+        return True
 
 
 # --------------------------------------------------------------------------- pulled at
@@ -326,10 +381,11 @@ class _Writer:
     def __init__(
         self,
         result: Result,
-        path: str,
+        path: Any,
         issues: pd.DataFrame | None,
         pulled: dict[tuple[str, str], Any],
         row_limit: int,
+        parts: Path | None = None,
     ) -> None:
         self.result = result
         self.tz = result.rules.timezone
@@ -340,6 +396,9 @@ class _Writer:
         self.book = xlsxwriter.Workbook(
             path,
             {
+                # the sheets' temporary files go beside the workbook and are removed with it,
+                # not left in a system temp folder when the disk fills up
+                "tmpdir": str(parts) if parts else None,
                 "constant_memory": True,
                 "strings_to_formulas": False,
                 "strings_to_numbers": False,
@@ -369,7 +428,7 @@ class _Writer:
         self.label = self.book.add_format({"bold": True})
         self.department_sheet: tuple[str, int, int, int] | None = None
         self.changes: Changes | None = None
-        self.ledgers = _Ledgers(Path(path).parent, WORKBOOK_DETAIL_ROWS)
+        self.ledgers: _Ledgers | None = None  # where long ledgers go; None: all on the sheets
 
     def write(self) -> None:
         tz, r = self.tz, self.result
@@ -387,18 +446,24 @@ class _Writer:
         self._table("Sources", _source_columns(r, tz, self.pulled))
         self._table("Input issues", _issue_columns(self.issues, tz))
         self._summary(summary_sheet)
-        self.book.close()
+        try:
+            self.book.close()
+        except xlsxwriter.exceptions.FileCreateError as error:  # wraps the OSError
+            cause = error.args[0] if error.args else None
+            if isinstance(cause, OSError):
+                raise cause from None
+            raise
 
     # ---- data sheets
 
     def _ledger(self, name: str, cols: list[Column], records: pd.DataFrame) -> None:
         """A record-level sheet: every record, or past ``detail_rows`` the full ledger in a
         CSV file beside the workbook and, on the sheet, the records with an exception."""
-        if len(records) <= self.ledgers.detail_rows:
+        if self.ledgers is None or len(records) <= self.ledgers.detail_rows:
             self._table(name, cols)
             return
         csv_path = self.ledgers.folder / f"{name.lower()}.csv"
-        with atomic_path(csv_path) as temporary:
+        with atomic_path(csv_path, mode=0o600) as temporary:
             write_ledger_csv(cols, temporary)
         self.ledgers.written.append(csv_path)
         keep = np.flatnonzero(_carries_exception(records, self.result.exceptions))
