@@ -257,7 +257,7 @@ def test_token_expiring_mid_pull_is_renewed_once(
     window = Window.of(config.period, config.organisation.timezone)
     with thrive.make_client(config.sources["thrive"], FAST) as client:
         first = thrive.pull(client, window)
-        sandbox.expire_tokens()
+        sandbox.expire_tokens("thrive")
         second = thrive.pull(client, window)
         # every in-flight request that saw the 401 retries once, but only one new token
         # is fetched: the threads share it
