@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from reconcile.config import BrightspaceSource, ThriveSource
+from reconcile.config import BrightspaceSource, ThriveSource, load
 from reconcile.errors import ConfigError
 from reconcile.sources import brightspace, thrive
 from reconcile.sources.auth import ClientCredentials, PrivateKeyJwt, RefreshToken, StaticBearer
@@ -116,3 +116,57 @@ def test_a_private_key_that_is_not_one_is_a_config_error(
     with pytest.raises(ConfigError, match="not an RSA private key") as caught:
         brightspace.make_client(source, POLICY)
     assert "not a key at all" not in str(caught.value)
+
+
+BRIGHTSPACE_ONLY = """
+[organisation]
+name = "Acme"
+[period]
+start = 2026-01-01
+end = 2026-12-31
+[roster]
+path = "roster.csv"
+[sources.brightspace]
+base_url = "https://acme.brightspace.com"
+{auth}
+"""
+
+
+@pytest.mark.parametrize(
+    ("auth", "said"),
+    [
+        (
+            'client_id_env = "B_ID"\nclient_secret_env = "B_SECRET"',
+            "D2L offers unattended access only by refresh token or by a private-key JWT",
+        ),
+        ('auth = "client_credentials"', 'use one of "refresh_token", "private_key_jwt", "token"'),
+        (
+            'auth = "refresh_token"\nclient_id_env = "B_ID"\nclient_secret_env = "B_SECRET"',
+            "refresh_token_file is missing",
+        ),
+        (
+            'auth = "private_key_jwt"\nclient_id_env = "B_ID"',
+            "private_key_file and private_key_env",
+        ),
+    ],
+)
+def test_brightspace_config_without_a_d2l_grant_says_which_to_choose(
+    tmp_path: Path, auth: str, said: str
+) -> None:
+    (tmp_path / "roster.csv").write_text("employee_id,email,name\n1,a@x.org,A\n")
+    path = tmp_path / "reconcile.toml"
+    path.write_text(BRIGHTSPACE_ONLY.format(auth=auth))
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert said in str(caught.value)
+
+
+def test_brightspace_config_defaults_to_d2ls_token_url(tmp_path: Path) -> None:
+    (tmp_path / "roster.csv").write_text("employee_id,email,name\n1,a@x.org,A\n")
+    (tmp_path / "refresh").write_text("rt\n")
+    path = tmp_path / "reconcile.toml"
+    auth = 'auth = "refresh_token"\nclient_id_env = "I"\nclient_secret_env = "S"\n'
+    path.write_text(BRIGHTSPACE_ONLY.format(auth=auth + 'refresh_token_file = "refresh"'))
+    source = load(path).sources["brightspace"]
+    assert source.token_url == "https://auth.brightspace.com/core/connect/token"
+    assert source.refresh_token_file == (tmp_path / "refresh").resolve()

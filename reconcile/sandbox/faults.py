@@ -186,6 +186,17 @@ class Stats:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str]] = Counter()
         self._records: Counter[tuple[str, str]] = Counter()
+        self._hosts: Counter[str] = Counter()
+
+    def host(self, host: str) -> None:
+        """Count a request by the Host it named (through a proxy, any host can arrive)."""
+        with self._lock:
+            self._hosts[host.lower()] += 1
+
+    @property
+    def hosts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._hosts)
 
     def count(self, platform: str, route: str, records: int = 0) -> None:
         with self._lock:
@@ -216,6 +227,7 @@ class Stats:
         with self._lock:
             self._requests.clear()
             self._records.clear()
+            self._hosts.clear()
 
 
 class CreditBucket:

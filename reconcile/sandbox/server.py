@@ -216,14 +216,23 @@ class Sandbox:
         *,
         sources: tuple[str, ...] = ("thrive", "brightspace", "coursepath"),
         thrive_auth: str = "basic",
+        brightspace_auth: str = "token",
     ) -> Path:
-        """Write ``reconcile.toml`` pointing at this sandbox and these spreadsheets."""
+        """Write ``reconcile.toml`` pointing at this sandbox and these spreadsheets
+        (``brightspace_auth``: ``token``, ``refresh_token`` or ``private_key_jwt``)."""
         from reconcile.sandbox.config_writer import config_text
 
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "reconcile.toml"
-        text = config_text(self, out, spreadsheets, sources=sources, thrive_auth=thrive_auth)
+        text = config_text(
+            self,
+            out,
+            spreadsheets,
+            sources=sources,
+            thrive_auth=thrive_auth,
+            brightspace_auth=brightspace_auth,
+        )
         temporary = path.with_suffix(".toml.tmp")
         temporary.write_text(text, encoding="utf-8")
         temporary.replace(path)
@@ -335,6 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, sandbox: Sandbox, request: Request) -> Response:
         if sandbox.latency_ms:
             sandbox.hold(sandbox.latency_ms / 1000)
+        sandbox.stats.host(request.host.split("://", 1)[-1])
         platform, sub_path, prefix = sandbox.platform_for(request.path)
         if platform is None:
             sandbox.stats.count("sandbox", "(unknown)")

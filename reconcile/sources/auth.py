@@ -162,7 +162,11 @@ class OAuthBearer(SourceAuth):
         if self.scope:
             form["scope"] = self.scope
         body: Any = self.client.request_json(
-            "POST", self.token_url, data=form, auth=client_auth, endpoint=self.endpoint
+            "POST",
+            self.token_url,
+            data=form,
+            auth=client_auth or _Anonymous(),  # never this object: it is what asks
+            endpoint=self.endpoint,
         )
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
@@ -184,6 +188,13 @@ class OAuthBearer(SourceAuth):
             f"{self.source}: the token endpoint {self.token_url} {problem}; nothing was written",
             url=self.token_url,
         )
+
+
+class _Anonymous(AuthBase):
+    """No credentials in the header: a token request whose client proves itself in the form."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
 
 
 def _lifetime(value: Any) -> float | None:

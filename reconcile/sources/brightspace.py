@@ -71,6 +71,19 @@ def routes(source: BrightspaceSource) -> dict[str, str]:
     }
 
 
+def query_params(window: Window) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The query of a user's records (the period with a day's margin each side: the engine
+    keeps each record by its local date) and of their target progress (exactly the period,
+    since its figures are compared with the detail)."""
+    records = {
+        "limit": RECORDS_LIMIT,
+        "startDate": utc_text(window.detail_from_instant),
+        "endDate": utc_text(window.detail_to_instant),
+    }
+    targets = {"startDate": utc_text(window.exact_from), "endDate": utc_text(window.exact_to)}
+    return records, targets
+
+
 def make_client(source: BrightspaceSource, policy: HttpPolicy) -> HttpClient:
     """The client with the auth the config chooses: refresh token, private-key JWT or token."""
     return authenticated_client(source, brightspace_auth(source), policy)
@@ -89,12 +102,7 @@ def pull(
     progress.start(task)
     paths = routes(source)
     result = SourcePull(client.source, client.base_url, stats=client.stats)
-    records_params = {
-        "limit": RECORDS_LIMIT,
-        "startDate": utc_text(window.detail_from_instant),
-        "endDate": utc_text(window.detail_to_instant),
-    }
-    target_params = {"startDate": utc_text(window.exact_from), "endDate": utc_text(window.exact_to)}
+    records_params, target_params = query_params(window)
 
     def per_user(item: tuple[str, str]) -> Any:
         kind, user_id = item

@@ -44,11 +44,16 @@ LARGEST = 10**12
 
 @dataclass(frozen=True)
 class Column:
-    """One output column: its snake_case name, the dotted JSON path, and its kind."""
+    """One output column: its snake_case name, the dotted JSON path, and its kind.
+
+    ``optional``: often empty on a real tenant (a description, a score), so
+    ``reconcile check --sources`` does not warn when a probe page never fills it.
+    """
 
     name: str
     path: str
     kind: str
+    optional: bool = False
 
 
 class UnusableValue(ValueError):

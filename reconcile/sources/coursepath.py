@@ -27,9 +27,9 @@ MEMBER = (
     C("email", "email", "str"),
     C("name", "name", "str"),
     C("external_id", "externalId", "str"),
-    C("company", "company", "str"),
-    C("department", "department", "str"),
-    C("country", "country", "str"),
+    C("company", "company", "str", optional=True),
+    C("department", "department", "str", optional=True),
+    C("country", "country", "str", optional=True),
 )
 COURSE = (C("course_id", "id", "id"), C("name", "name", "str"))
 GROUP = (C("group_id", "id", "id"), C("name", "name", "str"))
@@ -37,9 +37,9 @@ RESULT = (  # GET /courses/{courseId}/members/{memberId}/coursemember
     C("enrolled_at", "enrolledAt", "datetime"),
     C("completed", "completed", "bool"),
     C("completed_at", "completedAt", "datetime"),
-    C("score", "score", "float"),
+    C("score", "score", "float", optional=True),
     C("success", "success", "bool"),
-    C("certificate_url", "certificateUrl", "str"),
+    C("certificate_url", "certificateUrl", "str", optional=True),
 )
 ENDPOINTS = {
     "members": "/members",

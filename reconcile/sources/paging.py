@@ -182,7 +182,7 @@ class EnvelopePages(Paging):
         self.total = 0
         self.pages = 0
         self.totals: set[int] = set()
-        self.next_page = 2
+        self.next_page = 1
 
     def asks(self) -> list[Ask]:
         if self.phase == "first":
@@ -217,7 +217,7 @@ class EnvelopePages(Paging):
 
     def _first(self, info: Any, results: list[Record]) -> None:
         counts = _counts(info)
-        if counts is None or not _plausible(counts, len(results)):
+        if counts is None or not _plausible(counts, len(results), self.page_size):
             self.client.stats.warn(
                 f"{self.client.source}: {self.label} came without a usable pagination block; "
                 "paged on until an empty page"
@@ -282,12 +282,13 @@ def _counts(info: Any) -> tuple[int, int] | None:
     return total, pages
 
 
-def _plausible(counts: tuple[int, int], first: int) -> bool:
-    """Whether page 1 and the totals agree: some records if any, and enough pages for them."""
+def _plausible(counts: tuple[int, int], first: int, page_size: int) -> bool:
+    """Whether page 1 and the totals can be true together: records on page 1 if and only if
+    there are any, and at least as many pages as the records need at the size asked."""
     total, pages = counts
     if total == 0:
         return first == 0
-    return first > 0 and first <= total and pages * first >= total
+    return 0 < first <= total and pages >= -(-total // page_size)
 
 
 def _distinct(records: Sequence[Record], key: str) -> int:
