@@ -170,3 +170,20 @@ def test_brightspace_config_defaults_to_d2ls_token_url(tmp_path: Path) -> None:
     source = load(path).sources["brightspace"]
     assert source.token_url == "https://auth.brightspace.com/core/connect/token"
     assert source.refresh_token_file == (tmp_path / "refresh").resolve()
+
+
+def test_the_jwks_to_publish_names_the_key_as_the_sandbox_app_does() -> None:
+    """The kid reconcile signs with and publishes is the RFC 7638 thumbprint, computed the
+    same by the sandbox's own (independent) JWKS of its app key."""
+    import json
+
+    from reconcile.sandbox import Sandbox
+    from reconcile.sandbox.platform import brightspace_app_jwks
+    from reconcile.sources.auth import public_jwks
+
+    published = json.loads(public_jwks(Sandbox.brightspace_private_key_pem()))["keys"][0]
+    expected = brightspace_app_jwks()["keys"][0]
+    assert {k: published[k] for k in ("kty", "n", "e", "kid")} == {
+        k: expected[k] for k in ("kty", "n", "e", "kid")
+    }
+    assert "d" not in published  # never the private part

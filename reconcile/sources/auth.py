@@ -392,6 +392,18 @@ def key_thumbprint(public_key: Any) -> str:
     return base64url_encode(hashlib.sha256(canonical.encode()).digest()).decode("ascii")
 
 
+def public_jwks(private_key_pem: str) -> str:
+    """The JWKS (JSON) to publish at the URL a D2L app is registered with: the public half of
+    ``private_key_pem``, with the ``kid`` :class:`PrivateKeyJwt` puts in its assertions."""
+    key = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256).prepare_key(
+        private_key_pem
+    )
+    public = key.public_key() if hasattr(key, "public_key") else key
+    entry = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
+    entry.update({"kid": key_thumbprint(public), "use": "sig", "alg": "RS256"})
+    return json.dumps({"keys": [entry]}, indent=2)
+
+
 class CoursepathJwt(SourceAuth):
     """Coursepath's HS256 JWT (``email``, ``iat``, ``jti``), minted fresh for every request.
 
