@@ -343,3 +343,16 @@ def test_an_unusable_token_lifetime_is_a_source_error(server: Scripted, lifetime
     assert "/oauth2/token/t1" in message
     assert "expires_in" in message or "malformed JSON" in message
     assert server.count("/x") == 0
+
+
+def test_dates_no_timestamp_can_hold_become_missing_not_a_crash() -> None:
+    """A 'never' date (9999-12-31), a year of eleven digits, a number or an object where a
+    date belongs are read as no date, as an unparseable text already is."""
+    from reconcile.sources.columns import Column, frame
+
+    values = ["9999-12-31T00:00:00Z", "-292277022657-01-27T08:29:52Z", 1e20, {"x": 1}, "x"]
+    table = frame(
+        [{"at": v} for v in [*values, "2026-02-03T04:05:06Z"]], [Column("at", "at", "datetime")]
+    )
+    assert table["at"].isna().tolist() == [True] * len(values) + [False]
+    assert str(table["at"].dtype) == "datetime64[ns, UTC]"

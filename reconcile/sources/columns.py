@@ -40,6 +40,8 @@ DTYPES = {
 #: minutes. Anything beyond it (2**63 - 1 minutes, 1e300) is a broken or hostile answer, and
 #: summing a few of them would overflow the engine's 64-bit totals.
 LARGEST = 10**12
+EARLIEST = pd.Timestamp("1678-01-01", tz="UTC")  # within what datetime64[ns] holds
+LATEST = pd.Timestamp("2261-12-31", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -103,11 +105,32 @@ def _convert(values: list[Any], column: Column) -> Any:
     if kind == "bool":
         return pd.array([v if isinstance(v, bool) else None for v in values], dtype="boolean")
     if kind == "datetime":
-        series = pd.to_datetime(
-            pd.Series(values, dtype="object"), utc=True, format="ISO8601", errors="coerce"
-        )
+        texts = [v if isinstance(v, str) else None for v in values]  # a number is no date
+        try:
+            series = pd.to_datetime(
+                pd.Series(texts, dtype="object"), utc=True, format="ISO8601", errors="coerce"
+            )
+        except (ValueError, OverflowError):  # a year no timestamp holds (-292277022657)
+            series = pd.to_datetime(
+                pd.Series([_instant(v) for v in texts], dtype="object"), utc=True
+            )
+        # 9999-12-31 ("never") parses, but lies beyond what nanoseconds hold: no date then
+        series = series.where(series.between(EARLIEST, LATEST))
         return series.astype("datetime64[ns, UTC]").array
     raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _instant(text: str | None) -> pd.Timestamp | None:
+    """One ISO 8601 text as an instant; None (NaT) when it is no date pandas can hold."""
+    if text is None:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, OverflowError):
+        return None
+    if stamp is pd.NaT:
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _as_text(value: Any) -> str:
