@@ -406,3 +406,17 @@ def test_d2l_problem_detail_reaches_the_error_line(small_env: Sandbox) -> None:
     with pytest.raises(SourceError) as caught:
         pull_source(source, window_of(small_env), policy=FAST)
     assert "CPD needs 1.84+" in str(caught.value)
+
+
+def test_brightspace_used_up_refresh_token_says_to_get_a_new_one(
+    small_env: Sandbox, tmp_path: Path
+) -> None:
+    source = refresh_source(small_env, tmp_path)
+    assert source.refresh_token_file is not None
+    used = source.refresh_token_file.read_text().strip()
+    assert small_env.refresh_tokens.redeem(used) is not None  # another program used it
+    with pytest.raises(SourceError) as caught:
+        pull_source(source, window_of(small_env), policy=FAST)
+    message = str(caught.value)
+    assert caught.value.status == 400 and "used up" in message
+    assert str(source.refresh_token_file) in message and used not in message

@@ -304,10 +304,18 @@ class RefreshToken(ClientCredentials):
         try:
             return super()._fetch()
         except SourceError as exc:
-            if exc.status in (400, 401):
+            if exc.status == 400:
                 raise self.client.fail(
-                    f"{exc}; the refresh token in {self.token_file} was refused: it may be used "
-                    "up (each one works once) or revoked; get a new one (docs/sources.md)",
+                    f"{exc}; the refresh token in {self.token_file} was refused: it is used up "
+                    "(each one works once: was the file restored or used elsewhere?) or "
+                    "revoked; get a new one (docs/sources.md)",
+                    url=exc.url,
+                    status=exc.status,
+                ) from None
+            if exc.status == 401:
+                raise self.client.fail(
+                    f"{exc}; the app's client id or secret was refused: check "
+                    f"{self.client.credentials}",
                     url=exc.url,
                     status=exc.status,
                 ) from None
