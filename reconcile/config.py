@@ -28,6 +28,13 @@ from reconcile.errors import ConfigError
 SYSTEMS = ("thrive", "brightspace", "coursepath")
 
 
+#: Default ``[output] workbook_detail_rows`` (DESIGN §7): past it a workbook's Activities and
+#: Completions sheets keep the records with an exception and the full ledgers go to CSV files.
+WORKBOOK_DETAIL_ROWS = 200_000
+#: Data rows an Excel sheet holds under its header (1,048,576 rows in all).
+EXCEL_DATA_ROWS = 1_048_575
+
+
 @dataclass(frozen=True)
 class Organisation:
     name: str
@@ -150,6 +157,8 @@ class Output:
     dir: Path
     statements: Literal["none", "manager", "person"] = "manager"
     templates: Path | None = None  # a folder of the user's own templates, overriding ours
+    #: ledger rows a workbook sheet holds before the full ledger goes to a CSV beside it
+    workbook_detail_rows: int = WORKBOOK_DETAIL_ROWS
 
 
 @dataclass(frozen=True)
@@ -539,12 +548,20 @@ class _Reader:
             raise self.fail(
                 "output.templates", f'names "{templates}", which is not a folder', "fix the path"
             )
+        detail_rows = self.positive(t, s, "workbook_detail_rows", WORKBOOK_DETAIL_ROWS)
+        if detail_rows > EXCEL_DATA_ROWS:
+            raise self.fail(
+                "output.workbook_detail_rows",
+                f"is {detail_rows:,}, more rows than an Excel sheet holds",
+                f"use at most {EXCEL_DATA_ROWS:,} (the default is {WORKBOOK_DETAIL_ROWS:,})",
+            )
         output = Output(
             dir=(self.folder / Path(folder).expanduser()).resolve(),
             statements=self.choice(t, s, "statements", ("manager", "none", "person")),  # type: ignore[arg-type]
             templates=templates_path,
+            workbook_detail_rows=detail_rows,
         )
-        self.done(t, s, ("dir", "statements", "templates"))
+        self.done(t, s, ("dir", "statements", "templates", "workbook_detail_rows"))
         return output
 
     def email(self, t: dict[str, Any]) -> Email:

@@ -222,7 +222,12 @@ def _reconcile_snapshot(
     log.info("wrote %s", path)
     write_result(folder, result)
     workbook = write_workbook(
-        result, folder / WORKBOOK_FILE, issues=inputs.issues, pulled_at=manifest, changes=changes
+        result,
+        folder / WORKBOOK_FILE,
+        issues=inputs.issues,
+        pulled_at=manifest,
+        changes=changes,
+        detail_rows=config.output.workbook_detail_rows,
     )
     log.info("wrote %s", workbook)
     organisation = config.organisation.name

@@ -95,6 +95,14 @@ def test_good_config_loads_with_paths_resolved_against_its_folder(tmp_path: Path
         cfg.policy.prorate = False  # type: ignore[misc]
 
 
+def test_workbook_detail_rows_defaults_to_200000_and_can_be_set(tmp_path: Path) -> None:
+    assert config.load(write(tmp_path, GOOD)).output.workbook_detail_rows == 200_000
+    text = GOOD.replace(
+        'statements = "manager"', 'statements = "manager"\nworkbook_detail_rows = 0'
+    )
+    assert config.load(write(tmp_path, text)).output.workbook_detail_rows == 0
+
+
 def test_a_subset_of_sources_is_fine(tmp_path: Path) -> None:
     text = GOOD.split("[sources.thrive]", maxsplit=1)[0] + "[output]\n"
     cfg = config.load(write(tmp_path, text))
@@ -122,6 +130,14 @@ def test_a_subset_of_sources_is_fine(tmp_path: Path) -> None:
         (('name = "Acme Health"', 'nme = "Acme Health"'), "organisation.name is missing"),
         (("[period]", "[period]\nstart_date = 2026-01-01"), 'did you mean "start"'),
         (('sheet = "Staff"', "sheet = ["), "not valid TOML"),
+        (
+            ('statements = "manager"', 'statements = "manager"\nworkbook_detail_rows = 2000000'),
+            "output.workbook_detail_rows is 2,000,000, more rows than an Excel sheet holds",
+        ),
+        (
+            ('statements = "manager"', 'statements = "manager"\nworkbook_detail_rows = -1'),
+            "output.workbook_detail_rows",
+        ),
     ],
 )
 def test_each_mistake_names_the_key_and_the_fix(

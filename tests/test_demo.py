@@ -192,3 +192,23 @@ def test_demo_writes_each_managers_email_without_sending(demo: tuple[Path, Any])
     assert messages == statements
     assert f"manager e-mails (.eml):  {len(messages)} in {run_folder / 'outbox'}" in proc.stdout
     assert not (run_folder / "sent.csv").exists()
+
+
+def test_demo_reads_the_policy_categories_beside_thrives_own_list(demo: tuple[Path, Any]) -> None:
+    """Thrive lists the same categories as the policy sheet: the sheet's rules are still used
+    (every Categories row is used) and structured minutes are counted."""
+    tmp_path, proc = demo
+    assert proc.returncode == 0, proc.stderr
+    workbook = openpyxl.load_workbook(
+        tmp_path / "reports" / "2026-11" / "compliance.xlsx", read_only=True
+    )
+    rows = list(workbook["Sources"].iter_rows(values_only=True))
+    header = [str(h).casefold() for h in rows[0]]
+    by_table = {(r[0], r[1]): dict(zip(header, r, strict=True)) for r in rows[1:]}
+    categories = by_table[("policy", "Categories")]
+    assert categories["pulled"] > 0
+    assert categories["used"] == categories["pulled"]
+    assert by_table[("thrive", "cpd_categories")]["used"] > 0
+    people = list(workbook["People"].iter_rows(values_only=True))
+    structured = people[0].index("Structured (min)")
+    assert sum(row[structured] or 0 for row in people[1:]) > 0

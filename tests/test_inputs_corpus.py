@@ -15,11 +15,20 @@ from reconcile.inputs import check_files
 
 CORPUS = Path(__file__).parent / "data" / "spreadsheets"
 POLICY = CORPUS / "policy_problems.xlsx"
+#: Files saved by LibreOffice Calc (``soffice --headless --convert-to xlsx``); see its README
+SAVED_BY_LIBREOFFICE = Path(__file__).parent / "data" / "saved_by_libreoffice"
 
 # file -> {(row, column, code)}; row None = the whole file
 EXPECTED: dict[str, set[tuple[int | None, str, str]]] = {
     "roster_missing_email.csv": {(1, "email", "missing_column")},
     "roster_blank_id.xlsx": {(3, "Employee ID", "blank_employee_id")},
+    "roster_no_email_duplicate_id.xlsx": {
+        (1, "email", "missing_column"),
+        (2, "Employee ID", "duplicate_employee_id"),
+        (3, "Employee ID", "duplicate_employee_id"),
+        (4, "Employee ID", "blank_employee_id"),
+        (4, "Start date", "unparseable_date"),
+    },
     "roster_duplicate_id.xlsx": {
         (2, "Employee ID", "duplicate_employee_id"),
         (4, "Employee ID", "duplicate_employee_id"),
@@ -150,6 +159,32 @@ def test_known_audiences_from_thrive_extend_the_policy() -> None:
         (2, "Doctors"),
         (3, "Nurzes"),
         (3, "Doctors"),
+    }
+
+
+def test_a_missing_column_does_not_hide_the_other_problems_of_a_csv(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Employee ID,Name\n7,Ann\n7,Bob\n,Cy\n", encoding="utf-8")
+    assert found(check_files([roster])) == {
+        (1, "email", "missing_column"),
+        (2, "Employee ID", "duplicate_employee_id"),
+        (3, "Employee ID", "duplicate_employee_id"),
+        (4, "Employee ID", "blank_employee_id"),
+    }
+
+
+def test_a_missing_column_is_not_also_blank_on_every_row() -> None:
+    issues = check_files([CORPUS / "roster_missing_email.csv"])
+    assert list(issues["code"]) == ["missing_column"]
+
+
+def test_an_id_of_spaces_is_blank_in_a_workbook_saved_by_libreoffice() -> None:
+    """LibreOffice keeps the spaces of a text cell (openpyxl and xlsxwriter drop them), and
+    the other IDs of the column are numbers: the spaces are still no ID."""
+    issues = check_files([SAVED_BY_LIBREOFFICE / "roster_blank_id.xlsx"])
+    assert found(issues) == {
+        (3, "Employee ID", "blank_employee_id"),
+        (5, "Employee ID", "blank_employee_id"),
     }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
+import io
 import json
 import os
 import zipfile
@@ -297,6 +300,36 @@ def test_overflow_continues_on_numbered_sheets(result, tmp_path):
     assert [n for n in wb.sheetnames if n.startswith("People")] == [
         "People", "People (2)", "People (3)"
     ]  # fmt: skip
+
+
+def test_a_ledger_past_detail_rows_goes_whole_to_csv_and_the_sheet_keeps_its_exceptions(
+    result, book, tmp_path
+):
+    """5 activities, detail_rows 4: all 5 in activities.csv (UTF-8 with BOM, the sheet's
+    columns), the sheet keeps a5 (its account matches nobody) under a line saying so."""
+    path = write_workbook(result, tmp_path / "compliance.xlsx", detail_rows=4)
+    assert sorted(os.listdir(tmp_path)) == ["activities.csv", "compliance.xlsx"]
+    raw = (tmp_path / "activities.csv").read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert rows[0] == _rows(book[1]["Activities"])[0]
+    by_id = {r[1]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    assert sorted(by_id) == ["a1", "a2", "a3", "a4", "a5"]
+    # 23:30 UTC on 30 June is 00:30 on 1 July in London; a formula-like title stays text
+    a2 = by_id["a2"]
+    assert (a2["Completed at"], a2["Local date"], a2["Title"]) == (
+        "2026-07-01 00:30",
+        "2026-07-01",
+        "'=1+1",
+    )
+    assert (a2["Minutes"], a2["Disposition"], a2["Structured"]) == ("300", "counted", "FALSE")
+    sheet = _rows(openpyxl.load_workbook(path)["Activities"])
+    assert sheet[0][0] == (
+        "All 5 activities are in activities.csv, beside this workbook. "
+        "This sheet lists the 1 that carry an exception."
+    )
+    assert sheet[1][:2] == ["System", "Record ID"]
+    assert [r[1] for r in sheet[2:]] == ["a5"]
 
 
 def test_written_atomically(result, tmp_path):

@@ -29,8 +29,9 @@ def dispositions(frame: pd.DataFrame, counted: pd.DataFrame, rules: Rules) -> pd
     """Disposition per completion and the ledger row of the activity it matched.
 
     ``frame``: person, local_date, title_key, course_key, passed, value (CPD minutes, NaN for
-    none), rank, instant, record_id, row. ``counted``: person, title_key, local_date, row of
-    the counted activities. Returns columns ``code`` and ``matched_row`` (-1 where none).
+    none), rank, instant, record_id, row. ``counted``: person, title_key, local_date, instant,
+    rank, record_id, row of the counted activities. Returns columns ``code`` and
+    ``matched_row`` (-1 where none).
     """
     n = len(frame)
     code = np.full(n, -1, dtype=np.int8)
@@ -83,7 +84,11 @@ def _duplicates(frame: pd.DataFrame, candidate: np.ndarray) -> np.ndarray:
 
 
 def _match(eligible: pd.DataFrame, counted: pd.DataFrame, days: int) -> np.ndarray:
-    """Ledger row of the nearest counted activity with the same person and title, or -1."""
+    """Ledger row of the nearest counted activity with the same person and title, or -1.
+
+    Equally near: the earlier day, and on one day the activity that comes first in the
+    ledger's order (instant, system, record id), as duplicates are ordered.
+    """
     left_title = eligible["title_key"].to_numpy()
     right_title = counted["title_key"].to_numpy()
     # only activities whose title some completion carries can match: sort far fewer rows
@@ -104,9 +109,16 @@ def _match(eligible: pd.DataFrame, counted: pd.DataFrame, days: int) -> np.ndarr
         {
             "key": right_person * width + (right_title[wanted] + 1),
             "date": counted["local_date"].to_numpy()[wanted],
+            "instant": counted["instant"].to_numpy()[wanted],
+            "rank": counted["rank"].to_numpy()[wanted],
+            "record_id": counted["record_id"].to_numpy()[wanted],
             "activity_row": counted["row"].to_numpy()[wanted],
         }
-    ).sort_values(["date", "activity_row"], kind="stable")
+    )
+    # one candidate per (person, title, day): the first in ledger order
+    right = right.sort_values(["key", "date", "instant", "rank", "record_id"], kind="stable")
+    right = right.drop_duplicates(["key", "date"])[["key", "date", "activity_row"]]
+    right = right.sort_values("date", kind="stable")
     joined = pd.merge_asof(
         left,
         right,

@@ -56,16 +56,14 @@ class UsageKeys:
     index: Any  # core._AccountIndex: lookup(system, account_id) -> person row, -1 if none
     mem_person: np.ndarray  # memberships: person row, -1 when nobody on the roster
     aud_key: pd.Series  # memberships: audience key
-    req_key: pd.Series  # requirements: audience key
-    effective: pd.DataFrame  # requirements in force, indexed by audience key
+    effective: pd.DataFrame  # requirement row in force (``row``), indexed by audience key
     policy: pd.DataFrame  # catalogue rows from the policy workbook
     act_course: np.ndarray  # activities: row in ``policy`` of the course each names
     act_ckey: np.ndarray  # activities: category key
     comp_ckey: np.ndarray  # completions: category key
-    sheet_ckey: np.ndarray  # Categories sheet rows: category key
+    sheet_ckey: np.ndarray  # categories rows (policy sheet and platform lists): category key
     codes: np.ndarray  # activities: ledger disposition code
     comp_codes: np.ndarray  # completions: disposition code
-    cats: pd.DataFrame  # the Categories sheet rows that ``sheet_ckey`` is aligned with
     targets_person: np.ndarray | None = None  # targets: person row, when already looked up
     totals_person: np.ndarray | None = None  # platform_totals: person row, likewise
 
@@ -77,19 +75,10 @@ def usage(tables: Any, keys: UsageKeys) -> dict[str, np.ndarray]:
     audiences = tables.audiences
     aud_used = audiences["audience_id"].astype("str").isin(member_keys).to_numpy()
     mem_used = (keys.mem_person >= 0) & keys.aud_key.notna().to_numpy()
-    req = tables.requirements
-    top = (
-        pd.Series((req["origin"] == "policy").to_numpy())
-        .groupby(keys.req_key.to_numpy())
-        .transform("max")
-        if len(req)
-        else pd.Series(dtype=bool)
-    )
-    req_used = (
-        keys.req_key.isin(member_keys).to_numpy()
-        & ((req["origin"] == "policy").to_numpy() == top.to_numpy(dtype=bool))
-        & keys.req_key.isin(keys.effective.index).to_numpy()
-    )
+    # the one row that decided an audience with a member
+    decided = keys.effective.loc[keys.effective.index.isin(member_keys), "row"].to_numpy()
+    req_used = np.zeros(len(tables.requirements), dtype=bool)
+    req_used[decided.astype(np.int64)] = True
     cat = tables.catalogue
     _, done = pair_codes(tables.completions["system"], tables.completions["course_id"])
     done = done.rename(columns={"first": "system", "second": "course_id"}).assign(hit=True)
@@ -102,18 +91,15 @@ def usage(tables: Any, keys: UsageKeys) -> dict[str, np.ndarray]:
     first = ~cat.duplicated(["origin", "system", "course_id"]).to_numpy()
     named = np.zeros(len(cat), dtype=bool)
     if len(keys.policy):
-        hits = np.unique(keys.act_course[(keys.act_course >= 0) & (keys.codes != ledger.UNMATCHED)])
+        hits = np.unique(keys.act_course[keys.act_course >= 0])
         named[keys.policy.index.to_numpy()[hits]] = True
     cat_used = first & (named | referenced)
     seen = np.union1d(
         keys.act_ckey[keys.codes == ledger.COUNTED],
         keys.comp_ckey[keys.comp_codes == comp.CREDITED],
     )
-    all_cats = tables.categories
-    cat_first = ~all_cats.duplicated("category").to_numpy()
-    key_all = np.full(len(all_cats), -1, dtype=np.int64)
-    key_all[keys.cats.index.to_numpy()] = keys.sheet_ckey
-    categories_used = cat_first & np.isin(key_all, seen[seen >= 0])
+    # every row naming a category with counted minutes: the sheet's and the platform's
+    categories_used = np.isin(keys.sheet_ckey, seen[seen >= 0])
     totals_person = keys.totals_person
     if totals_person is None:
         totals = tables.platform_totals

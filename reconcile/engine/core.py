@@ -38,6 +38,7 @@ from reconcile.engine.text import (
     factorize,
     fill_text,
     normalise_ids,
+    normalise_names,
     pair_codes,
     round_half_up,
     shared_codes,
@@ -46,10 +47,6 @@ from reconcile.engine.text import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def _fold(values: pd.Series) -> pd.Series:
-    return values.astype("str").str.strip().str.casefold()
 
 
 class _Clock:
@@ -171,10 +168,10 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     comp_title = fill_text(comps["title"], comp_course["title"])
     (act_title, comp_tkey, pol_tkey), _ = shared_codes([acts["title"], comp_title, policy["title"]])
     act_course = _activity_course(acts, act_title, policy, pol_tkey)
-    cats = tables.categories.drop_duplicates("category")
+    cats = tables.categories
     (own_ckey, pol_ckey, comp_ckey, sheet_ckey), cat_vocab, spellings = shared_codes(
         [acts["category"], policy["category"], comp_course["category"], cats["category"]],
-        normalise=_fold,
+        normalise=normalise_names,
         spellings=True,
     )
     # a record without a category takes the category of the catalogue course it names
@@ -184,14 +181,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         else np.full(len(acts), -1)
     )
     act_ckey = np.where(own_ckey >= 0, own_ckey, from_course)
-    n_cat = len(cat_vocab)
-    cat_structured = pd.Series(pd.NA, index=range(n_cat), dtype="boolean")
-    caps = np.full(n_cat, np.nan)
-    mins = np.full(n_cat, np.nan)
-    ok = sheet_ckey >= 0
-    cat_structured.iloc[sheet_ckey[ok]] = cats["structured"].to_numpy()[ok]
-    caps[sheet_ckey[ok]] = cats["max_minutes"].to_numpy()[ok]
-    mins[sheet_ckey[ok]] = cats["min_minutes"].to_numpy()[ok]
+    cat_structured, caps, mins = _category_rules(cats, sheet_ckey, len(cat_vocab))
     # display name: the Categories sheet's spelling, else the first seen (records, Courses
     # sheet, completions' courses)
     own_names, pol_names, comp_names, sheet_names = spellings
@@ -247,6 +237,9 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
             "person": act_person[counted_rows],
             "title_key": act_title[counted_rows],
             "local_date": act_date.to_numpy()[counted_rows],
+            "instant": _instants(acts["completed_at"].take(counted_rows)),
+            "rank": ledger.system_rank(acts["system"].take(counted_rows)),
+            "record_id": acts["record_id"].take(counted_rows).to_numpy(),
             "row": counted_rows,
         }
     )
@@ -283,7 +276,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     pending = (
         np.bincount(
             act_person[draft_rows],
-            weights=acts["minutes"].to_numpy()[draft_rows].clip(min=0),
+            weights=ledger.pending_minutes(acts["minutes"].to_numpy()[draft_rows], rules),
             minlength=n_people,
         )
         if n_people
@@ -410,7 +403,6 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         index=index,
         mem_person=mem_person,
         aud_key=owed.aud_key,
-        req_key=owed.req_key,
         effective=owed.effective,
         policy=policy,
         act_course=act_course,
@@ -419,7 +411,6 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         sheet_ckey=sheet_ckey,
         codes=codes,
         comp_codes=comp_codes,
-        cats=cats,
         targets_person=tgt_person,
         totals_person=totals_person,
     )
@@ -503,7 +494,6 @@ class _Owed(NamedTuple):
     audiences: pd.Series  #: "A; B" per person
     mem_person: np.ndarray  #: person row per membership row (-1: nobody)
     aud_key: pd.Series  #: audience key per membership row
-    req_key: pd.Series  #: audience key per requirement row
     effective: pd.DataFrame  #: requirement per audience key
     tgt_person: np.ndarray  #: person row per Brightspace target row
     req: pd.DataFrame  #: full requirement and its basis per person
@@ -554,7 +544,6 @@ def _requirements(
         _audience_text(person_aud, len(people)),
         mem_person,
         aud_key,
-        req_key,
         effective,
         tgt_person,
         req,
@@ -662,6 +651,37 @@ def _activity_course(
         got = found.to_numpy(dtype="float64")
         out[sel[~np.isnan(got)]] = got[~np.isnan(got)].astype(np.int64)
     return out
+
+
+def _category_rules(
+    cats: pd.DataFrame, keys: np.ndarray, n_cat: int
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Per category key: structured flag, cap (max_minutes) and minimum (min_minutes).
+
+    The policy Categories sheet decides (DESIGN §6.4). A platform's category list names the
+    same categories, spelled in its own case and spacing, and usually carries no rules: its
+    rows only fill a value the sheet leaves blank, and never blank out the sheet's.
+    """
+    from_sheet = cats["source_table"].str.startswith("policy/").to_numpy(dtype=bool)
+    order = np.argsort(~from_sheet, kind="stable")  # the sheet's rows first
+    order = order[keys[order] >= 0]
+
+    def first_given(column: str) -> pd.Series:
+        """Per key, the first value given, the sheet's before the platform's."""
+        values = cats[column].take(order)
+        given = values.notna().to_numpy()
+        chosen = pd.Series(values.to_numpy()[given], index=keys[order][given])
+        return chosen[~chosen.index.duplicated()]
+
+    structured = pd.Series(pd.NA, index=range(n_cat), dtype="boolean")
+    flags = first_given("structured")
+    structured.iloc[flags.index.to_numpy()] = flags.to_numpy(dtype=bool)
+    caps = np.full(n_cat, np.nan)
+    mins = np.full(n_cat, np.nan)
+    for column, target in (("max_minutes", caps), ("min_minutes", mins)):
+        chosen = first_given(column)
+        target[chosen.index.to_numpy()] = chosen.to_numpy(dtype="float64")
+    return structured, caps, mins
 
 
 def _category_names(spellings: list[np.ndarray]) -> np.ndarray:
@@ -990,11 +1010,9 @@ def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame
             + "); only that one counts"
         )
         blocks.append(
-            exceptions.rows(
+            _of_records(
                 "duplicate_activity",
-                employee_id=d["employee_id"],
-                system=d["system"],
-                record_id=d["record_id"],
+                d,
                 minutes=d["minutes"],
                 detail=detail,
             )
@@ -1006,11 +1024,9 @@ def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame
             f"and at most {rules.max_activity_minutes:,}); not counted, correct the record"
         )
         blocks.append(
-            exceptions.rows(
+            _of_records(
                 "implausible_minutes",
-                employee_id=imp["employee_id"],
-                system=imp["system"],
-                record_id=imp["record_id"],
+                imp,
                 minutes=imp["minutes"].fillna(0),
                 detail=detail,
             )
@@ -1019,11 +1035,9 @@ def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame
     if len(fut):
         detail = "dated " + _iso(fut["local_date"]) + f", after {rules.as_of}; not counted yet"
         blocks.append(
-            exceptions.rows(
+            _of_records(
                 "future_dated",
-                employee_id=fut["employee_id"],
-                system=fut["system"],
-                record_id=fut["record_id"],
+                fut,
                 minutes=fut["minutes"].fillna(0),
                 detail=detail,
             )
@@ -1043,11 +1057,9 @@ def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame
         c = act_out[act_out["claim"] == verdict]
         if len(c):
             blocks.append(
-                exceptions.rows(
+                _of_records(
                     kind,
-                    employee_id=c["employee_id"],
-                    system=c["system"],
-                    record_id=c["record_id"],
+                    c,
                     minutes=c["minutes"],
                     detail=(c["title"] + ": " + text).to_numpy(),
                 )
@@ -1056,29 +1068,61 @@ def _activity_exceptions(act_out, acts, dup_rows, dup_of, rules) -> pd.DataFrame
 
 
 def _completion_exceptions(comp_out: pd.DataFrame, rules: Rules) -> pd.DataFrame:
-    """unlogged_completion: passed, with CPD value, no logged activity within the window."""
+    """unlogged_completion (passed, with CPD value, no logged activity within the window) and
+    future_dated (completed after as_of: not counted yet, like a future-dated activity)."""
+    blocks = []
     disp = comp_out["disposition"]
     unlogged = (disp == "credited") | (
         (disp == "not_credited") & comp_out["passed"] & (comp_out["cpd_minutes"].fillna(0) > 0)
     )
     cols = ["employee_id", "system", "record_id", "course_id", "title", "local_date"]
     u = comp_out[[*cols, "disposition", "cpd_minutes"]].take(np.flatnonzero(unlogged.to_numpy()))
-    if not len(u):
-        return pd.DataFrame()
-    tail = np.where(u["disposition"] == "credited", "; credited", "; not credited (crediting off)")
-    detail = (
-        u["title"].fillna(u["course_id"])
-        + " completed "
-        + _iso(u["local_date"])
-        + f" with no matching CPD entry within {rules.completion_match_days} days"
-        + tail
-    )
+    if len(u):
+        tail = np.where(
+            u["disposition"] == "credited", "; credited", "; not credited (crediting off)"
+        )
+        detail = (
+            u["title"].fillna(u["course_id"])
+            + " completed "
+            + _iso(u["local_date"])
+            + f" with no matching CPD entry within {rules.completion_match_days} days"
+            + tail
+        )
+        blocks.append(
+            _of_records(
+                "unlogged_completion",
+                u,
+                minutes=u["cpd_minutes"],
+                detail=detail,
+            )
+        )
+    fut = comp_out[(disp == "future_dated").to_numpy()]
+    if len(fut):
+        detail = (
+            fut["title"].fillna(fut["course_id"])
+            + " completed "
+            + _iso(fut["local_date"])
+            + f", after {rules.as_of}; not counted yet"
+        )
+        blocks.append(
+            _of_records(
+                "future_dated",
+                fut,
+                minutes=fut["cpd_minutes"].fillna(0),
+                detail=detail,
+            )
+        )
+    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
+
+
+def _of_records(kind: str, records: pd.DataFrame, *, minutes: Any, detail: Any) -> pd.DataFrame:
+    """One exception of ``kind`` per ledger row of ``records``: its person, system, record."""
     return exceptions.rows(
-        "unlogged_completion",
-        employee_id=u["employee_id"],
-        system=u["system"],
-        record_id=u["record_id"],
-        minutes=u["cpd_minutes"],
+        kind,
+        employee_id=records["employee_id"],
+        system=records["system"],
+        record_id=records["record_id"],
+        minutes=minutes,
         detail=detail,
     )
 

@@ -54,11 +54,26 @@ def dispositions(
         (OUT, np.isnat(date) | (date < start) | (date > end)),
         (FUTURE, date > as_of),
         (DRAFT, is_draft(state)),
-        (IMPLAUSIBLE, ~(mins > 0) | (mins > rules.max_activity_minutes)),
+        (IMPLAUSIBLE, ~plausible(mins, rules)),
     )
     for value, applies in checks:
         code[(code == _OPEN) & applies] = value
     return code
+
+
+def plausible(minutes: np.ndarray, rules: Rules) -> np.ndarray:
+    """Minutes over 0 and at most ``max_activity_minutes`` (missing minutes are not)."""
+    return (minutes > 0) & (minutes <= rules.max_activity_minutes)
+
+
+def pending_minutes(minutes: np.ndarray, rules: Rules) -> np.ndarray:
+    """What each draft adds to Pending: its minutes if they would count once approved, else 0.
+
+    A draft is ``draft`` before it is checked for plausibility (§6.4's order), so a draft of
+    -15 or 2,000 minutes, or none, is still a draft; it is not shown as minutes on their way.
+    """
+    minutes = np.asarray(minutes, dtype="float64")
+    return np.where(plausible(minutes, rules), minutes, 0.0)
 
 
 def find_duplicates(

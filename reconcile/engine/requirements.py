@@ -13,20 +13,17 @@ import numpy as np
 import pandas as pd
 
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import round_half_up
+from reconcile.engine.text import normalise_names, round_half_up
 
 
 def audience_keys(audiences: pd.DataFrame, values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Resolve audience ids, references or names to one key (and a display name).
 
-    Tries id, then reference, then name, each trimmed and case-folded; an audience no table
-    knows keeps its own text as key, so a roster audience can still meet a policy row by name.
-    Works on distinct values only.
+    Tries id, then reference, then name, each compared as :func:`normalise_names` does; an
+    audience no table knows keeps its own text as key, so a roster audience can still meet a
+    policy row by name. Works on distinct values only.
     """
-
-    def fold(s: pd.Series) -> pd.Series:
-        return s.astype("str").str.strip().str.casefold()
-
+    fold = normalise_names
     lookup: dict[str, str] = {}
     names: dict[str, str] = {}
     ids = audiences["audience_id"].astype("str")
@@ -49,19 +46,28 @@ def audience_keys(audiences: pd.DataFrame, values: pd.Series) -> tuple[pd.Series
 
 
 def effective_requirements(requirements: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
-    """One row per audience key: policy rows override Thrive's; ties inside an origin → max."""
+    """One row per audience key, the requirement row in force (``row``: its position).
+
+    Policy rows override Thrive's. Of several rows of the same origin the larger decides:
+    the larger required minutes, then the larger structured minutes, then the first.
+    """
     frame = pd.DataFrame(
         {
             "audience_key": keys.to_numpy(),
             "required": requirements["required_minutes"].fillna(0).to_numpy(),
             "structured": requirements["structured_minutes"].fillna(0).to_numpy(),
             "policy": (requirements["origin"] == "policy").to_numpy(),
+            "row": np.arange(len(requirements)),
         }
     )
     frame = frame[frame["audience_key"].notna()]
-    top = frame.groupby("audience_key")["policy"].transform("max")
-    frame = frame[frame["policy"] == top]
-    return frame.groupby("audience_key")[["required", "structured"]].max()
+    frame = frame.sort_values(
+        ["policy", "required", "structured", "row"],
+        ascending=[False, False, False, True],
+        kind="stable",
+    )
+    chosen = frame.drop_duplicates("audience_key", keep="first")
+    return chosen.set_index("audience_key")[["required", "structured", "row"]]
 
 
 def person_requirements(
@@ -88,12 +94,18 @@ def person_requirements(
         structured[idx] = per["structured"].to_numpy()
         basis[idx] = "audience"
     if len(targets):
+        # several Brightspace accounts: the larger target decides, whole (its structured
+        # denominator with its own total), then the larger structured figure, then the first
         t = targets.assign(
             total=targets["structured_required"].fillna(0)
             + targets["unstructured_required"].fillna(0),
             s=targets["structured_required"].fillna(0),
+            row=np.arange(len(targets)),
         )
-        per_t = t.groupby("person")[["total", "s"]].max()
+        t = t.sort_values(
+            ["total", "s", "row"], ascending=[False, False, True], kind="stable"
+        ).drop_duplicates("person")
+        per_t = t.set_index("person")[["total", "s"]].sort_index()
         idx = per_t.index.to_numpy()
         use = basis[idx] == "none"
         idx = idx[use]
@@ -113,8 +125,8 @@ def prorate(
     """Pro-rated (required, structured, factor), rounded half up to whole minutes."""
     if rules.prorate:
         factor = employed_days / rules.period_days * np.nan_to_num(fte, nan=1.0)
-    else:
-        factor = np.ones(len(full_required))
+    else:  # no pro-rating, but someone not employed at all in the period owes nothing
+        factor = (employed_days > 0).astype("float64")
     req = round_half_up(full_required * factor).astype(np.int64)
     struct = round_half_up(full_structured * factor).astype(np.int64)
     return req, struct, factor

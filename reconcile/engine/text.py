@@ -181,6 +181,13 @@ def normalise_titles(values: pd.Series) -> pd.Series:
     return text.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
+def normalise_names(values: pd.Series) -> pd.Series:
+    """Audience and category names as compared: trimmed, case-folded, runs of white space as
+    one space ("CLINICAL  SKILLS" is "Clinical Skills")."""
+    text = values.astype("str").str.strip().str.casefold()
+    return text.str.replace(r"\s+", " ", regex=True)
+
+
 def is_draft(state: pd.Series) -> np.ndarray:
     """True where the record's state says draft (compared once per distinct state)."""
     codes, uniques = factorize(state)

@@ -70,6 +70,11 @@ def mismatches(
     ``totals_person`` / ``targets_person``: person row per platform total / target, if known.
     """
     rep = reported(tables, totals_person, targets_person)
+    if "person" not in rep:
+        rep = rep.assign(person=index.lookup(rep["system"], rep["account_id"]))
+    # §6.6 compares the platform's figure with the detail "for the same person": an account
+    # that matches nobody is already an unmatched_account, with no person to compare for
+    rep = rep[rep["person"].to_numpy() >= 0].reset_index(drop=True)
     if not len(rep):
         return pd.DataFrame()
     date = act_out["local_date"].to_numpy()
@@ -78,7 +83,7 @@ def mismatches(
     mask = in_period & published
     sums = np.bincount(
         act_pair[mask],
-        weights=act_out["minutes"].to_numpy(dtype="float64")[mask],
+        weights=np.nan_to_num(act_out["minutes"].to_numpy(dtype="float64")[mask]),  # none = 0
         minlength=len(act_pairs),
     )
     # the first pair of each (system, normalised key) holds the detail, as a left merge on
@@ -97,13 +102,8 @@ def mismatches(
     if not len(rep):
         return pd.DataFrame()
     platform, ours = platform[bad], ours[bad]
-    if "person" in rep:
-        person = rep["person"].to_numpy(dtype=np.int64)
-    else:
-        person = index.lookup(rep["system"], rep["account_id"])
-    employee = index.people["employee_id"].to_numpy(dtype=object)
-    emp = np.full(len(rep), None, dtype=object)
-    emp[person >= 0] = employee[person[person >= 0]]
+    person = rep["person"].to_numpy(dtype=np.int64)
+    emp = index.people["employee_id"].to_numpy(dtype=object)[person]
     diff = platform - ours
     name = rep["system"].map(_LABEL).fillna(rep["system"])
     fmt = "{:,.0f}".format

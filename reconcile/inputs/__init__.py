@@ -172,7 +172,7 @@ def _known_audiences(requirements: pd.DataFrame, pulled: Iterable[str] | None) -
     if len(requirements):
         names |= set(roster_module.audience_key(requirements["audience"].dropna()))
     if pulled is not None:
-        names |= {str(a).strip().casefold() for a in pulled if a is not None}
+        names |= set(roster_module.audience_key(pd.Series([a for a in pulled if a is not None])))
     if not names and pulled is None:
         return None
     return names
@@ -380,7 +380,8 @@ def _check_files(
     requirements = [p.requirements for p in policies if p is not None]
     known = _known_audiences(_concat(requirements, policy_module.REQUIREMENT_COLUMNS), None)
     if known_audiences is not None:
-        known = (known or set()) | {str(a).strip().casefold() for a in known_audiences}
+        extra = pd.Series([a for a in known_audiences if a is not None], dtype="str")
+        known = (known or set()) | set(roster_module.audience_key(extra))
     rosters = []
     for path, (kind, sheet) in kinds.items():
         if kind == "roster":

@@ -42,8 +42,8 @@ SHEETS = {"requirements": "Requirements", "categories": "Categories", "courses":
 
 
 def key(text: pd.Series) -> pd.Series:
-    """Names compared trimmed and case-folded."""
-    return text.str.strip().str.casefold()
+    """Names compared trimmed, case-folded, runs of white space as one (as the engine does)."""
+    return text.str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
 
 
 def _blank(t: Checked, column: pd.Series, canonical: str, code: str, what: str, fix: str) -> None:

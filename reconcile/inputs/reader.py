@@ -366,15 +366,23 @@ def _decodes(path: Path, encoding: str) -> bool:
 
 
 def read_csv_grid(
-    path: Path, kind: str, overrides: Mapping[str, str] | None, label: str
+    path: Path,
+    kind: str,
+    overrides: Mapping[str, str] | None,
+    label: str,
+    *,
+    partial: bool = False,
 ) -> Grid | HeaderMatch | None:
-    """Read a CSV table of ``kind``: a :class:`Grid`, or the best (incomplete) header match."""
+    """Read a CSV table of ``kind``: a :class:`Grid`, or the best (incomplete) header match.
+
+    With ``partial`` a file missing required columns is still read, as the columns it has.
+    """
     dialect = csv_dialect(path, whole_file=False)
     choice = find_header(dialect.head, kind, overrides)
     if choice is None:
         return None
     choice.match.row = choice.index + 1
-    if choice.match.missing():
+    if choice.match.missing() and not partial:
         return choice.match
     frame = None
     if not dialect.tentative or _reads_every_column(choice.match):
@@ -386,7 +394,7 @@ def read_csv_grid(
         choice = find_header(dialect.head, kind, overrides)
         assert choice is not None  # the head decodes the same way: the same header is found
         choice.match.row = choice.index + 1
-        if choice.match.missing():
+        if choice.match.missing() and not partial:
             return choice.match
         frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
     if frame is None:
@@ -564,14 +572,19 @@ def sheet_grid(
     overrides: Mapping[str, str] | None,
     label: str,
     want_padding: Callable[[str], bool] = lambda _c: False,
+    *,
+    partial: bool = False,
 ) -> Grid | HeaderMatch | None:
-    """Read one sheet as ``kind``: a :class:`Grid`, the incomplete match, or None (no headers)."""
+    """Read one sheet as ``kind``: a :class:`Grid`, the incomplete match, or None (no headers).
+
+    With ``partial`` a sheet missing required columns is still read, as the columns it has.
+    """
     rows, first_row = book.cells(sheet)
     choice = find_header(rows, kind, overrides)
     if choice is None:
         return None
     choice.match.row = first_row + choice.index
-    if choice.match.missing():
+    if choice.match.missing() and not partial:
         return choice.match
     body = rows[choice.index + 1 :]
     width = len(choice.match.headers)
@@ -613,10 +626,16 @@ def _object_column(values: tuple[object, ...]) -> pd.Series:
     blank = series == ""
     if blank.any():
         series = series.mask(blank, None)
-    strings = pd.api.types.infer_dtype(series, skipna=True) == "string"
-    if strings:
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind == "string":
         stripped = series.str.strip()
         series = stripped.mask(stripped == "", None)
+    elif kind in ("mixed", "mixed-integer"):
+        # Text among numbers or dates: trim the text cells only. A cell of spaces is blank
+        # whatever wrote it (LibreOffice keeps the spaces of an ID cell; openpyxl drops them).
+        stripped = series.str.strip()  # NaN for the cells that are not text
+        text = stripped.notna()
+        series = series.where(~text, stripped).mask(text & (stripped == ""), None)
     return series
 
 

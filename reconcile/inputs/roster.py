@@ -38,8 +38,9 @@ COLUMNS = (
 
 
 def audience_key(names: pd.Series) -> pd.Series:
-    """How audience names, references and ids are compared: trimmed, case-folded."""
-    return names.astype("str").str.strip().str.casefold()
+    """How audience names, references and ids are compared: trimmed, case-folded, runs of
+    white space as one (as the engine does)."""
+    return names.astype("str").str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
 
 
 def validate(

@@ -76,9 +76,13 @@ class Checked:
         problem: str | pd.Series,
         fix: str | pd.Series,
     ) -> None:
-        """Report every row where ``mask`` is true, in one batch."""
+        """Report every row where ``mask`` is true, in one batch.
+
+        Nothing is reported against a column the sheet does not have: its absence is one
+        ``missing_column`` error already, not a problem on every row.
+        """
         mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
+        if not mask.any() or (canonical and not self.has(canonical)):
             return
         shown = self.raw(canonical) if value is None else value
         self.issues.add(
@@ -314,39 +318,81 @@ def open_table(
     want = _padding_wanted
     file_kind = sniff(path) if book is None else book.kind
     if file_kind == "csv":
-        result = read_csv_grid(path, kind, overrides, label)
-        return _settle(result, issues, label, "", kind, config_section)
+        return _whole_or_partial(
+            lambda partial: read_csv_grid(path, kind, overrides, label, partial=partial),
+            issues,
+            label,
+            "",
+            config_section,
+        )
     owned = book is None
     book = book or Workbook(path, file_kind)
     try:
         names = book.sheet_names
-        if sheet is not None:
-            if sheet not in names:
-                issues.add(
-                    "missing_sheet",
-                    file=label,
-                    sheet=sheet,
-                    problem=f'no sheet named "{sheet}"; sheets: {", ".join(names)}',
-                    fix=f"rename the sheet, or set [{config_section}] sheet to one of them",
-                )
-                return None
-            result = sheet_grid(book, sheet, kind, overrides, label, want)
-            return _settle(result, issues, label, sheet, kind, config_section)
-        first_partial: tuple[str, HeaderMatch] | None = None
-        for name in names:
-            result = sheet_grid(book, name, kind, overrides, label, want)
-            if isinstance(result, Grid):
-                return _settle(result, issues, label, name, kind, config_section)
-            if isinstance(result, HeaderMatch) and (
-                first_partial is None or result.score > first_partial[1].score
-            ):
-                first_partial = (name, result)
-        if first_partial is not None:
-            return _settle(first_partial[1], issues, label, first_partial[0], kind, config_section)
-        return _settle(None, issues, label, names[0] if names else "", kind, config_section)
+        if sheet is not None and sheet not in names:
+            issues.add(
+                "missing_sheet",
+                file=label,
+                sheet=sheet,
+                problem=f'no sheet named "{sheet}"; sheets: {", ".join(names)}',
+                fix=f"rename the sheet, or set [{config_section}] sheet to one of them",
+            )
+            return None
+        chosen = sheet or _sheet_holding(book, names, kind, overrides, label)
+        if chosen is None:
+            issues.add(
+                "missing_column",
+                file=label,
+                sheet=names[0] if names else "",
+                problem=f"no {_KIND_NAMES[kind]} headers found (looked for {_wanted(kind)}...)",
+                fix="put one header row above the data, using the column names in "
+                "docs/spreadsheets.md",
+            )
+            return None
+        return _whole_or_partial(
+            lambda partial: sheet_grid(book, chosen, kind, overrides, label, want, partial=partial),
+            issues,
+            label,
+            chosen,
+            config_section,
+        )
     finally:
         if owned:
             book.close()
+
+
+def _sheet_holding(
+    book: Workbook, names: list[str], kind: str, overrides: Mapping[str, str] | None, label: str
+) -> str | None:
+    """The first sheet with every required header, else the one matching most headers."""
+    best: tuple[str, int] | None = None
+    for name in names:
+        result = sheet_grid(book, name, kind, overrides, label)
+        if isinstance(result, Grid):
+            return name
+        if isinstance(result, HeaderMatch) and (best is None or result.score > best[1]):
+            best = (name, result.score)
+    return best[0] if best else None
+
+
+def _whole_or_partial(
+    read: Callable[[bool], Grid | HeaderMatch | None],
+    issues: Issues,
+    label: str,
+    sheet: str,
+    config_section: str,
+) -> Grid | None:
+    """The table ``read`` gives. When required columns are missing they are reported, and the
+    columns that are there are still read and checked, so every problem of the file is listed
+    in one pass (DESIGN §5)."""
+    result = read(False)
+    if isinstance(result, HeaderMatch):
+        report_missing(issues, label, sheet, result, config_section)
+        result = read(True)
+    if isinstance(result, Grid):
+        report_duplicate_columns(issues, result)
+        return result
+    return None
 
 
 def _padding_wanted(canonical: str) -> bool:
@@ -362,29 +408,8 @@ _KIND_NAMES = {
 }
 
 
-def _settle(
-    result: Grid | HeaderMatch | None,
-    issues: Issues,
-    label: str,
-    sheet: str,
-    kind: str,
-    config_section: str,
-) -> Grid | None:
-    if isinstance(result, Grid):
-        report_duplicate_columns(issues, result)
-        return result
-    if isinstance(result, HeaderMatch):
-        report_missing(issues, label, sheet, result, config_section)
-        return None
-    wanted = ", ".join(f'"{preferred_header(kind, c)}"' for c in list(ALIASES[kind])[:4])
-    issues.add(
-        "missing_column",
-        file=label,
-        sheet=sheet,
-        problem=f"no {_KIND_NAMES[kind]} headers found (looked for {wanted}...)",
-        fix="put one header row above the data, using the column names in docs/spreadsheets.md",
-    )
-    return None
+def _wanted(kind: str) -> str:
+    return ", ".join(f'"{preferred_header(kind, c)}"' for c in list(ALIASES[kind])[:4])
 
 
 def guard(label: str, issues: Issues, action: Callable[[], Any]) -> Any:

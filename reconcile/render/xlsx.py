@@ -9,28 +9,33 @@ local time as real Excel dates (serial numbers with a date format, no timezone).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from reconcile.atomic import atomic_path
+from reconcile.config import EXCEL_DATA_ROWS, WORKBOOK_DETAIL_ROWS
 from reconcile.engine.changes import CHANGES_HEADERS, Changes
 from reconcile.engine.exceptions import TYPES
 from reconcile.engine.result import Result
 from reconcile.engine.status import STATUSES
+from reconcile.render.ledger_csv import write_ledger_csv
 from reconcile.render.xlsx_columns import Column, column, fitted_width, to_local
 
 log = logging.getLogger(__name__)
 
-#: Data rows that fit on one sheet under the header (Excel's limit is 1,048,576 rows).
-EXCEL_DATA_ROWS = 1_048_575
+#: Exception types about an account or a file, not one ledger record.
+_NOT_OF_A_RECORD = frozenset(
+    {"unmatched_account", "ambiguous_match", "platform_total_mismatch", "input_issue"}
+)
 
 SHEETS = (
     "Summary",
@@ -78,6 +83,7 @@ def write_workbook(
     pulled_at: PulledAt | None = None,
     row_limit: int = EXCEL_DATA_ROWS,
     changes: Changes | None = None,
+    detail_rows: int = WORKBOOK_DETAIL_ROWS,
 ) -> Path:
     """Write ``compliance.xlsx`` to ``path`` atomically and return the path.
 
@@ -87,24 +93,19 @@ def write_workbook(
     was pulled, or is a snapshot manifest dict (see :func:`pulled_at_from_manifest`).
     ``row_limit`` is the data rows per sheet before a sheet continues on ``Name (2)``; it is
     only lowered by tests. ``changes`` (from ``run --compare``) adds the ``Changes`` sheet
-    right after ``Summary``.
+    right after ``Summary``. A ledger longer than ``detail_rows`` (``[output]
+    workbook_detail_rows``) is written whole to ``activities.csv`` / ``completions.csv``
+    beside the workbook, and its sheet keeps the records that carry an exception.
     """
     if row_limit < 1 or row_limit > EXCEL_DATA_ROWS:
         raise ValueError(f"row_limit must be 1..{EXCEL_DATA_ROWS}, got {row_limit}")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        writer = _Writer(result, tmp_name, issues, _pulled_lookup(pulled_at), row_limit)
+    with atomic_path(target) as temporary:
+        writer = _Writer(result, str(temporary), issues, _pulled_lookup(pulled_at), row_limit)
         writer.changes = changes
         writer.input_files = _input_files(pulled_at)
+        writer.ledgers = _Ledgers(target.parent, detail_rows)
         writer.write()
-        Path(tmp_name).replace(target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp_name).unlink()
-        raise
     return target
 
 
@@ -368,6 +369,7 @@ class _Writer:
         self.label = self.book.add_format({"bold": True})
         self.department_sheet: tuple[str, int, int, int] | None = None
         self.changes: Changes | None = None
+        self.ledgers = _Ledgers(Path(path).parent, WORKBOOK_DETAIL_ROWS)
 
     def write(self) -> None:
         tz, r = self.tz, self.result
@@ -375,8 +377,8 @@ class _Writer:
         if self.changes is not None:
             self._table("Changes", _change_columns(self.changes, tz), status_col="Status")
         self._table("People", _people_columns(r, tz), status_col="Status")
-        self._table("Activities", _activity_columns(r, tz))
-        self._table("Completions", _completion_columns(r, tz))
+        self._ledger("Activities", _activity_columns(r, tz), r.activities)
+        self._ledger("Completions", _completion_columns(r, tz), r.completions)
         self._table("Exceptions", _exception_columns(r, tz))
         self._table("Categories", _category_columns(r, tz))
         dept_cols = _department_columns(r, tz)
@@ -389,29 +391,64 @@ class _Writer:
 
     # ---- data sheets
 
-    def _table(self, name: str, cols: list[Column], status_col: str | None = None) -> None:
+    def _ledger(self, name: str, cols: list[Column], records: pd.DataFrame) -> None:
+        """A record-level sheet: every record, or past ``detail_rows`` the full ledger in a
+        CSV file beside the workbook and, on the sheet, the records with an exception."""
+        if len(records) <= self.ledgers.detail_rows:
+            self._table(name, cols)
+            return
+        csv_path = self.ledgers.folder / f"{name.lower()}.csv"
+        with atomic_path(csv_path) as temporary:
+            write_ledger_csv(cols, temporary)
+        self.ledgers.written.append(csv_path)
+        keep = np.flatnonzero(_carries_exception(records, self.result.exceptions))
+        kept = [column(c.header, c.kind, c.series.take(keep), c.timezone) for c in cols]
+        note = (
+            f"All {len(records):,} {name.lower()} are in {csv_path.name}, beside this "
+            f"workbook. This sheet lists the {len(keep):,} that carry an exception."
+        )
+        self._table(name, kept, note=note)
+
+    def _table(
+        self,
+        name: str,
+        cols: list[Column],
+        status_col: str | None = None,
+        note: str | None = None,
+    ) -> None:
         """Write a sheet, continuing on ``Name (2)``... past ``row_limit`` data rows."""
         n = len(cols[0]) if cols else 0
         starts = range(0, max(n, 1), self.row_limit)
         for part, start in enumerate(starts, start=1):
             sheet_name = name if part == 1 else f"{name} ({part})"
             stop = min(n, start + self.row_limit)
-            self._sheet(sheet_name, cols, start, stop, status_col)
+            self._sheet(sheet_name, cols, start, stop, status_col, note)
 
     def _sheet(
-        self, name: str, cols: list[Column], start: int, stop: int, status_col: str | None
+        self,
+        name: str,
+        cols: list[Column],
+        start: int,
+        stop: int,
+        status_col: str | None,
+        note: str | None,
     ) -> None:
+        """One sheet: an optional note line, the header (frozen, filtered), then the rows."""
         ws = self.book.add_worksheet(name)
         for i, col in enumerate(cols):
             ws.set_column(i, i, fitted_width(col), self.number.get(col.kind))
-        ws.write_row(0, 0, [c.header for c in cols], self.header)
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(stop - start, 1), len(cols) - 1)
+        top = 0
+        if note:
+            ws.write_string(0, 0, note, self.label)
+            top = 1
+        ws.write_row(top, 0, [c.header for c in cols], self.header)
+        ws.freeze_panes(top + 1, 0)
+        ws.autofilter(top, 0, top + max(stop - start, 1), len(cols) - 1)
         s = [c.header for c in cols].index(status_col) if status_col else -1
         for block in range(start, stop, _BLOCK_ROWS):
             end = min(stop, block + _BLOCK_ROWS)
             rows = zip(*(c.values(block, end) for c in cols), strict=True)
-            self._rows(ws, rows, block - start + 1, s)
+            self._rows(ws, rows, top + block - start + 1, s)
 
     def _rows(self, ws: Any, rows: Any, first: int, status: int) -> None:
         write_row = ws.write_row
@@ -531,6 +568,28 @@ class _Writer:
             bar.set_y_axis({"reverse": True})
             bar.set_legend({"none": True})
             ws.insert_chart(22, 3, bar, {"x_scale": 1.2, "y_scale": max(1.0, min(4.0, n / 12))})
+
+
+@dataclass
+class _Ledgers:
+    """Where a large organisation's full ledgers go, and from what size (DESIGN §7)."""
+
+    folder: Path
+    detail_rows: int
+    written: list[Path] = field(default_factory=list)
+
+
+def _carries_exception(records: pd.DataFrame, found: pd.DataFrame) -> np.ndarray:
+    """Which ledger records an exception names (or that match nobody on the roster)."""
+    of_records = found[~found["type"].isin(_NOT_OF_A_RECORD)]
+    named = pd.MultiIndex.from_arrays(
+        [of_records["system"].astype(str), of_records["record_id"].astype(str)]
+    )
+    keys = pd.MultiIndex.from_arrays(
+        [records["system"].astype(str), records["record_id"].astype(str)]
+    )
+    unmatched = (records["disposition"].astype(str) == "unmatched").to_numpy()
+    return keys.isin(named) | unmatched
 
 
 def _serial(value: dt.date | dt.datetime) -> float:

@@ -89,6 +89,18 @@ def main() -> None:
         [["Employee ID", "Full Name", "Emial"], ["000001", "Ann", "ann@acme.example"]],
     )
     write_xlsx("roster_blank_id.xlsx", {"Staff": roster(person(1), person(2, id=""))})
+    # a required column missing AND row problems: every one is reported in the same pass
+    write_xlsx(
+        "roster_no_email_duplicate_id.xlsx",
+        {
+            "Staff": [
+                ["Employee ID", "Name", "Start date"],
+                ["000001", "Ann", "2020-01-06"],
+                ["000001", "Bob", "2020-01-06"],
+                ["", "Cy", "next week"],
+            ]
+        },
+    )
     write_xlsx("roster_duplicate_id.xlsx", {"Staff": roster(person(1), person(2), person(1))})
     write_csv(
         "roster_duplicate_email.csv",
