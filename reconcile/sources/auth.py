@@ -14,7 +14,6 @@ bearer token from the environment for a trial.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -31,6 +30,7 @@ from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_encode
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from reconcile.atomic import atomic_path
 from reconcile.config import (
     BrightspaceSource,
     CoursepathSource,
@@ -470,21 +470,15 @@ def read_secret_file(path: Path, *, key: str) -> str:
 
 
 def write_secret_file(path: Path, text: str) -> None:
-    """Replace a secret file atomically: a new file readable by its owner only (0600),
-    flushed to disk, then renamed over the old one, so a crash leaves one whole token."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
+    """Replace a secret file atomically (``reconcile.atomic``): a new file readable by its
+    owner only (0600), flushed to disk, then renamed over the old one, so a crash leaves
+    one whole token."""
+    with atomic_path(Path(path)) as temporary:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        temporary.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
 
 
 # -- building auth from a config ----------------------------------------------------------
