@@ -11,31 +11,23 @@ about what the sandbox serves, the sandbox is wrong about D2L's paging.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import bsapi
-import pandas as pd
 import pytest
 
 from reconcile.config import BrightspaceSource
 from reconcile.sandbox import BRIGHTSPACE_TOKEN, Sandbox
 from reconcile.sources import HttpPolicy, Window, brightspace, pull_source
-from tests.sandbox_org import BS_USER, tiny_org
+from tests.sandbox_org import BS_USER, tiny_org, with_records
 
 POLICY = HttpPolicy(concurrency=4, timeout_seconds=5.0, backoff_base_seconds=0.001)
 
 
 def org_with_pages() -> object:
-    """The tiny organisation (150 users: two pages of 100) with 45 records for one user."""
-    org = tiny_org()
-    first = org.bs_records.iloc[[0]]
-    many = pd.concat([first] * 45, ignore_index=True)
-    many["RecordId"] = range(20_001, 20_046)
-    many["DateCompleted"] = pd.date_range("2026-03-01", periods=45, freq="D", tz="UTC").astype(
-        "datetime64[ns, UTC]"
-    )
-    return dataclasses.replace(org, bs_records=pd.concat([org.bs_records, many]))
+    """The tiny organisation (150 users: two pages of 100) with 45 more records for one
+    user."""
+    return with_records(tiny_org(), 45, first_id=20_001, freq="D")
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from reconcile.errors import SourceError
 from reconcile.sandbox import COURSEPATH_EMAIL, THRIVE_TENANT_ID, Sandbox
 from reconcile.sandbox.generate import generate
 from reconcile.sources import HttpPolicy, Window, brightspace, pull_source
-from tests.sandbox_org import BS_USER, U1, U2, U3, tiny_org
+from tests.sandbox_org import BS_USER, U1, U2, U3, tiny_org, with_records
 
 FAST = HttpPolicy(
     concurrency=4,
@@ -202,13 +202,18 @@ def small() -> Iterator[Sandbox]:
         yield running
 
 
+def environment_of(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """The sandbox's credentials in the environment, its faults and modes reset around."""
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    sandbox.faults.clear()
+    yield sandbox
+    sandbox.faults.clear()
+
+
 @pytest.fixture
 def small_env(small: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    for key, value in small.env().items():
-        monkeypatch.setenv(key, value)
-    small.faults.clear()
-    yield small
-    small.faults.clear()
+    yield from environment_of(small, monkeypatch)
 
 
 def bs_source(sandbox: Sandbox, **auth: Any) -> BrightspaceSource:
@@ -313,16 +318,10 @@ def test_brightspace_expired_trial_token_says_what_to_do(monkeypatch: pytest.Mon
 
 
 def many_records_org() -> Any:
-    """The tiny organisation with 250 CPD records for one Brightspace user: three pages of
-    the loader's 100, so its records are read by following `Next`."""
-    org = tiny_org()
-    first = org.bs_records.iloc[[0]]
-    many = pd.concat([first] * 250, ignore_index=True)
-    many["RecordId"] = range(10_001, 10_251)
-    many["DateCompleted"] = pd.date_range("2026-02-01", periods=250, freq="h", tz="UTC").astype(
-        "datetime64[ns, UTC]"
-    )
-    return dataclasses.replace(org, bs_records=many)
+    """250 CPD records for one Brightspace user: three pages of the loader's 100, so its
+    records are read by following `Next` (only records of the period's detail window)."""
+    org = with_records(tiny_org(), 250, first_id=10_001, freq="h")
+    return dataclasses.replace(org, bs_records=org.bs_records.iloc[5:])
 
 
 @pytest.fixture(scope="module")
@@ -333,11 +332,7 @@ def paged() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def paged_env(paged: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    for key, value in paged.env().items():
-        monkeypatch.setenv(key, value)
-    paged.faults.clear()
-    yield paged
-    paged.faults.clear()
+    yield from environment_of(paged, monkeypatch)
 
 
 def proxied_source(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> BrightspaceSource:
