@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reconcile import config as config_module
 from reconcile.sandbox import Sandbox
+from reconcile.sandbox.faults import COURSEPATH_CAPS
 from reconcile.sandbox.spreadsheets import write_spreadsheets
 from reconcile.sources import HttpPolicy, PullResult, pull_all
 
@@ -50,6 +51,11 @@ def ceil_div(n: int, size: int) -> int:
 def short_page_pages(n: int, size: int) -> int:
     """Paging until a short page: an exactly full last page costs one empty page more."""
     return n // size + 1
+
+
+def empty_page_pages(n: int, cap: int) -> int:
+    """Paging until an empty page (Coursepath caps pages silently): every page, then one."""
+    return -(-n // cap) + 1
 
 
 def minimum_requests(pulled: PullResult) -> dict[tuple[str, str], int]:
@@ -84,16 +90,19 @@ def minimum_requests(pulled: PullResult) -> dict[tuple[str, str], int]:
             )
             out[(name, pull.endpoints["targets"])] = users
         elif name == "coursepath":
+            caps = {route.removeprefix("/api/v1"): cap for route, cap in COURSEPATH_CAPS.items()}
             for table in ("members", "courses", "groups"):
-                out[(name, pull.endpoints[table])] = short_page_pages(rows[table], 500)
+                cap = caps[pull.endpoints[table]]
+                out[(name, pull.endpoints[table])] = empty_page_pages(rows[table], cap)
             for table, owner, parent in (
                 ("course_members", "course_id", "courses"),
                 ("group_members", "group_id", "groups"),
             ):
+                cap = caps[pull.endpoints[table]]
                 sizes = t[table].groupby(owner).size()
                 empty = len(t[parent]) - len(sizes)
                 out[(name, pull.endpoints[table])] = int(
-                    sum(short_page_pages(int(n), 500) for n in sizes) + empty
+                    sum(empty_page_pages(int(n), cap) for n in sizes) + empty
                 )
             out[(name, pull.endpoints["results"])] = len(t["course_members"])
     return out

@@ -369,6 +369,10 @@ def _print_probes(config: Any, out: Any) -> int:
         else:
             message = _shown(result.message.removeprefix(f"{result.source}: "))
             out.print(f"{name}  FAILED  {message}", style="red", markup=False, soft_wrap=True)
+    from reconcile.sources.reach import field_warnings
+
+    for line in field_warnings(config, [r.source for r in results if r.ok]):
+        out.print(f"warning: {line}", style="yellow", markup=False, soft_wrap=True)
     if any(r.outcome == "missing_secret" for r in results):
         return 2
     return 0 if all(r.ok for r in results) else 3

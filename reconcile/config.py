@@ -83,6 +83,9 @@ class Http:
     timeout_seconds: float = 30.0
     max_retries: int = 6
     max_wait_seconds: float = 120.0
+    deadline_seconds: float = 300.0
+    max_body_mb: float = 64.0
+    max_pacing_seconds: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -104,23 +107,35 @@ class ThriveSource:
         return tuple(e for e in (self.client_id_env, self.client_secret_env) if e)
 
 
+BRIGHTSPACE_TOKEN_URL = "https://auth.brightspace.com/core/connect/token"  # noqa: S105
+
+
 @dataclass(frozen=True)
 class BrightspaceSource:
+    """``auth``: ``refresh_token`` (client id + secret + a refresh token file rewritten on
+    every use), ``private_key_jwt`` (client id + an RS256 private key from a file or a
+    variable) or ``token`` (a bearer token in a variable, for a trial)."""
+
     base_url: str
     le_version: str = "1.84"
     lp_version: str = "1.46"
+    auth: Literal["refresh_token", "private_key_jwt", "token"] = "token"
     token_env: str | None = None
-    token_url: str | None = None
+    token_url: str = BRIGHTSPACE_TOKEN_URL
     client_id_env: str | None = None
     client_secret_env: str | None = None
+    refresh_token_file: Path | None = None
+    private_key_file: Path | None = None
+    private_key_env: str | None = None
     scope: str | None = None
     concurrency: int | None = None
     name: str = "brightspace"
 
     def secret_envs(self) -> tuple[str, ...]:
-        if self.token_env:
-            return (self.token_env,)
-        return tuple(e for e in (self.client_id_env, self.client_secret_env) if e)
+        if self.auth == "token":
+            return (self.token_env,) if self.token_env else ()
+        names = (self.client_id_env, self.client_secret_env, self.private_key_env)
+        return tuple(e for e in names if e)
 
 
 @dataclass(frozen=True)
@@ -185,12 +200,12 @@ class Config:
         return tuple(files)
 
 
-def secret(env_name: str, *, key: str) -> str:
+def secret(env_name: str, *, key: str, one_line: bool = True) -> str:
     """Read a secret from the environment, or say which variable to set and where it is named.
 
     The value is cleaned by :func:`clean_secret` (a ``secrets.env`` saved with Windows line
     endings leaves a CR on every value) and remembered, so :func:`redact` can keep it out of
-    any message.
+    any message. A private key (``one_line=False``) keeps the line breaks inside it.
     """
     value = os.environ.get(env_name)
     if not value or not value.strip():
@@ -198,7 +213,7 @@ def secret(env_name: str, *, key: str) -> str:
             f"environment variable {env_name} is not set (named by {key} in the config); "
             f"export {env_name}=... before running"
         )
-    return clean_secret(value, where=f"environment variable {env_name}")
+    return clean_secret(value, where=f"environment variable {env_name}", one_line=one_line)
 
 
 #: Control characters (C0, DEL, C1): never part of a token, password or key.
@@ -207,11 +222,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SECRETS: set[str] = set()
 
 
-def clean_secret(value: str, *, where: str) -> str:
-    """A secret without surrounding whitespace (CR, LF, spaces); refuses one with a control
-    character inside, naming ``where`` it came from and never the value."""
+def clean_secret(value: str, *, where: str, one_line: bool = True) -> str:
+    """A secret without surrounding whitespace (CR, LF, spaces); refuses a one-line secret
+    with a control character inside, naming ``where`` it came from and never the value."""
     cleaned = value.strip()
-    if _CONTROL.search(cleaned):
+    if one_line and _CONTROL.search(cleaned):
         raise ConfigError(
             f"{where} holds a control character (a line break, tab or escape) inside the "
             "secret; set it again with the secret alone, without quotes or line breaks"
@@ -312,6 +327,24 @@ class _Reader:
         if value not in options:
             listed = ", ".join(f'"{o}"' for o in options)
             raise self.fail(f"{section}.{key}", f'is "{value}"', f"use one of {listed}")
+        return value
+
+    def above_zero(
+        self, table: dict[str, Any], section: str, key: str, default: float, meaning: str
+    ) -> float:
+        value = float(self.take(table, section, key, (int, float), default))
+        if not value > 0:
+            raise self.fail(
+                f"{section}.{key}",
+                f"is {value:g}",
+                f"use {meaning}, more than 0 ({default:g} is the default)",
+            )
+        return value
+
+    def not_negative(self, table: dict[str, Any], section: str, key: str, default: float) -> float:
+        value = float(self.take(table, section, key, (int, float), default))
+        if value < 0:
+            raise self.fail(f"{section}.{key}", f"is {value:g}", "use 0 or more seconds")
         return value
 
     def positive(self, table: dict[str, Any], section: str, key: str, default: int) -> int:
@@ -457,23 +490,22 @@ class _Reader:
         concurrency = self.take(t, s, "concurrency", int, 8)
         if not 1 <= concurrency <= 64:
             raise self.fail("http.concurrency", f"is {concurrency}", "use a number from 1 to 64")
-        timeout = float(self.take(t, s, "timeout_seconds", (int, float), 30.0))
-        if not timeout > 0:
-            raise self.fail(
-                "http.timeout_seconds",
-                f"is {timeout:g}",
-                "use the seconds to wait for an answer, more than 0 (30 is the default)",
-            )
-        wait = float(self.take(t, s, "max_wait_seconds", (int, float), 120.0))
-        if wait < 0:
-            raise self.fail("http.max_wait_seconds", f"is {wait:g}", "use 0 or more seconds")
         http = Http(
             concurrency=concurrency,
-            timeout_seconds=timeout,
+            timeout_seconds=self.above_zero(
+                t, s, "timeout_seconds", 30.0, "the seconds to wait for an answer"
+            ),
             max_retries=self.positive(t, s, "max_retries", 6),
-            max_wait_seconds=wait,
+            max_wait_seconds=self.not_negative(t, s, "max_wait_seconds", 120.0),
+            deadline_seconds=self.above_zero(
+                t, s, "deadline_seconds", 300.0, "the seconds one whole request may take"
+            ),
+            max_body_mb=self.above_zero(
+                t, s, "max_body_mb", 64.0, "the largest answer to accept, in megabytes"
+            ),
+            max_pacing_seconds=self.not_negative(t, s, "max_pacing_seconds", 900.0),
         )
-        self.done(t, s, ("concurrency", "timeout_seconds", "max_retries", "max_wait_seconds"))
+        self.done(t, s, _HTTP_KEYS)
         return http
 
     def url(self, t: dict[str, Any], section: str) -> str:
@@ -530,22 +562,40 @@ class _Reader:
 
     def brightspace(self, t: dict[str, Any]) -> BrightspaceSource:
         s = "sources.brightspace"
+        auth = self.take(t, s, "auth", str, None) or _brightspace_auth(t)
+        if auth not in _BRIGHTSPACE_AUTHS:
+            listed = ", ".join(f'"{o}"' for o in _BRIGHTSPACE_AUTHS)
+            if auth is None:
+                raise self.fail(
+                    f"{s}.auth",
+                    "is missing and no credential key says which to use",
+                    f"set auth to one of {listed} (docs/sources.md says how to choose); a "
+                    "client id and secret alone are not enough: D2L offers unattended access "
+                    "only by refresh token or by a private-key JWT",
+                )
+            raise self.fail(f"{s}.auth", f'is "{auth}"', f"use one of {listed}")
+        refresh = auth == "refresh_token"
+        jwt = auth == "private_key_jwt"
         source = BrightspaceSource(
             base_url=self.url(t, s),
             le_version=str(self.take(t, s, "le_version", (str, float), "1.84")),
             lp_version=str(self.take(t, s, "lp_version", (str, float), "1.46")),
-            token_env=self.env_name(t, s, "token_env", required=False),
-            token_url=self.take(t, s, "token_url", str, None),
-            client_id_env=self.env_name(t, s, "client_id_env", required=False),
-            client_secret_env=self.env_name(t, s, "client_secret_env", required=False),
+            auth=auth,
+            token_env=self.env_name(t, s, "token_env", required=auth == "token"),
+            token_url=self.take(t, s, "token_url", str, BRIGHTSPACE_TOKEN_URL),
+            client_id_env=self.env_name(t, s, "client_id_env", required=refresh or jwt),
+            client_secret_env=self.env_name(t, s, "client_secret_env", required=refresh),
+            refresh_token_file=self.file(t, s, "refresh_token_file", required=refresh),
+            private_key_file=self.file(t, s, "private_key_file", required=False),
+            private_key_env=self.env_name(t, s, "private_key_env", required=False),
             scope=self.take(t, s, "scope", str, None),
             concurrency=self.take(t, s, "concurrency", int, None),
         )
-        if not source.token_env and not (source.client_id_env and source.client_secret_env):
+        if jwt and (source.private_key_file is None) == (source.private_key_env is None):
             raise self.fail(
                 s,
-                "has no credentials",
-                "set token_env, or token_url + client_id_env + client_secret_env",
+                "needs exactly one of private_key_file and private_key_env",
+                "name the file (or the variable) holding the app's RS256 private key (PEM)",
             )
         self.done(t, s, _BRIGHTSPACE_KEYS)
         return source
@@ -663,17 +713,45 @@ _THRIVE_KEYS = (
     "scope",
     "concurrency",
 )
+_BRIGHTSPACE_AUTHS = ("refresh_token", "private_key_jwt", "token")
 _BRIGHTSPACE_KEYS = (
     "base_url",
     "le_version",
     "lp_version",
+    "auth",
     "token_env",
     "token_url",
     "client_id_env",
     "client_secret_env",
+    "refresh_token_file",
+    "private_key_file",
+    "private_key_env",
     "scope",
     "concurrency",
 )
+_HTTP_KEYS = (
+    "concurrency",
+    "timeout_seconds",
+    "max_retries",
+    "max_wait_seconds",
+    "deadline_seconds",
+    "max_body_mb",
+    "max_pacing_seconds",
+)
+
+
+def _brightspace_auth(t: dict[str, Any]) -> str | None:
+    """The auth a Brightspace section means when it leaves ``auth`` out: the one whose
+    credential key it sets (a config written before ``auth`` existed names ``token_env``)."""
+    if "refresh_token_file" in t:
+        return "refresh_token"
+    if "private_key_file" in t or "private_key_env" in t:
+        return "private_key_jwt"
+    if "token_env" in t:
+        return "token"
+    return None
+
+
 _EMAIL_KEYS = (
     "sender",
     "smtp_host",

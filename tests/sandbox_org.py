@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -218,3 +219,16 @@ def coursepath_token(
         warnings.simplefilter("ignore")
         token = jwt.encode(claims, key, algorithm=algorithm)
     return {"Authorization": f"Bearer {token}"}
+
+
+def with_records(org: Organisation, count: int, *, first_id: int, freq: str) -> Organisation:
+    """``org`` with ``count`` more CPD records for Brightspace user ``BS_USER`` (copies of
+    its first record, new ids, one every ``freq`` from 2026-02-01): lists that take several
+    ObjectListPages."""
+    first = org.bs_records.iloc[[0]]
+    many = pd.concat([first] * count, ignore_index=True)
+    many["RecordId"] = range(first_id, first_id + count)
+    many["DateCompleted"] = pd.date_range("2026-02-01", periods=count, freq=freq, tz="UTC").astype(
+        "datetime64[ns, UTC]"
+    )
+    return dataclasses.replace(org, bs_records=pd.concat([org.bs_records, many]))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
 
+import jwt
 import pytest
 import requests
 
@@ -13,6 +16,7 @@ from reconcile.sandbox import (
     BRIGHTSPACE_TOKEN,
     Sandbox,
 )
+from reconcile.sandbox.platform import brightspace_app_jwks
 from tests.sandbox_org import BS_USER, BS_USERS, tiny_org
 
 BEARER = {"Authorization": f"Bearer {BRIGHTSPACE_TOKEN}"}
@@ -225,22 +229,91 @@ def test_bearer_refusals(sandbox: Sandbox) -> None:
     assert requests.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
 
 
-def test_client_credentials_token(sandbox: Sandbox) -> None:
-    minted = requests.post(
+def test_client_secret_grant_is_refused_as_d2l_does(sandbox: Sandbox) -> None:
+    refused = requests.post(
         sandbox.brightspace_token_url,
         data={"grant_type": "client_credentials", "scope": "cpd:records:read"},
         auth=(BRIGHTSPACE_CLIENT_ID, BRIGHTSPACE_CLIENT_SECRET),
     )
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "unauthorized_client" and "access_token" not in refused.json()
+
+
+def _assertion(audience: str, **overrides: object) -> str:
+    claims = {
+        "iss": BRIGHTSPACE_CLIENT_ID,
+        "sub": BRIGHTSPACE_CLIENT_ID,
+        "aud": audience,
+        "jti": uuid.uuid4().hex,
+        "exp": int(time.time()) + 120,
+        **overrides,
+    }
+    kid = overrides.pop("kid", None) or brightspace_app_jwks()["keys"][0]["kid"]
+    claims.pop("kid", None)
+    return jwt.encode(
+        claims, Sandbox.brightspace_private_key_pem(), algorithm="RS256", headers={"kid": kid}
+    )
+
+
+def _assert_with(sandbox: Sandbox, assertion: str) -> requests.Response:
+    return requests.post(
+        sandbox.brightspace_token_url,
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+        },
+    )
+
+
+def test_private_key_jwt_assertion_is_verified(sandbox: Sandbox) -> None:
+    url = sandbox.brightspace_token_url
+    good = _assertion(url)
+    minted = _assert_with(sandbox, good)
     assert minted.status_code == 200
     token = minted.json()["access_token"]
-    url = f"{sandbox.base_urls['brightspace']}{LE}/category/1"
-    assert requests.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    refused = requests.post(
-        sandbox.brightspace_token_url,
-        data={"grant_type": "client_credentials"},
-        auth=(BRIGHTSPACE_CLIENT_ID, "wrong"),
-    )
-    assert refused.status_code in (400, 401) and "access_token" not in refused.json()
+    api = f"{sandbox.base_urls['brightspace']}{LE}/category/1"
+    assert requests.get(api, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert _assert_with(sandbox, good).json()["error"] == "invalid_client"  # jti reused
+    for bad in (
+        _assertion("https://auth.brightspace.com/core/connect/token"),  # another audience
+        _assertion(url, iss="someone-else"),
+        _assertion(url, exp=int(time.time()) - 5),
+        _assertion(url, kid="not-the-apps-key"),
+    ):
+        refused = _assert_with(sandbox, bad)
+        assert refused.status_code == 400 and "access_token" not in refused.json()
+
+
+def test_refresh_tokens_rotate_and_refuse_reuse(sandbox: Sandbox) -> None:
+    first = sandbox.issue_refresh_token()
+
+    def redeem(token: str) -> requests.Response:
+        return requests.post(
+            sandbox.brightspace_token_url,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": token,
+                "client_id": BRIGHTSPACE_CLIENT_ID,
+                "client_secret": BRIGHTSPACE_CLIENT_SECRET,
+            },
+        )
+
+    answer = redeem(first).json()
+    assert answer["token_type"] == "Bearer" and answer["refresh_token"] != first
+    again = redeem(first)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert redeem(answer["refresh_token"]).status_code == 200
+
+
+def test_tokens_expire_after_their_lifetime() -> None:
+    with Sandbox(tiny_org(), token_lifetime_s=0.2) as short:
+        url = f"{short.base_urls['brightspace']}{LE}/category/1"
+        bearer = {"Authorization": f"Bearer {BRIGHTSPACE_TOKEN}"}
+        assert requests.get(url, headers=bearer).status_code == 200
+        time.sleep(0.3)
+        expired = requests.get(url, headers=bearer)
+        assert expired.status_code == 401 and "expired" in expired.json()["detail"]
 
 
 def test_rate_limit_exhausted_gives_429_with_retry_after() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -26,8 +27,10 @@ def sandbox(running: Sandbox) -> Sandbox:
     return running
 
 
-def _users(sandbox: Sandbox, **kw: object) -> requests.Response:
-    return requests.get(f"{sandbox.base_urls['thrive']}/users", auth=AUTH, **kw)
+def _users(sandbox: Sandbox, params: dict | None = None, **kw: Any) -> requests.Response:
+    """Every user, leavers included (the default serves active users only)."""
+    every = {"statuses": "active,inactive,expired,new", **(params or {})}
+    return requests.get(f"{sandbox.base_urls['thrive']}/users", auth=AUTH, params=every, **kw)
 
 
 def test_429_with_retry_after_then_success(sandbox: Sandbox) -> None:
@@ -130,7 +133,11 @@ def test_grow_during_pull(sandbox: Sandbox) -> None:
     # Summaries include the grown entries (same users and minutes as the records cloned).
     summary = requests.get(
         f"{sandbox.base_urls['thrive']}/cpdUserLogSummaries",
-        params={"entryDateFrom": "2026-01-01", "entryDateTo": "2026-12-31", "userIds": U1},
+        params={
+            "entryDateFrom": "2026-01-01T00:00:00",
+            "entryDateTo": "2026-12-31T23:59:59",
+            "userIds": U1,
+        },
         auth=AUTH,
     ).json()["results"][0]
     entries = requests.get(url, params={"perPage": 1000}, auth=AUTH).json()["results"]

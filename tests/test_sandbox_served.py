@@ -43,7 +43,8 @@ def test_thrive_tables_come_back_whole(sandbox: Sandbox) -> None:
     base = sandbox.base_urls["thrive"]
     with requests.Session() as s:
         s.auth = AUTH
-        assert len(_thrive_all(s, f"{base}/users")) == len(org.thrive_users)
+        every = {"statuses": "active,inactive,expired,new"}
+        assert len(_thrive_all(s, f"{base}/users", **every)) == len(org.thrive_users)
         assert len(_thrive_all(s, f"{base}/cpdCategories")) == len(org.thrive_categories)
         assert len(_thrive_all(s, f"{base}/cpdRequirementSummaries")) == len(
             org.thrive_requirements
@@ -67,7 +68,10 @@ def test_thrive_tables_come_back_whole(sandbox: Sandbox) -> None:
             page += 1
         assert sorted(c["id"] for c in completions) == sorted(org.thrive_completions["id"])
         summaries = _thrive_all(
-            s, f"{base}/cpdUserLogSummaries", entryDateFrom="2000-01-01", entryDateTo="2100-01-01"
+            s,
+            f"{base}/cpdUserLogSummaries",
+            entryDateFrom="2000-01-01T00:00:00",
+            entryDateTo="2100-01-01T00:00:00",
         )
         assert sum(r["durationMinutes"] for r in summaries) == (
             org.thrive_entries["durationMinutes"].sum()

@@ -17,6 +17,7 @@ from reconcile.sandbox import (
 from tests.sandbox_org import A1, C1, C2, U1, U2, U3, tiny_org
 
 AUTH = (THRIVE_TENANT_ID, THRIVE_API_SECRET)
+EVERY_STATUS = {"statuses": "active,inactive,expired,new"}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,10 @@ def api(sandbox: Sandbox) -> Iterator[tuple[requests.Session, str]]:
 
 def test_envelope_pages_walk_the_whole_list(api: tuple[requests.Session, str]) -> None:
     session, base = api
-    pages = [session.get(f"{base}/users", params={"page": p, "perPage": 2}).json() for p in (1, 2)]
+    pages = [
+        session.get(f"{base}/users", params={**EVERY_STATUS, "page": p, "perPage": 2}).json()
+        for p in (1, 2)
+    ]
     assert pages[0]["pagination"] == {"totalResults": 3, "totalPages": 2, "page": 1, "perPage": 2}
     assert [u["id"] for page in pages for u in page["results"]] == [U1, U2, U3]
     first = pages[0]["results"][0]
@@ -53,11 +57,42 @@ def test_envelope_pages_walk_the_whole_list(api: tuple[requests.Session, str]) -
 
 def test_page_past_the_end_is_empty_with_totals(api: tuple[requests.Session, str]) -> None:
     session, base = api
-    body = session.get(f"{base}/users", params={"page": 9, "perPage": 2}).json()
+    body = session.get(f"{base}/users", params={**EVERY_STATUS, "page": 9, "perPage": 2}).json()
     assert body == {
         "pagination": {"totalResults": 3, "totalPages": 2, "page": 9, "perPage": 2},
         "results": [],
     }
+
+
+def test_users_serve_active_ones_unless_statuses_are_named(
+    api: tuple[requests.Session, str],
+) -> None:
+    """The vendor does not document the default; the sandbox takes the reading that loses
+    leavers, so a client must name every status to get them."""
+    session, base = api
+    default = session.get(f"{base}/users").json()["results"]
+    assert [u["id"] for u in default] == [U1, U2]
+    leavers = session.get(f"{base}/users", params={"statuses": "inactive"}).json()["results"]
+    assert [u["id"] for u in leavers] == [U3]
+    rest = session.get(f"{base}/users", params={**EVERY_STATUS, "omitStatuses": "active"})
+    assert [u["id"] for u in rest.json()["results"]] == [U3]
+    assert session.get(f"{base}/users", params={"statuses": "gone"}).status_code == 400
+
+
+def test_lists_without_pagination_block_on_request(
+    sandbox: Sandbox, api: tuple[requests.Session, str]
+) -> None:
+    session, base = api
+    sandbox.faults.omit_pagination(r"/users")
+    body = session.get(f"{base}/users", params={**EVERY_STATUS, "perPage": 2}).json()
+    assert body == {"results": body["results"]} and len(body["results"]) == 2
+
+
+def test_audiences_page_by_limit(api: tuple[requests.Session, str]) -> None:
+    session, base = api
+    body = session.get(f"{base}/audiences", params={"perPage": 1000, "limit": 1}).json()
+    assert body["pagination"]["perPage"] == 1 and len(body["results"]) == 1
+    assert session.get(f"{base}/audiences", params={"limit": 101}).status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -95,20 +130,50 @@ def test_cpd_entries_shape_and_order(api: tuple[requests.Session, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("low", "high", "expected"),
+    ("low", "high", "reading", "expected"),
     [
-        ("2026-03-01", "2026-03-01", 2),  # date-only To covers the whole day
-        ("2026-03-01 00:00:01", "2026-03-01T23:59:59Z", 1),
-        ("2026-01-01T03:00:00.000Z", "2026-01-01", 1),
-        ("2025-12-31", "2025-12-31", 0),
+        ("2026-03-01", "2026-03-01", "end_of_day", 2),  # a date-only To read as the whole day
+        ("2026-03-01", "2026-03-01", "midnight", 1),  # ... or as its first instant (00:00 only)
+        ("2026-03-01 00:00:01", "2026-03-01 23:59:59", "midnight", 1),
+        ("2026-01-01 03:00:00", "2026-01-01", "end_of_day", 1),
+        ("2025-12-31", "2025-12-31", "end_of_day", 0),
     ],
 )
 def test_cpd_entries_date_filters_are_inclusive_utc(
-    api: tuple[requests.Session, str], low: str, high: str, expected: int
+    sandbox: Sandbox,
+    api: tuple[requests.Session, str],
+    low: str,
+    high: str,
+    reading: str,
+    expected: int,
 ) -> None:
     session, base = api
+    sandbox.modes.thrive_date_only_to = reading
     body = session.get(f"{base}/cpdEntries", params={"entryDateFrom": low, "entryDateTo": high})
     assert body.json()["pagination"]["totalResults"] == expected
+
+
+@pytest.mark.parametrize(
+    ("route", "name", "value"),
+    [
+        ("cpdEntries", "entryDateTo", "2026-03-01T23:59:59Z"),
+        ("cpdEntries", "entryDateFrom", "2026-01-01T03:00:00.000Z"),
+        ("cpdUserLogSummaries", "entryDateFrom", "2026-01-01T05:00:00.000Z"),
+        ("cpdUserLogSummaries", "entryDateFrom", "2026-01-01"),
+    ],
+)
+def test_only_the_documented_date_forms_are_accepted(
+    api: tuple[requests.Session, str], route: str, name: str, value: str
+) -> None:
+    """cpdEntries documents YYYY-MM-DD hh:mm:ss (and date-only examples);
+    cpdUserLogSummaries YYYY-MM-DDThh:mm:ss."""
+    session, base = api
+    params = {"entryDateFrom": "2026-01-01T00:00:00", "entryDateTo": "2026-12-31T23:59:59"}
+    if route == "cpdEntries":
+        params = {}
+    response = session.get(f"{base}/{route}", params={**params, name: value})
+    assert response.status_code == 400
+    assert name in response.json()["message"]
 
 
 def test_bad_date_is_a_400(api: tuple[requests.Session, str]) -> None:
@@ -126,12 +191,13 @@ def test_user_log_summaries_need_both_dates(api: tuple[requests.Session, str]) -
 
 def test_user_log_summaries_are_detail_sums_plus_offset(api: tuple[requests.Session, str]) -> None:
     session, base = api
-    params = {"entryDateFrom": "2026-01-01T05:00:00", "entryDateTo": "2027-01-01T04:59:59.999Z"}
+    params = {"entryDateFrom": "2026-01-01T05:00:00", "entryDateTo": "2027-01-01T04:59:59"}
     body = session.get(f"{base}/cpdUserLogSummaries", params=params).json()
     totals = {r["userId"]: r["durationMinutes"] for r in body["results"]}
     # U1's 03:00Z entry is outside (local 2025-12-31); U2 gets the planted +30.
     assert totals == {U1: 30 + 20, U2: 45 + 90 + 30, U3: 15}
-    entries = session.get(f"{base}/cpdEntries", params={**params, "perPage": 1000}).json()[
+    detail = {k: v.replace("T", " ") for k, v in params.items()}
+    entries = session.get(f"{base}/cpdEntries", params={**detail, "perPage": 1000}).json()[
         "results"
     ]
     assert sum(e["durationMinutes"] for e in entries) + 30 == sum(totals.values())
@@ -139,7 +205,11 @@ def test_user_log_summaries_are_detail_sums_plus_offset(api: tuple[requests.Sess
 
 def test_user_log_summaries_filter_by_user_ids(api: tuple[requests.Session, str]) -> None:
     session, base = api
-    params = {"entryDateFrom": "2026-01-01", "entryDateTo": "2026-12-31", "userIds": f"{U3},nobody"}
+    params = {
+        "entryDateFrom": "2026-01-01T00:00:00",
+        "entryDateTo": "2026-12-31T23:59:59",
+        "userIds": f"{U3},nobody",
+    }
     body = session.get(f"{base}/cpdUserLogSummaries", params=params).json()
     assert body["results"] == [{"userId": U3, "durationMinutes": 15}]
     assert body["pagination"]["totalResults"] == 1
@@ -196,12 +266,14 @@ def test_completions_exactly_full_last_page_then_empty(api: tuple[requests.Sessi
     }
 
 
-def test_completions_filters(api: tuple[requests.Session, str]) -> None:
+def test_completions_filters(sandbox: Sandbox, api: tuple[requests.Session, str]) -> None:
     session, base = api
     url = f"{base}/learning/completions"
-    ranged = session.get(
-        url, params={"completedDateRangeStart": "2026-02-02", "completedDateRangeEnd": "2026-05-05"}
-    ).json()
+    dates = {"completedDateRangeStart": "2026-02-02", "completedDateRangeEnd": "2026-05-05"}
+    ranged = session.get(url, params=dates).json()
+    assert [c["id"][-1] for c in ranged] == ["2"]  # the end date read as its first instant
+    sandbox.modes.thrive_date_only_to = "end_of_day"
+    ranged = session.get(url, params=dates).json()
     assert [c["id"][-1] for c in ranged] == ["2", "3"]
     mine = session.get(url, params={"userId": U1}).json()
     assert [c["id"][-1] for c in mine] == ["1", "4"]

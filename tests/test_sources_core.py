@@ -17,6 +17,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,14 +26,17 @@ import jwt
 import pytest
 
 from reconcile.errors import SourceError
+from reconcile.progress import NullProgress
 from reconcile.sources.auth import BasicAuth, ClientCredentials, CoursepathJwt
 from reconcile.sources.http import HttpClient, HttpPolicy, redact
 from reconcile.sources.paging import (
+    BookmarkPages,
+    EnvelopePages,
     ListRequest,
-    envelope_lists,
-    object_list_page,
-    paged_result_set,
-    sequential_array,
+    NextLinkPages,
+    OffsetPages,
+    ShortPageEnd,
+    fetch_list,
 )
 
 FAST = HttpPolicy(
@@ -366,7 +370,7 @@ def test_envelope_fetches_every_page_in_order(server: Scripted) -> None:
     records = [{"id": f"{i:024x}"} for i in range(2500)]
     server.script("/rest/v1/users", envelope(records, 1000))
     with client_for(server) as client:
-        [got] = envelope_lists(client, [ListRequest("/users")], per_page=1000)
+        got = fetch_list(client, ListRequest("/users"), partial(EnvelopePages, page_size=1000))
     assert got == records
     assert server.count("/rest/v1/users") == 3
 
@@ -374,7 +378,7 @@ def test_envelope_fetches_every_page_in_order(server: Scripted) -> None:
 def test_envelope_empty_list_is_one_request(server: Scripted) -> None:
     server.script("/rest/v1/users", envelope([], 1000))
     with client_for(server) as client:
-        [got] = envelope_lists(client, [ListRequest("/users")], per_page=1000)
+        got = fetch_list(client, ListRequest("/users"), partial(EnvelopePages, page_size=1000))
     assert got == []
     assert server.count("/rest/v1/users") == 1
 
@@ -391,7 +395,7 @@ def test_envelope_total_changing_mid_pull_pulls_again(server: Scripted) -> None:
 
     server.script("/rest/v1/e", answer)
     with client_for(server, policy=HttpPolicy(concurrency=1)) as client:
-        [got] = envelope_lists(client, [ListRequest("/e")], per_page=10)
+        got = fetch_list(client, ListRequest("/e"), partial(EnvelopePages, page_size=10))
         assert got == grown
         assert any("changed during the pull" in w for w in client.stats.warnings)
 
@@ -405,19 +409,15 @@ def test_bare_array_exactly_full_last_page_costs_one_empty_page(server: Scripted
 
     server.script("/rest/v1/learning/completions", answer)
     with client_for(server) as client:
-        got = sequential_array(
-            client,
-            ListRequest("/learning/completions"),
-            page_size=10,
-            params_for=lambda i, _n: {"page": i + 1, "perPage": 10},
-            id_of=lambda r: r["id"],
+        got = fetch_list(
+            client, ListRequest("/learning/completions"), partial(ShortPageEnd, page_size=10)
         )
     assert got == records
     assert server.count("/rest/v1/learning/completions") == 3
 
 
 @pytest.mark.parametrize(("count", "least"), [(2500, 3), (2000, 3), (700, 1), (0, 1)])
-def test_bare_array_read_ahead_costs_at_most_one_request_more(
+def test_bare_array_costs_at_most_one_request_more(
     server: Scripted, count: int, least: int
 ) -> None:
     records = [{"id": i} for i in range(count)]
@@ -428,31 +428,20 @@ def test_bare_array_read_ahead_costs_at_most_one_request_more(
 
     server.script("/rest/v1/learning/completions", answer)
     with client_for(server) as client:
-        got = sequential_array(
-            client,
-            ListRequest("/learning/completions"),
-            page_size=1000,
-            params_for=lambda i, _n: {"page": i + 1, "perPage": 1000},
-            id_of=lambda r: r["id"],
-            read_ahead=True,
+        got = fetch_list(
+            client, ListRequest("/learning/completions"), partial(ShortPageEnd, page_size=1000)
         )
     assert got == records
     made = server.count("/rest/v1/learning/completions")
     assert least <= made <= least + 1
     if count < 1000:
-        assert made == 1  # a short first page never reads ahead
+        assert made == 1  # a short first page is the last
 
 
 def test_bare_array_server_ignoring_paging_is_stopped(server: Scripted) -> None:
     server.script("/rest/v1/a", (200, [{"id": i} for i in range(10)]))
     with client_for(server) as client, pytest.raises(SourceError) as caught:
-        sequential_array(
-            client,
-            ListRequest("/a"),
-            page_size=10,
-            params_for=lambda i, n: {"offset": n, "limit": 10},
-            id_of=lambda r: r["id"],
-        )
+        fetch_list(client, ListRequest("/a"), partial(OffsetPages, page_size=10))
     assert "same page again" in str(caught.value)
     assert server.count("/rest/v1/a") == 2
 
@@ -474,7 +463,7 @@ def object_pages(server: Scripted, records: list[int], size: int, *, repeat_at: 
 def test_object_list_page_follows_next(server: Scripted) -> None:
     server.script("/rest/v1/r", object_pages(server, list(range(250)), 100))
     with client_for(server) as client:
-        got = object_list_page(client, ListRequest("/r", {"limit": 100}))
+        got = fetch_list(client, ListRequest("/r", {"limit": 100}), NextLinkPages)
     assert [r["RecordId"] for r in got] == list(range(250))
     assert server.count("/rest/v1/r") == 3
 
@@ -490,7 +479,7 @@ def test_object_list_page_repeated_next_once_is_followed(server: Scripted) -> No
 
     server.script("/rest/v1/r", object_pages(server, list(range(250)), 100, repeat_at=repeat))
     with client_for(server) as client:
-        got = object_list_page(client, ListRequest("/r", {"limit": 100}))
+        got = fetch_list(client, ListRequest("/r", {"limit": 100}), NextLinkPages)
         assert any("repeated a bookmark" in w for w in client.stats.warnings)
     ids = [r["RecordId"] for r in got]
     assert sorted(set(ids)) == list(range(250))
@@ -502,7 +491,7 @@ def test_object_list_page_stuck_bookmark_is_an_error(server: Scripted) -> None:
         "/rest/v1/r", object_pages(server, list(range(250)), 100, repeat_at=lambda s: s == 100)
     )
     with client_for(server) as client, pytest.raises(SourceError) as caught:
-        object_list_page(client, ListRequest("/r", {"limit": 100}))
+        fetch_list(client, ListRequest("/r", {"limit": 100}), NextLinkPages)
     assert "stuck" in str(caught.value)
     assert server.count("/rest/v1/r") == 3
 
@@ -518,19 +507,27 @@ def test_paged_result_set_uses_bookmark(server: Scripted) -> None:
         return (200, {"PagingInfo": info, "Items": [{"UserId": u} for u in chunk]})
 
     server.script("/rest/v1/users/", answer)
-    pages: list[int] = []
+    pages = PageSizes()
     with client_for(server) as client:
-        got = paged_result_set(
-            client, ListRequest("/users/"), on_page=lambda items: pages.append(len(items))
-        )
+        got = fetch_list(client, ListRequest("/users/"), BookmarkPages, progress=pages)
     assert [u["UserId"] for u in got] == users
-    assert pages == [100, 100, 50]
+    assert pages.sizes == [100, 100, 50]
+
+
+class PageSizes(NullProgress):
+    """Progress that remembers how many records each page brought."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def advance(self, task: str, *, pages: int = 0, records: int = 0) -> None:
+        self.sizes.append(records)
 
 
 def test_next_url_to_another_host_is_refused(server: Scripted) -> None:
     server.script("/rest/v1/r", (200, {"Next": "https://evil.example/r?x=1", "Objects": [1]}))
     with client_for(server) as client, pytest.raises(SourceError) as caught:
-        object_list_page(client, ListRequest("/r"))
+        fetch_list(client, ListRequest("/r"), NextLinkPages)
     assert "another host" in str(caught.value)
 
 

@@ -30,6 +30,16 @@ def server() -> Iterator[Scripted]:
     scripted.close()
 
 
+def offsets(records: list[Any]) -> Any:
+    """A Coursepath list answering ``offset``/``limit`` (the end is an empty page, §9)."""
+
+    def answer(path: str, query: dict[str, list[str]], headers: Any) -> Any:
+        start, size = int(query["offset"][0]), int(query["limit"][0])
+        return (200, records[start : start + size])
+
+    return answer
+
+
 def env(records: list[Any]) -> Any:
     info = {"totalResults": len(records), "totalPages": 1 if records else 0, "page": 1}
     return (200, {"pagination": {**info, "perPage": 1000}, "results": records})
@@ -155,16 +165,21 @@ def test_thrive_tables(server: Scripted, monkeypatch: pytest.MonkeyPatch) -> Non
     assert t["completions"]["completed_at"].iloc[0] == pd.Timestamp("2026-02-03T04:05:06Z")
     summary = t["user_log_summaries"].iloc[0]
     assert summary["entry_date_from"] == pd.Timestamp("2026-01-01T05:00:00Z")
-    assert summary["entry_date_to"] == pd.Timestamp("2027-01-01T04:59:59.999Z")
+    assert summary["entry_date_to"] == pd.Timestamp("2027-01-01T04:59:59Z")
 
+    # The documented forms (DESIGN.md §9): cpdEntries "YYYY-MM-DD hh:mm:ss" with a day's
+    # margin and an explicit end of day; summaries "YYYY-MM-DDThh:mm:ss" (UTC, no zone);
+    # completions by date, ending two days after the period so no reading loses a record.
     sent = {path: q for path, q, _ in server.seen}
-    assert sent[f"{p}/cpdEntries"]["entryDateFrom"] == ["2025-12-31"]
-    assert sent[f"{p}/cpdEntries"]["entryDateTo"] == ["2027-01-01"]
+    assert sent[f"{p}/cpdEntries"]["entryDateFrom"] == ["2025-12-31 00:00:00"]
+    assert sent[f"{p}/cpdEntries"]["entryDateTo"] == ["2027-01-01 23:59:59"]
     assert sent[f"{p}/cpdEntries"]["perPage"] == ["1000"]
-    assert sent[f"{p}/cpdUserLogSummaries"]["entryDateFrom"] == ["2026-01-01T05:00:00.000Z"]
-    assert sent[f"{p}/cpdUserLogSummaries"]["entryDateTo"] == ["2027-01-01T04:59:59.999Z"]
+    assert sent[f"{p}/cpdUserLogSummaries"]["entryDateFrom"] == ["2026-01-01T05:00:00"]
+    assert sent[f"{p}/cpdUserLogSummaries"]["entryDateTo"] == ["2027-01-01T04:59:59"]
     assert sent[f"{p}/learning/completions"]["completedDateRangeStart"] == ["2025-12-31"]
-    assert sent[f"{p}/learning/completions"]["completedDateRangeEnd"] == ["2027-01-01"]
+    assert sent[f"{p}/learning/completions"]["completedDateRangeEnd"] == ["2027-01-02"]
+    assert sent[f"{p}/users"]["statuses"] == ["active,inactive,expired,new"]
+    assert sent[f"{p}/audiences"]["limit"] == ["100"]
 
 
 def test_thrive_oauth_token_url_default() -> None:
@@ -292,12 +307,12 @@ def test_coursepath_tables(server: Scripted, monkeypatch: pytest.MonkeyPatch) ->
         "department": "Ward",
         "country": "UK",
     }
-    server.script(f"{p}/members", (200, [member]))
-    server.script(f"{p}/courses", (200, [{"id": "c1", "name": "CPR"}, {"id": "c2", "name": "X"}]))
-    server.script(f"{p}/groups", (200, [{"id": "g1", "name": "Nights"}]))
-    server.script(f"{p}/courses/c1/members", (200, [member]))
-    server.script(f"{p}/courses/c2/members", (200, []))
-    server.script(f"{p}/groups/g1/members", (200, [member]))
+    server.script(f"{p}/members", offsets([member]))
+    server.script(f"{p}/courses", offsets([{"id": "c1", "name": "CPR"}, {"id": "c2", "name": "X"}]))
+    server.script(f"{p}/groups", offsets([{"id": "g1", "name": "Nights"}]))
+    server.script(f"{p}/courses/c1/members", offsets([member]))
+    server.script(f"{p}/courses/c2/members", offsets([]))
+    server.script(f"{p}/groups/g1/members", offsets([member]))
     server.script(
         f"{p}/courses/c1/members/m1/coursemember",
         (
@@ -328,6 +343,7 @@ def test_coursepath_tables(server: Scripted, monkeypatch: pytest.MonkeyPatch) ->
     sent = [q for path, q, _ in server.seen if path == f"{p}/members"]
     assert sent[0]["limit"] == ["500"]
     assert sent[0]["offset"] == ["0"]
+    assert [q["offset"] for q in sent] == [["0"], ["1"]]  # on to an empty page
 
 
 def coursepath_config(tmp_path: Any, url: str) -> Any:
@@ -358,10 +374,10 @@ dir = "reports"
 
 def script_small_academy(server: Scripted) -> None:
     p = "/cp/api/v1"
-    server.script(f"{p}/members", (200, [{"id": "m1", "email": "a@x.org"}]))
-    server.script(f"{p}/courses", (200, [{"id": "c1", "name": "CPR"}]))
-    server.script(f"{p}/groups", (200, []))
-    server.script(f"{p}/courses/c1/members", (200, [{"id": "m1", "email": "a@x.org"}]))
+    server.script(f"{p}/members", offsets([{"id": "m1", "email": "a@x.org"}]))
+    server.script(f"{p}/courses", offsets([{"id": "c1", "name": "CPR"}]))
+    server.script(f"{p}/groups", offsets([]))
+    server.script(f"{p}/courses/c1/members", offsets([{"id": "m1", "email": "a@x.org"}]))
     server.script(f"{p}/courses/c1/members/m1/coursemember", (200, {"completed": False}))
 
 
@@ -381,7 +397,8 @@ def test_cli_pull_writes_the_snapshot_and_prints_counts(
     assert "coursepath   results                      1 rows" in result.output
     tables, manifest = read_snapshot(tmp_path / "reports" / "2026-12")
     assert len(tables[("coursepath", "course_members")]) == 1
-    assert manifest["sources"]["coursepath"]["requests"]["/members"] == 1
+    # the end of a Coursepath list is an empty page (DESIGN.md §9): one member, two requests
+    assert manifest["sources"]["coursepath"]["requests"]["/members"] == 2
     assert (
         "k" * 32
         not in (tmp_path / "reports" / "2026-12" / "snapshot" / "manifest.json").read_text()
@@ -435,6 +452,7 @@ def test_progress_counts_pages_and_records(
     with coursepath.make_client(source, POLICY) as client:
         coursepath.pull(client, WINDOW, progress=progress)
     task = "coursepath members+results"
-    assert progress.pages[task] == 5
+    # members, courses and course c1's members each end on an empty page (DESIGN.md §9)
+    assert progress.pages[task] == 8
     assert progress.records[task] == 4
     assert task in progress.finished

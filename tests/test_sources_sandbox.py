@@ -257,7 +257,7 @@ def test_token_expiring_mid_pull_is_renewed_once(
     window = Window.of(config.period, config.organisation.timezone)
     with thrive.make_client(config.sources["thrive"], FAST) as client:
         first = thrive.pull(client, window)
-        sandbox.expire_tokens()
+        sandbox.expire_tokens("thrive")
         second = thrive.pull(client, window)
         # every in-flight request that saw the 401 retries once, but only one new token
         # is fetched: the threads share it
@@ -465,3 +465,105 @@ def test_rate_limit_headers_pace_brightspace_without_a_429(
     assert pulled.stats.retries == {}
     assert pulled.stats.paced_seconds > 0
     assert len(pulled.tables["users"]) == len(limited.organisation.bs_users)
+
+
+# -- issue 19: what reaches the user from a strict or hostile server ------------------------
+
+
+def fast_config(config_path: Path) -> Path:
+    fast = config_path.parent / "fast-retries.toml"
+    fast.write_text(with_fast_http(config_path.read_text()))
+    return fast
+
+
+def test_cli_pull_short_of_a_stable_total_exits_3_and_writes_nothing(
+    sandbox: Sandbox, config_path: Path, tmp_path: Path
+) -> None:
+    """A gateway truncating every page of cpdEntries: stop, rather than report from half."""
+    sandbox.faults.truncate(r"/thrive/rest/v1/cpdEntries\?", keep=0.5)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        cli, ["pull", "-c", str(fast_config(config_path)), "--out", str(out)]
+    )
+    assert result.exit_code == 3, result.output
+    assert "/cpdEntries" in result.output and "promised" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (
+            b'{"pagination":{"totalResults":1,"totalPages":1},"results":[{"logEntryId":"x1",'
+            b'"userId":"u","entryDate":"2026-03-01T10:00:00Z",'
+            b'"durationMinutes":9223372036854775807}]}',
+            "table cpd_entries, record #1 (logEntryId=x1",
+        ),
+        (b'{"results":' + b"[" * 3000 + b"]" * 3000 + b"}", "malformed JSON"),
+    ],
+)
+def test_cli_pull_unusable_value_exits_3_and_writes_nothing(
+    sandbox: Sandbox, config_path: Path, tmp_path: Path, body: bytes, said: str
+) -> None:
+    sandbox.faults.inject(r"/thrive/rest/v1/cpdEntries\?", "body", times=None, body=body)
+    out = tmp_path / "run"
+    config = fast_config(config_path)
+    result = CliRunner().invoke(cli, ["pull", "-c", str(config), "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    assert said in result.output and "thrive" in result.output
+    assert not out.exists()
+    sandbox.faults.clear()
+    again = CliRunner().invoke(cli, ["pull", "-c", str(config), "--out", str(out)])
+    assert again.exit_code == 0, again.output
+
+
+def test_cli_pull_with_a_refresh_token_keeps_every_secret_out_of_sight(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    spreadsheets = write_spreadsheets(sandbox.organisation, tmp_path)
+    path = Path(
+        sandbox.write_config(
+            tmp_path, spreadsheets, sources=("brightspace",), brightspace_auth="refresh_token"
+        )
+    )
+    token_file = tmp_path / "brightspace-refresh-token"
+    given = token_file.read_text().strip()
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["pull", "-c", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rotated = token_file.read_text().strip()
+    assert rotated != given
+    written = "".join(p.read_text(errors="replace") for p in out.rglob("*.json"))
+    for secret in (given, rotated, os.environ["BRIGHTSPACE_CLIENT_SECRET"]):
+        assert secret not in result.output and secret not in written
+
+
+def test_cli_check_sources_warns_of_mapped_fields_no_record_fills(
+    sandbox: Sandbox, config_path: Path
+) -> None:
+    """Issue 19 item 8: a tenant without `duration` on contents, or with every `completedAt`
+    null, is told at first contact, with where the mapping lives."""
+    contents = (
+        b'{"pagination":{"totalResults":1,"totalPages":1},'
+        b'"results":[{"id":"c","title":"T","type":"x"}]}'
+    )
+    sandbox.faults.inject(r"/thrive/rest/v1/contents\?", "body", times=None, body=contents)
+    result_body = (
+        b'{"courseId":"c","memberId":"m","completed":false,"completedAt":null,"score":null,'
+        b'"success":false,"enrolledAt":"2026-01-01T00:00:00Z"}'
+    )
+    sandbox.faults.inject(r"/coursemember", "body", times=None, body=result_body)
+    result = CliRunner().invoke(cli, ["check", "-c", str(config_path), "--sources"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert any(
+        "thrive: contents:" in line
+        and "duration.value" in line
+        and "reconcile/sources/thrive.py TABLES['contents']" in line
+        for line in lines
+    ), lines
+    assert any(
+        "coursepath: results:" in line and "completedAt" in line and "RESULT" in line
+        for line in lines
+    ), lines
+    assert not any("description" in line for line in lines)  # optional fields stay quiet

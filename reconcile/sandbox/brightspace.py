@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Iterable
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import jwt
 import numpy as np
 import pandas as pd
 
@@ -24,9 +27,12 @@ from reconcile.sandbox.platform import (
     BRIGHTSPACE_CLIENT_SECRET,
     BRIGHTSPACE_TOKEN,
     Platform,
+    RefreshTokens,
     TokenStore,
     basic_credentials,
     bearer_token,
+    brightspace_app_jwks,
+    brightspace_app_key,
 )
 from reconcile.sandbox.wire import (
     BadRequest,
@@ -51,6 +57,9 @@ from reconcile.sandbox.wire import (
 
 USERS_PAGE = 100
 MAX_LIMIT = 100
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MAX_ASSERTION_LIFETIME_S = 600
+DEFAULT_PORTS = {"http": "80", "https": "443"}
 DEFAULT_LIMIT = 20
 REQUEST_COST = 10
 _TITLES = {
@@ -75,11 +84,20 @@ class Brightspace(Platform):
     prefix = "/brightspace"
 
     def __init__(
-        self, org: Organisation, tokens: TokenStore, faults: Faults, bucket: CreditBucket
+        self,
+        org: Organisation,
+        tokens: TokenStore,
+        faults: Faults,
+        bucket: CreditBucket,
+        refresh: RefreshTokens,
     ) -> None:
         self.tokens = tokens
         self.faults = faults
         self.bucket = bucket
+        self.refresh = refresh
+        self._jtis: set[str] = set()
+        self._jti_lock = threading.Lock()
+        tokens.register(BRIGHTSPACE_TOKEN)  # the trial token expires like any other
         self._build_users(org.bs_users)
         self._build_records(org.bs_records)
         self._targets = org.bs_targets.set_index("UserId")
@@ -182,9 +200,12 @@ class Brightspace(Platform):
         token = bearer_token(request)
         if token is None:
             return self.error(401, "no bearer token: send Authorization: Bearer <token>")
-        if token == BRIGHTSPACE_TOKEN or self.tokens.state(token) == "valid":
+        state = self.tokens.state(token)
+        if state == "valid":
             return None
-        return self.error(401, "the bearer token is invalid or has expired")
+        if state == "expired":
+            return self.error(401, "the bearer token has expired")
+        return self.error(401, "the bearer token is invalid")
 
     def admit(self, request: Request) -> tuple[Response | None, list[tuple[str, str]]]:
         if not request.path.startswith("/d2l/"):
@@ -203,24 +224,85 @@ class Brightspace(Platform):
     # --- token ----------------------------------------------------------------------------
 
     def _token(self, request: Request) -> Response:
+        """D2L's token endpoint: the refresh-token grant (the refresh token is replaced on
+        every use and the old one refused from then on) and client credentials with a
+        private-key JWT assertion. Client credentials with a client secret are refused, as
+        D2L offers them for no unattended use."""
         form = parse_qs(request.body.decode("utf-8", "replace"))
-        if form.get("grant_type", [""])[-1] != "client_credentials":
-            return json_response(400, {"error": "unsupported_grant_type"})
-        credentials = basic_credentials(request) or (
-            form.get("client_id", [""])[-1],
-            form.get("client_secret", [""])[-1],
-        )
-        if credentials != (BRIGHTSPACE_CLIENT_ID, BRIGHTSPACE_CLIENT_SECRET):
-            return json_response(400, {"error": "invalid_client"})
+
+        def field(name: str) -> str:
+            return form.get(name, [""])[-1]
+
+        grant = field("grant_type")
+        if grant == "refresh_token":
+            client = basic_credentials(request) or (field("client_id"), field("client_secret"))
+            if client != (BRIGHTSPACE_CLIENT_ID, BRIGHTSPACE_CLIENT_SECRET):
+                return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
+            renewed = self.refresh.redeem(field("refresh_token"))
+            if renewed is None:
+                return _oauth_error(
+                    400, "invalid_grant", "the refresh token is unknown, used or revoked"
+                )
+            return self._issued(field("scope"), refresh_token=renewed)
+        if grant == "client_credentials":
+            if field("client_assertion_type") != ASSERTION_TYPE or not field("client_assertion"):
+                return _oauth_error(
+                    400,
+                    "unauthorized_client",
+                    "client credentials need a private-key JWT client assertion; a client "
+                    "secret is not accepted",
+                )
+            audience = f"{request.host}{request.prefix}/core/connect/token"
+            problem = self._assertion_problem(field("client_assertion"), audience)
+            if problem:
+                return _oauth_error(400, "invalid_client", problem)
+            return self._issued(field("scope"))
+        return _oauth_error(400, "unsupported_grant_type", f"grant_type {grant!r}")
+
+    def _issued(self, scope: str, **extra: str) -> Response:
         return json_response(
             200,
             {
                 "access_token": self.tokens.mint(),
                 "token_type": "Bearer",
                 "expires_in": int(self.tokens.lifetime_s),
-                "scope": form.get("scope", ["cpd:records:read cpd:targets:read"])[-1],
+                "scope": scope or "cpd:records:read cpd:targets:read users:userdata:read",
+                **extra,
             },
         )
+
+    def _assertion_problem(self, assertion: str, audience: str) -> str:
+        """Why a client assertion is refused ("" when it is good): RS256 with the key the app
+        registered (its JWKS ``kid``), ``iss`` = ``sub`` = the client id, ``aud`` = this token
+        endpoint, an unexpired ``exp`` at most ten minutes ahead, and a ``jti`` never seen."""
+        try:
+            header = jwt.get_unverified_header(assertion)
+        except jwt.PyJWTError:
+            return "the client assertion is not a JWT"
+        key = brightspace_app_jwks()["keys"][0]
+        if header.get("alg") != "RS256":
+            return "the client assertion must be signed RS256"
+        if header.get("kid") != key["kid"]:
+            return "the client assertion's kid names no key of the app's JWKS"
+        try:
+            claims = jwt.decode(
+                assertion,
+                brightspace_app_key().public_key(),
+                algorithms=["RS256"],
+                audience=audience,
+                options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+            )
+        except jwt.PyJWTError as exc:
+            return f"the client assertion was refused: {exc}"
+        if claims["iss"] != BRIGHTSPACE_CLIENT_ID or claims["sub"] != BRIGHTSPACE_CLIENT_ID:
+            return "iss and sub must both be the client id"
+        if claims["exp"] > time.time() + MAX_ASSERTION_LIFETIME_S:
+            return "the client assertion lives too long (exp)"
+        with self._jti_lock:
+            if claims["jti"] in self._jtis:
+                return "this client assertion was used before (jti)"
+            self._jtis.add(str(claims["jti"]))
+        return ""
 
     # --- users ----------------------------------------------------------------------------
 
@@ -343,7 +425,8 @@ class Brightspace(Platform):
         if bookmark:
             params.append(("recordIdBookmark", bookmark))
         query = urlencode(params)
-        return f"{request.host}{self.prefix}{request.path}" + (f"?{query}" if query else "")
+        origin = _next_origin(request.host, self.faults.modes.brightspace_next)
+        return f"{origin}{request.prefix}{request.path}" + (f"?{query}" if query else "")
 
     def _record(self, request: Request, version: str, recordId: str) -> Response:
         self._check_le(version)
@@ -423,6 +506,25 @@ class Brightspace(Platform):
             return json_response(200, found, records=1)
 
         return handler
+
+
+def _oauth_error(status: int, code: str, description: str) -> Response:
+    return json_response(status, {"error": code, "error_description": description})
+
+
+def _next_origin(host: str, form: str) -> str:
+    """The scheme and host a ``Next`` link names (``Modes.brightspace_next``)."""
+    parts = urlsplit(host)
+    scheme, netloc = parts.scheme, parts.netloc
+    if form == "explicit_port" and parts.port is None:
+        netloc = f"{netloc}:{DEFAULT_PORTS[scheme]}"
+    elif form == "upper_case_host":
+        netloc = netloc.upper()
+    elif form == "other_scheme":
+        scheme = "http" if scheme == "https" else "https"
+    elif form == "foreign_host":
+        netloc = "elsewhere.invalid" + (f":{parts.port}" if parts.port else "")
+    return f"{scheme}://{netloc}"
 
 
 def _field(row: object) -> dict[str, object]:

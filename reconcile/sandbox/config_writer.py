@@ -2,8 +2,10 @@
 
 Why a writer here: the demo, the tests and users trying the tool all need a config that points
 at a running sandbox and a set of generated spreadsheets, and it must load with
-``reconcile.config.load``. Secrets are never written: only the names of the environment
-variables that :meth:`Sandbox.env` fills.
+``reconcile.config.load``. Secrets are never written into it: only the names of the
+environment variables that :meth:`Sandbox.env` fills, and, for the Brightspace auths that
+keep a credential in a file, the name of that file (written beside it, 0600, holding the
+sandbox's own sample refresh token or app key).
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ if TYPE_CHECKING:
     from reconcile.sandbox.server import Sandbox
 
 KNOWN_SOURCES = ("thrive", "brightspace", "coursepath")
+BRIGHTSPACE_AUTHS = ("token", "refresh_token", "private_key_jwt")
+#: Beside the config, for the Brightspace auths that keep their credential in a file (the
+#: sandbox's own sample refresh token and app key, as a user's would be kept).
+REFRESH_TOKEN_FILE = "brightspace-refresh-token"  # noqa: S105 - a file name
+PRIVATE_KEY_FILE = "brightspace-app.pem"
 #: The demo organisation's compliance mailbox; `send --dry-run` needs no server behind it.
 DEMO_SENDER = f"compliance@{EMAIL_DOMAIN}"
 
@@ -27,6 +34,13 @@ DEMO_SENDER = f"compliance@{EMAIL_DOMAIN}"
 def _string(value: str) -> str:
     """A TOML basic string (JSON string escapes are valid TOML escapes)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def _private(path: Path, text: str) -> None:
+    """A credential file readable by its owner only (as docs/sources.md asks of users)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
 
 
 def _path(target: Path, folder: Path) -> str:
@@ -45,8 +59,11 @@ def config_text(
     *,
     sources: tuple[str, ...],
     thrive_auth: str,
+    brightspace_auth: str = "token",
 ) -> str:
     from reconcile.sandbox.server import (
+        ENV_BRIGHTSPACE_CLIENT_ID,
+        ENV_BRIGHTSPACE_CLIENT_SECRET,
         ENV_BRIGHTSPACE_TOKEN,
         ENV_COURSEPATH_KEY,
         ENV_THRIVE_CLIENT_ID,
@@ -60,6 +77,8 @@ def config_text(
         raise ValueError(f"unknown sources {unknown}; use some of {', '.join(KNOWN_SOURCES)}")
     if thrive_auth not in ("basic", "oauth2"):
         raise ValueError('thrive_auth must be "basic" or "oauth2"')
+    if brightspace_auth not in BRIGHTSPACE_AUTHS:
+        raise ValueError(f"brightspace_auth must be one of {', '.join(BRIGHTSPACE_AUTHS)}")
     if "roster" not in spreadsheets:
         raise ValueError("spreadsheets must name a roster")
     org = sandbox.organisation
@@ -106,9 +125,25 @@ def config_text(
             f"base_url = {_string(urls['brightspace'])}",
             'le_version = "1.84"',
             'lp_version = "1.46"',
-            f'token_env = "{ENV_BRIGHTSPACE_TOKEN}"',
-            "",
+            f'auth = "{brightspace_auth}"',
         ]
+        if brightspace_auth == "token":
+            lines.append(f'token_env = "{ENV_BRIGHTSPACE_TOKEN}"')
+        else:
+            lines += [
+                f"token_url = {_string(sandbox.brightspace_token_url)}",
+                f'client_id_env = "{ENV_BRIGHTSPACE_CLIENT_ID}"',
+            ]
+        if brightspace_auth == "refresh_token":
+            lines += [
+                f'client_secret_env = "{ENV_BRIGHTSPACE_CLIENT_SECRET}"',
+                f'refresh_token_file = "{REFRESH_TOKEN_FILE}"',
+            ]
+            _private(folder / REFRESH_TOKEN_FILE, sandbox.issue_refresh_token() + "\n")
+        if brightspace_auth == "private_key_jwt":
+            lines.append(f'private_key_file = "{PRIVATE_KEY_FILE}"')
+            _private(folder / PRIVATE_KEY_FILE, sandbox.brightspace_private_key_pem())
+        lines.append("")
     if "coursepath" in sources:
         lines += [
             "[sources.coursepath]",

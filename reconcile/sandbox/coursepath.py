@@ -3,7 +3,8 @@
 Every request needs ``Authorization: Bearer <JWT>`` signed (HS256 only) with the academy API
 key, claims ``email`` (the acting member), ``iat`` (at most 120 s old, at most 30 s ahead) and
 ``jti`` (never seen before: a token works once). Lists are bare arrays paged by ``offset`` and
-``limit`` (default 100, at most 500). Errors are ``{"error": "..."}``.
+``limit``; each list route silently caps a page at 100, 250 or 500 records whatever ``limit``
+asks (``Modes.coursepath_caps``), so a short page is not the end. Errors are ``{"error"}``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import jwt
 import numpy as np
 import pandas as pd
 
+from reconcile.sandbox.faults import Faults
 from reconcile.sandbox.model import Organisation
 from reconcile.sandbox.platform import COURSEPATH_API_KEY, COURSEPATH_EMAIL, Platform, bearer_token
 from reconcile.sandbox.wire import (
@@ -37,8 +39,7 @@ from reconcile.sandbox.wire import (
     route,
 )
 
-MAX_LIMIT = 500
-DEFAULT_LIMIT = 100
+V1 = "/api/v1"
 MAX_AGE_S = 120
 MAX_SKEW_S = 30
 _MEMBER_FIELDS = ("id", "email", "name", "externalId", "company", "department", "country")
@@ -91,7 +92,8 @@ class Coursepath(Platform):
     name = "coursepath"
     prefix = "/coursepath"
 
-    def __init__(self, org: Organisation) -> None:
+    def __init__(self, org: Organisation, faults: Faults) -> None:
+        self.faults = faults
         self._lock = threading.Lock()
         self._seen_jti: set[str] = set()
         members = org.cp_members
@@ -205,15 +207,17 @@ class Coursepath(Platform):
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _window(self, request: Request) -> tuple[int, int]:
+    def _window(self, request: Request, route: str) -> tuple[int, int]:
+        """``offset`` and the page size: ``limit``, silently cut to the route's cap."""
+        cap = self.faults.modes.coursepath_caps.get(route)
         offset = int_arg(request, "offset", 0, low=0)
-        limit = int_arg(request, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
-        return offset, limit
+        limit = int_arg(request, "limit", cap or 100, low=1)
+        return offset, min(limit, cap) if cap else limit
 
     def _page(
-        self, request: Request, table: Table, positions: np.ndarray | None = None
+        self, request: Request, route: str, table: Table, positions: np.ndarray | None = None
     ) -> Response:
-        offset, limit = self._window(request)
+        offset, limit = self._window(request, route)
         if positions is None:
             stop = min(len(table), offset + limit)
             start = min(offset, stop)
@@ -239,7 +243,7 @@ class Coursepath(Platform):
             found = (column == wanted).fillna(False).to_numpy(dtype=bool)
             mask = found if mask is None else mask & found
         positions = None if mask is None else np.flatnonzero(mask)
-        return self._page(request, self.members, positions)
+        return self._page(request, f"{V1}/members", self.members, positions)
 
     def _me(self, request: Request) -> Response:
         emails = self._member_filters["email"]
@@ -256,17 +260,17 @@ class Coursepath(Platform):
             raise NotFound(f"member {memberId} not found")
         ids = _owners_of(self._course_links, memberId)
         positions = np.array([self.courses.position(i) for i in ids], dtype=np.int64)
-        return self._page(request, self.courses, positions)
+        return self._page(request, f"{V1}/members/{{memberId}}/courses", self.courses, positions)
 
     def _member_groups(self, request: Request, memberId: str) -> Response:
         if self.members.position(memberId) is None:
             raise NotFound(f"member {memberId} not found")
         ids = _owners_of(self._group_links, memberId)
         positions = np.array([self.groups.position(i) for i in ids], dtype=np.int64)
-        return self._page(request, self.groups, positions)
+        return self._page(request, f"{V1}/members/{{memberId}}/groups", self.groups, positions)
 
     def _courses(self, request: Request) -> Response:
-        return self._page(request, self.courses)
+        return self._page(request, f"{V1}/courses", self.courses)
 
     def _course(self, request: Request, courseId: str) -> Response:
         return self._one(self.courses, courseId, f"course {courseId}")
@@ -275,16 +279,16 @@ class Coursepath(Platform):
         if self.courses.position(courseId) is None:
             raise NotFound(f"course {courseId} not found")
         positions = self.course_members.get(courseId, np.empty(0, dtype=np.int64))
-        return self._page(request, self.members, positions)
+        return self._page(request, f"{V1}/courses/{{courseId}}/members", self.members, positions)
 
     def _groups(self, request: Request) -> Response:
-        return self._page(request, self.groups)
+        return self._page(request, f"{V1}/groups", self.groups)
 
     def _members_of_group(self, request: Request, groupId: str) -> Response:
         if self.groups.position(groupId) is None:
             raise NotFound(f"group {groupId} not found")
         positions = self.group_members.get(groupId, np.empty(0, dtype=np.int64))
-        return self._page(request, self.members, positions)
+        return self._page(request, f"{V1}/groups/{{groupId}}/members", self.members, positions)
 
     def _course_member(self, request: Request, courseId: str, memberId: str) -> Response:
         if self.courses.position(courseId) is None:

@@ -15,9 +15,49 @@ import re
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-FAULT_KINDS = ("429", "500", "502", "503", "timeout", "malformed", "reset")
+FAULT_KINDS = ("429", "500", "502", "503", "timeout", "malformed", "reset", "body")
+
+#: Coursepath: "By default we limit the results to 100, 250 or 500 objects, depending on the
+#: API endpoint" (developer.coursepath.com/docs/api.md). Which endpoint has which cap is not
+#: published; these spread the three caps over the list routes. ``limit`` above a cap is
+#: clamped silently, as the vendor's sentence implies.
+COURSEPATH_CAPS = {
+    "/api/v1/members": 100,
+    "/api/v1/courses": 250,
+    "/api/v1/groups": 500,
+    "/api/v1/courses/{courseId}/members": 250,
+    "/api/v1/groups/{groupId}/members": 100,
+    "/api/v1/members/{memberId}/courses": 250,
+    "/api/v1/members/{memberId}/groups": 500,
+}
+NEXT_FORMS = ("as_requested", "explicit_port", "upper_case_host", "other_scheme", "foreign_host")
+
+
+@dataclass
+class Modes:
+    """How strictly (or how awkwardly) each platform behaves where the vendors leave room.
+
+    The defaults are the strict readings (api-fidelity.md): the ones that lose records if a
+    client assumes otherwise. Tests turn them; ``Faults.clear()`` puts the defaults back.
+
+    - ``coursepath_caps``: route template → the most records a page holds, whatever ``limit``
+      asks (a route not listed has no cap but ``limit``'s).
+    - ``thrive_date_only_to``: how a date-only *To* is read, ``"midnight"`` (00:00 of that
+      day, the reading that loses the day) or ``"end_of_day"``.
+    - ``thrive_default_statuses``: the user statuses ``/users`` serves when the request
+      names none (the vendor does not document its default).
+    - ``brightspace_next``: how a ``Next`` link names the host: ``"as_requested"`` (the Host
+      header), ``"explicit_port"`` (the scheme's default port written out when the Host has
+      none), ``"upper_case_host"``, ``"other_scheme"`` (http ↔ https: a downgrade to test)
+      or ``"foreign_host"`` (another host: a hostile server to test).
+    """
+
+    coursepath_caps: dict[str, int] = field(default_factory=lambda: dict(COURSEPATH_CAPS))
+    thrive_date_only_to: str = "midnight"
+    thrive_default_statuses: tuple[str, ...] = ("active",)
+    brightspace_next: str = "as_requested"
 
 
 @dataclass
@@ -27,16 +67,19 @@ class Fault:
     remaining: int | None  # None: forever
     retry_after: float
     hold_s: float
+    body: bytes = b""
 
 
 @dataclass
 class Switch:
-    """A scenario switch: ``repeat_bookmark`` or ``grow_during_pull``."""
+    """A scenario switch: ``repeat_bookmark``, ``grow_during_pull``, ``omit_pagination`` or
+    ``truncate``."""
 
     pattern: re.Pattern[str]
     kind: str
     remaining: int | None
     extra: int = 0
+    keep: float = 1.0
 
 
 class Faults:
@@ -46,6 +89,7 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._switches: list[Switch] = []
+        self.modes = Modes()
 
     def inject(
         self,
@@ -54,18 +98,22 @@ class Faults:
         times: int | None = 1,
         retry_after: float = 0.0,
         hold_s: float = 5.0,
+        body: bytes = b"",
     ) -> None:
         """Make the next ``times`` matching requests fail with ``kind`` (None: forever).
 
         ``retry_after`` (seconds) is sent as ``Retry-After`` on 429 and 503; ``hold_s`` is how
-        long a ``timeout`` holds the response before answering normally.
+        long a ``timeout`` holds the response before answering normally; ``body`` is what a
+        ``"body"`` fault answers with status 200 instead of the real page (a hostile value).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
         if times is not None and times < 1:
             raise ValueError("times must be 1 or more, or None for forever")
         with self._lock:
-            self._faults.append(Fault(re.compile(path_regex), kind, times, retry_after, hold_s))
+            self._faults.append(
+                Fault(re.compile(path_regex), kind, times, retry_after, hold_s, body)
+            )
 
     def repeat_bookmark(self, path_regex: str, times: int | None = None) -> None:
         """Brightspace lists matching the regex hand back a bookmark/Next to the same page."""
@@ -80,10 +128,26 @@ class Faults:
         with self._lock:
             self._switches.append(Switch(re.compile(path_regex), "grow_during_pull", times, extra))
 
+    def omit_pagination(self, path_regex: str, times: int | None = None) -> None:
+        """Matching Thrive envelope lists answer ``{"results": [...]}`` with no ``pagination``
+        block, as the vendor's ``/users`` and ``/audiences`` pages show them."""
+        with self._lock:
+            self._switches.append(Switch(re.compile(path_regex), "omit_pagination", times))
+
+    def truncate(self, path_regex: str, keep: float = 0.5, times: int | None = None) -> None:
+        """Matching Thrive envelope pages lose their last records on the way (a truncating
+        gateway): only the first ``keep`` share of ``results`` arrives, ``pagination`` as is."""
+        if not 0 <= keep < 1:
+            raise ValueError("keep must be from 0 to below 1")
+        with self._lock:
+            self._switches.append(Switch(re.compile(path_regex), "truncate", times, keep=keep))
+
     def clear(self) -> None:
+        """Disarm every fault and switch and put the strict modes back to their defaults."""
         with self._lock:
             self._faults.clear()
             self._switches.clear()
+            self.modes = Modes()
 
     def take(self, target: str) -> Fault | None:
         """The first live fault matching ``target``, consuming one use of it."""
@@ -122,6 +186,17 @@ class Stats:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str]] = Counter()
         self._records: Counter[tuple[str, str]] = Counter()
+        self._hosts: Counter[str] = Counter()
+
+    def host(self, host: str) -> None:
+        """Count a request by the Host it named (through a proxy, any host can arrive)."""
+        with self._lock:
+            self._hosts[host.lower()] += 1
+
+    @property
+    def hosts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._hosts)
 
     def count(self, platform: str, route: str, records: int = 0) -> None:
         with self._lock:
@@ -152,6 +227,7 @@ class Stats:
         with self._lock:
             self._requests.clear()
             self._records.clear()
+            self._hosts.clear()
 
 
 class CreditBucket:

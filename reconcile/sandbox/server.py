@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -23,10 +24,11 @@ from urllib.parse import parse_qs, urlsplit
 from reconcile.sandbox import platform as creds
 from reconcile.sandbox.brightspace import Brightspace
 from reconcile.sandbox.coursepath import Coursepath
-from reconcile.sandbox.faults import CreditBucket, Fault, Faults, Stats
+from reconcile.sandbox.faults import CreditBucket, Fault, Faults, Modes, Stats
 from reconcile.sandbox.model import Organisation
-from reconcile.sandbox.platform import Platform, TokenStore
+from reconcile.sandbox.platform import Platform, RefreshTokens, TokenStore
 from reconcile.sandbox.thrive import Thrive
+from reconcile.sandbox.tls import certificate_file, server_context
 from reconcile.sandbox.wire import BadRequest, NotFound, Request, Response, json_response, match
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ ENV_THRIVE_SECRET = "THRIVE_API_SECRET"  # noqa: S105
 ENV_THRIVE_CLIENT_ID = "THRIVE_CLIENT_ID"
 ENV_THRIVE_CLIENT_SECRET = "THRIVE_CLIENT_SECRET"  # noqa: S105
 ENV_BRIGHTSPACE_TOKEN = "BRIGHTSPACE_TOKEN"  # noqa: S105
+ENV_BRIGHTSPACE_CLIENT_ID = "BRIGHTSPACE_CLIENT_ID"
+ENV_BRIGHTSPACE_CLIENT_SECRET = "BRIGHTSPACE_CLIENT_SECRET"  # noqa: S105
 ENV_COURSEPATH_KEY = "COURSEPATH_API_KEY"
 ORGANISATION_NAME = "Acme Health (sandbox)"
 MAX_BODY = 1 << 20
@@ -60,6 +64,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         rate_limit_window_s: float = 60.0,
+        tls: bool = False,
     ) -> None:
         if org is None:
             from reconcile.sandbox.generate import generate
@@ -69,16 +74,20 @@ class Sandbox:
         self.latency_ms = latency_ms
         self.host = host
         self.port = port
+        self.tls = tls
         self.faults = Faults()
         self.stats = Stats()
         self._stopping = threading.Event()
         self._thrive_tokens = TokenStore(token_lifetime_s)
         self._brightspace_tokens = TokenStore(token_lifetime_s)
         bucket = CreditBucket(rate_limit_per_minute, window_s=rate_limit_window_s)
+        self.refresh_tokens = RefreshTokens(creds.BRIGHTSPACE_REFRESH_TOKEN)
         self.platforms: dict[str, Platform] = {
             "thrive": Thrive(org, self._thrive_tokens, self.faults),
-            "brightspace": Brightspace(org, self._brightspace_tokens, self.faults, bucket),
-            "coursepath": Coursepath(org),
+            "brightspace": Brightspace(
+                org, self._brightspace_tokens, self.faults, bucket, self.refresh_tokens
+            ),
+            "coursepath": Coursepath(org, self.faults),
         }
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -93,7 +102,8 @@ class Sandbox:
             return self
         self.warm()
         self._stopping.clear()
-        self._server = _Server((self.host, self.port), _Handler, self)
+        context = server_context() if self.tls else None
+        self._server = _Server((self.host, self.port), _Handler, self, context)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -138,7 +148,29 @@ class Sandbox:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the sandbox is not running; call start() first")
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def modes(self) -> Modes:
+        """The strict behaviours tests turn (see ``faults.Modes``); reset by ``faults.clear()``."""
+        return self.faults.modes
+
+    @property
+    def ca_file(self) -> str:
+        """With ``tls=True``: the PEM file of the sandbox's self-signed certificate, for
+        ``REQUESTS_CA_BUNDLE`` or a session's ``verify``."""
+        return certificate_file()
+
+    def issue_refresh_token(self) -> str:
+        """A new Brightspace refresh token, valid once (then rotated), as D2L hands one out
+        when the user authorises the app."""
+        return self.refresh_tokens.issue()
+
+    @staticmethod
+    def brightspace_private_key_pem() -> str:
+        """The sandbox app's RS256 private key (a public sample credential) for a config
+        using ``auth = "private_key_jwt"``."""
+        return creds.brightspace_app_private_pem()
 
     @property
     def base_urls(self) -> dict[str, str]:
@@ -165,12 +197,17 @@ class Sandbox:
             ENV_COURSEPATH_KEY: creds.COURSEPATH_API_KEY,
             ENV_THRIVE_CLIENT_ID: creds.THRIVE_CLIENT_ID,
             ENV_THRIVE_CLIENT_SECRET: creds.THRIVE_CLIENT_SECRET,
+            ENV_BRIGHTSPACE_CLIENT_ID: creds.BRIGHTSPACE_CLIENT_ID,
+            ENV_BRIGHTSPACE_CLIENT_SECRET: creds.BRIGHTSPACE_CLIENT_SECRET,
         }
 
-    def expire_tokens(self) -> None:
-        """Every OAuth token minted so far is invalid from now: the next call gets 401."""
-        self._thrive_tokens.expire_all()
-        self._brightspace_tokens.expire_all()
+    def expire_tokens(self, *platforms: str) -> None:
+        """Every access token the named platforms (default: Thrive and Brightspace) issued
+        so far, the Brightspace trial token included, is refused from now: the next call
+        gets 401, and a new token works."""
+        stores = {"thrive": self._thrive_tokens, "brightspace": self._brightspace_tokens}
+        for name in platforms or tuple(stores):
+            stores[name].expire_all()
 
     def write_config(
         self,
@@ -179,14 +216,23 @@ class Sandbox:
         *,
         sources: tuple[str, ...] = ("thrive", "brightspace", "coursepath"),
         thrive_auth: str = "basic",
+        brightspace_auth: str = "token",
     ) -> Path:
-        """Write ``reconcile.toml`` pointing at this sandbox and these spreadsheets."""
+        """Write ``reconcile.toml`` pointing at this sandbox and these spreadsheets
+        (``brightspace_auth``: ``token``, ``refresh_token`` or ``private_key_jwt``)."""
         from reconcile.sandbox.config_writer import config_text
 
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "reconcile.toml"
-        text = config_text(self, out, spreadsheets, sources=sources, thrive_auth=thrive_auth)
+        text = config_text(
+            self,
+            out,
+            spreadsheets,
+            sources=sources,
+            thrive_auth=thrive_auth,
+            brightspace_auth=brightspace_auth,
+        )
         temporary = path.with_suffix(".toml.tmp")
         temporary.write_text(text, encoding="utf-8")
         temporary.replace(path)
@@ -194,11 +240,15 @@ class Sandbox:
 
     # --- one request ------------------------------------------------------------------------
 
-    def platform_for(self, path: str) -> tuple[Platform | None, str]:
+    def platform_for(self, path: str) -> tuple[Platform | None, str, str]:
+        """(platform, path below its prefix, the prefix). Brightspace is also served at the
+        root (``/d2l/...``), as a D2L host serves it, for clients that cannot take a prefix."""
         for platform in self.platforms.values():
             if path == platform.prefix or path.startswith(platform.prefix + "/"):
-                return platform, path[len(platform.prefix) :]
-        return None, path
+                return platform, path[len(platform.prefix) :], platform.prefix
+        if path.startswith("/d2l/"):
+            return self.platforms["brightspace"], path, ""
+        return None, path, ""
 
     def hold(self, seconds: float) -> None:
         """Sleep, but wake at once when the sandbox stops."""
@@ -210,9 +260,25 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], handler: type, sandbox: Sandbox) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type,
+        sandbox: Sandbox,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
         self.sandbox = sandbox
+        self.context = context
         super().__init__(address, handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """With TLS, the handshake happens here, in the connection's own thread."""
+        if self.context is not None:
+            try:
+                request = self.context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
 
 
 class _Reset(Exception):
@@ -259,21 +325,27 @@ class _Handler(BaseHTTPRequestHandler):
             length = 0
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
-        host = self.headers.get("Host") or f"{self.server.sandbox.host}:{self.server.sandbox.port}"
+        sandbox = self.server.sandbox
+        host = self.headers.get("Host") or f"{sandbox.host}:{sandbox.port}"
+        scheme = "https" if sandbox.tls else "http"
+        raw_path = self.path
+        if parts.scheme:  # reached through a proxy: the request target is the absolute URL
+            raw_path = parts.path + (f"?{parts.query}" if parts.query else "")
         return Request(
             method=self.command,
             path=parts.path,
-            raw_path=self.path,
+            raw_path=raw_path,
             query=parse_qs(parts.query, keep_blank_values=True),
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
-            host=f"http://{host}",
+            host=f"{scheme}://{host}",
         )
 
     def _respond(self, sandbox: Sandbox, request: Request) -> Response:
         if sandbox.latency_ms:
             sandbox.hold(sandbox.latency_ms / 1000)
-        platform, sub_path = sandbox.platform_for(request.path)
+        sandbox.stats.host(request.host.split("://", 1)[-1])
+        platform, sub_path, prefix = sandbox.platform_for(request.path)
         if platform is None:
             sandbox.stats.count("sandbox", "(unknown)")
             return json_response(
@@ -284,6 +356,7 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
         request.path = sub_path
+        request.prefix = prefix
         found = match(platform.routes, request.method, sub_path)
         template = found[0].template if found else "(unknown)"
         sandbox.stats.count(platform.name, template)
@@ -291,6 +364,8 @@ class _Handler(BaseHTTPRequestHandler):
         if refused is not None:
             return refused
         fault = sandbox.faults.take(request.raw_path)
+        if fault is not None and fault.kind == "body":
+            return Response(200, fault.body, headers=list(extra_headers))
         if fault is not None and fault.kind not in ("timeout", "malformed"):
             return _fault_response(platform, fault, extra_headers)
         if fault is not None and fault.kind == "timeout":

@@ -49,12 +49,13 @@ from reconcile.sandbox.wire import (
     join_objects,
     json_response,
     route,
-    text_json_response,
     thrive_instant,
 )
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 100
+AUDIENCES_LIMIT = 100  # /audiences documents `limit`, 1..100, default 100
+USER_STATUSES = ("active", "inactive", "expired", "new")
 _REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -264,10 +265,10 @@ class Thrive(Platform):
 
         return [
             route("POST", "/oauth2/token/{tenantId}", self._token),
-            route("GET", f"{v1}/users", listing(lambda: self.users)),
+            route("GET", f"{v1}/users", self._users),
             route("GET", f"{v1}/users/ref/{{ref}}", self._user_by_ref),
             route("GET", f"{v1}/user/{{id}}", single(lambda: self.users, "user")),
-            route("GET", f"{v1}/audiences", listing(lambda: self.audiences)),
+            route("GET", f"{v1}/audiences", self._audiences),
             route("GET", f"{v1}/audiences/{{id}}", self._audience),
             route("GET", f"{v1}/audiences/{{id}}/members", self._audience_members),
             route("GET", f"{v1}/cpdCategories", listing(lambda: self.categories)),
@@ -377,19 +378,69 @@ class Thrive(Platform):
         request: Request,
         listing: Listing,
         bounds: Callable[[], tuple[int, int]] | None = None,
+        *,
+        positions: np.ndarray | None = None,
+        page_size: int | None = None,
     ) -> Response:
+        """One page of a list: rows ``bounds()`` of the table, or the rows at ``positions``.
+
+        ``page_size`` replaces ``perPage`` (``/audiences`` pages by its ``limit``).
+        """
         page, per_page = self._paging(request)
+        per_page = page_size or per_page
         table = listing.table
-        start, stop = bounds() if bounds else (0, len(table))
-        total = stop - start
-        first = min(stop, start + (page - 1) * per_page)
-        last = min(stop, first + per_page)
-        body = _envelope_bytes(total, page, per_page, table.json_array(first, last))
+        if positions is None:
+            start, stop = bounds() if bounds else (0, len(table))
+            positions = np.arange(start, stop, dtype=np.int64)
+            contiguous = True
+        else:
+            start, contiguous = 0, False
+        total = len(positions)
+        chosen = self._arriving(request, positions[(page - 1) * per_page : page * per_page])
+        if contiguous and len(chosen):
+            results = table.json_array(int(chosen[0]), int(chosen[-1]) + 1)
+        else:
+            results = table.json_array_at(chosen)
+        body = self._wrapped(request, total, page, per_page, results)
         if page == 1:
             switch = self.faults.switch("grow_during_pull", request.raw_path)
             if switch is not None:
                 self._grow(listing, start, switch.extra)
-        return bytes_json_response(200, body, records=last - first)
+        return bytes_json_response(200, body, records=len(chosen))
+
+    def _arriving(self, request: Request, chosen: np.ndarray) -> np.ndarray:
+        """The rows of a page that reach the client (a ``truncate`` switch drops the rest)."""
+        switch = self.faults.switch("truncate", request.raw_path, consume=True)
+        if switch is None:
+            return chosen
+        return chosen[: math.floor(len(chosen) * switch.keep)]
+
+    def _wrapped(
+        self, request: Request, total: int, page: int, per_page: int, results: bytes
+    ) -> bytes:
+        """The envelope around a page's records, without ``pagination`` when switched off."""
+        if self.faults.switch("omit_pagination", request.raw_path):
+            return b"".join((b'{"results":', results, b"}"))
+        return _envelope_bytes(total, page, per_page, results)
+
+    def _users(self, request: Request) -> Response:
+        """``/users``: the statuses asked for (``statuses``, comma-separated, or ``status``),
+        less ``omitStatuses``; with none named, the mode's default statuses."""
+        wanted = _names(request, "statuses") or _names(request, "status")
+        unknown = [s for s in wanted if s not in USER_STATUSES]
+        if unknown:
+            raise BadRequest(f"unknown status {unknown[0]!r}; use {', '.join(USER_STATUSES)}")
+        chosen = set(wanted or self.faults.modes.thrive_default_statuses)
+        chosen -= set(_names(request, "omitStatuses"))
+        table = self.users.table
+        statuses = np.asarray(table.column("status").raw(np.arange(len(table))), dtype=object)
+        positions = np.flatnonzero(np.isin(statuses, list(chosen))).astype(np.int64)
+        return self._envelope(request, self.users, positions=positions)
+
+    def _audiences(self, request: Request) -> Response:
+        """``/audiences`` pages by ``limit`` (1..100, default 100), as its page documents."""
+        limit = int_arg(request, "limit", AUDIENCES_LIMIT, low=1, high=AUDIENCES_LIMIT)
+        return self._envelope(request, self.audiences, page_size=limit)
 
     def _grow(self, listing: Listing, at: int, extra: int) -> None:
         """New records appear at the front of the list: totals grow, later pages shift."""
@@ -441,9 +492,12 @@ class Thrive(Platform):
     def _audience_members(self, request: Request, id: str) -> Response:
         return self._envelope(request, self.members[self._audience_id(id)])
 
+    def _whole_day(self) -> bool:
+        return self.faults.modes.thrive_date_only_to == "end_of_day"
+
     def _cpd_entries(self, request: Request) -> Response:
-        low = thrive_instant(request, "entryDateFrom", end_of_day=False)
-        high = thrive_instant(request, "entryDateTo", end_of_day=True)
+        low = thrive_instant(request, "entryDateFrom", forms="entries")
+        high = thrive_instant(request, "entryDateTo", forms="entries", whole_day=self._whole_day())
         _check_order(low, high, "entryDateFrom", "entryDateTo")
         return self._envelope(
             request, self.entries, lambda: self.entries.table.key_range(low, high)
@@ -453,8 +507,8 @@ class Thrive(Platform):
         for name in ("entryDateFrom", "entryDateTo"):
             if request.arg(name) is None:
                 raise BadRequest(f"{name} is required")
-        low = thrive_instant(request, "entryDateFrom", end_of_day=False)
-        high = thrive_instant(request, "entryDateTo", end_of_day=True)
+        low = thrive_instant(request, "entryDateFrom", forms="summaries")
+        high = thrive_instant(request, "entryDateTo", forms="summaries")
         _check_order(low, high, "entryDateFrom", "entryDateTo")
         page, per_page = self._paging(request)
         with self._lock:
@@ -475,21 +529,23 @@ class Thrive(Platform):
             )
             users = np.unique(codes[codes >= 0])
         total = len(users)
-        chosen = users[(page - 1) * per_page : page * per_page]
+        chosen = self._arriving(request, users[(page - 1) * per_page : page * per_page])
         minutes = totals[chosen] + self._offsets[chosen]
         objects = [
             f'{{"userId":{uid},"durationMinutes":{m}}}'
             for uid, m in zip(self._user_id_column.take(chosen), minutes.tolist(), strict=True)
         ]
-        text = _envelope_text(total, page, per_page, objects)
-        return text_json_response(200, text, records=len(objects))
+        body = self._wrapped(request, total, page, per_page, join_objects(objects).encode())
+        return bytes_json_response(200, body, records=len(objects))
 
     # --- completions (bare array) ---------------------------------------------------------
 
     def _list_completions(self, request: Request) -> Response:
         page, per_page = self._paging(request)
-        low = thrive_instant(request, "completedDateRangeStart", end_of_day=False)
-        high = thrive_instant(request, "completedDateRangeEnd", end_of_day=True)
+        low = thrive_instant(request, "completedDateRangeStart", forms="completions")
+        high = thrive_instant(
+            request, "completedDateRangeEnd", forms="completions", whole_day=self._whole_day()
+        )
         _check_order(low, high, "completedDateRangeStart", "completedDateRangeEnd")
         table = self.completions
         start, stop = table.key_range(low, high)
@@ -590,10 +646,10 @@ def _pagination(total: int, page: int, per_page: int) -> str:
     )
 
 
-def _envelope_text(total: int, page: int, per_page: int, objects: list[str]) -> str:
-    return (
-        f'{{"pagination":{_pagination(total, page, per_page)},"results":{join_objects(objects)}}}'
-    )
+def _names(request: Request, name: str) -> list[str]:
+    """A list parameter, comma-separated or repeated."""
+    values = request.query.get(name) or []
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def _envelope_bytes(total: int, page: int, per_page: int, results: bytes) -> bytes:

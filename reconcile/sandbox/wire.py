@@ -42,6 +42,7 @@ class Request:
     headers: Mapping[str, str]
     body: bytes
     host: str  # "http://127.0.0.1:8765": where this sandbox was reached
+    prefix: str = ""  # the platform prefix the path came under ("" when served at the root)
 
     def arg(self, name: str) -> str | None:
         """The last value of a query parameter, or None when absent."""
@@ -105,8 +106,24 @@ def bool_arg(request: Request, name: str, default: bool) -> bool:
     return lowered == "true"
 
 
-_THRIVE_INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2})(\.\d{1,6})?(Z)?)?")
 _UTC_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d{1,3})?Z")
+#: The date forms each Thrive filter accepts. ``entries``: cpdEntries' documented
+#: "YYYY-MM-DD hh:mm:ss" (its examples are date-only too); ``summaries``:
+#: cpdUserLogSummaries' documented "YYYY-MM-DDThh:mm:ss" (no zone, read as UTC);
+#: ``completions``: "date/date-time" (no format published), so any ISO 8601 form.
+THRIVE_DATE_FORMS = {
+    "entries": (
+        re.compile(r"(\d{4}-\d{2}-\d{2})()()"),
+        re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})()"),
+    ),
+    "summaries": (re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})()"),),
+    "completions": (re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2})(\.\d{1,6})?Z?)?"),),
+}
+_FORM_EXAMPLES = {
+    "entries": "2026-01-31 or '2026-01-31 13:00:00'",
+    "summaries": "2026-01-31T13:00:00",
+    "completions": "2026-01-31 or 2026-01-31T13:00:00Z",
+}
 
 
 def _to_ns(day: str, clock: str | None, fraction: str | None) -> int:
@@ -118,20 +135,26 @@ def _to_ns(day: str, clock: str | None, fraction: str | None) -> int:
     return int(pd.Timestamp(stamp).value)
 
 
-def thrive_instant(request: Request, name: str, *, end_of_day: bool) -> int | None:
-    """Thrive's date filters: a date, or a date and time (UTC). A date-only `To` is inclusive."""
+def thrive_instant(
+    request: Request, name: str, *, forms: str, whole_day: bool = False
+) -> int | None:
+    """A Thrive date filter in one of the forms ``THRIVE_DATE_FORMS[forms]`` allows (UTC).
+
+    ``whole_day``: a date-only value covers the whole day (an inclusive *To* read
+    generously); otherwise it is 00:00:00 of that day.
+    """
     raw = request.arg(name)
     if raw is None:
         return None
-    match = _THRIVE_INSTANT.fullmatch(raw.strip())
-    if not match:
-        raise BadRequest(
-            f"{name} must look like 2026-01-31, '2026-01-31 13:00:00' or 2026-01-31T13:00:00Z "
-            f"(got {raw!r})"
-        )
-    day, clock, fraction, _ = match.groups()
-    value = _to_ns(day, clock, fraction)
-    if clock is None and end_of_day:
+    for pattern in THRIVE_DATE_FORMS[forms]:
+        match = pattern.fullmatch(raw.strip())
+        if match:
+            break
+    else:
+        raise BadRequest(f"{name} must look like {_FORM_EXAMPLES[forms]} (got {raw!r})")
+    day, clock, fraction = match.groups()
+    value = _to_ns(day, clock or None, fraction or None)
+    if not clock and whole_day:
         value += NS_PER_DAY - 1
     return value
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from reconcile.config import Period
-from reconcile.sources.http import RequestStats
+from reconcile.sources.columns import Column, UnusableValue, dedupe, frame
+from reconcile.sources.http import HttpClient, RequestStats
 
 MARGIN = dt.timedelta(days=1)
 
@@ -62,7 +65,7 @@ class Window:
 
 
 def utc_text(moment: dt.datetime) -> str:
-    """``2026-01-12T05:00:00.000Z``: the UtcDateTime form Brightspace uses (Thrive accepts it)."""
+    """``2026-01-12T05:00:00.000Z``: the UtcDateTime form Brightspace documents."""
     moment = moment.astimezone(dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -84,3 +87,55 @@ class SourcePull:
         self.endpoints[table] = endpoint
         self.pulled_at[table] = dt.datetime.now(dt.UTC)
         self.duplicates[table] = duplicates
+
+
+def add_table(
+    client: HttpClient,
+    result: SourcePull,
+    name: str,
+    records: Sequence[Any],
+    columns: Sequence[Column],
+    endpoint: str,
+    keys: tuple[str, ...],
+    *,
+    extra: dict[str, tuple[str, Iterable[Any]]] | None = None,
+) -> None:
+    """Type ``records`` into the table ``name``, drop repeated keys, and add it to ``result``.
+
+    A value no platform can mean (see ``columns.UnusableValue``) stops the pull here, naming
+    the source, the table and the record, before anything is written anywhere.
+    """
+    extra = {key: (kind, list(values)) for key, (kind, values) in (extra or {}).items()}
+    try:
+        table = frame(records, columns, extra=extra)
+    except UnusableValue as bad:
+        raise client.fail(
+            f"{client.source}: {endpoint} answered a value no {client.source} record can hold "
+            f"in table {name}, record {_record_label(records, bad.position, columns, extra)}: "
+            f"{bad}; the service returned something unusable, so nothing was written: report "
+            "the record to the vendor",
+            url=client.url(endpoint),
+        ) from None
+    table, dropped = dedupe(table, keys, stats=result.stats, label=f"{result.source} {endpoint}")
+    result.add(name, table, endpoint, dropped)
+
+
+def _record_label(
+    records: Sequence[Any],
+    position: int,
+    columns: Sequence[Column],
+    extra: dict[str, tuple[str, list[Any]]],
+) -> str:
+    """``#12 (logEntryId=abc)``: where a bad value sits, by position and its id fields."""
+    ids = []
+    for name, (kind, values) in extra.items():
+        if kind == "id" and position < len(values):
+            ids.append(f"{name}={values[position]}")
+    record = records[position] if position < len(records) else None
+    for column in columns:
+        if column.kind == "id" and isinstance(record, dict):
+            value = record.get(column.path.split(".")[0]) if "." not in column.path else None
+            if value is not None:
+                ids.append(f"{column.path}={value}")
+    label = f"#{position + 1}"
+    return f"{label} ({', '.join(ids[:3])})" if ids else label

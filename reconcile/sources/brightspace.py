@@ -11,18 +11,16 @@ requests against the rate limit.
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from typing import Any
+from urllib.parse import quote
 
-from requests.auth import AuthBase
-
-from reconcile.config import BrightspaceSource, secret
+from reconcile.config import BrightspaceSource
 from reconcile.progress import NullProgress, Progress
-from reconcile.sources.auth import StaticBearer, authenticated_client, client_credentials
-from reconcile.sources.base import SourcePull, Window, utc_text
-from reconcile.sources.columns import Column, dedupe, frame
+from reconcile.sources.auth import authenticated_client, brightspace_auth
+from reconcile.sources.base import SourcePull, Window, add_table, utc_text
+from reconcile.sources.columns import Column
 from reconcile.sources.http import HttpClient, HttpPolicy
-from reconcile.sources.paging import ListRequest, object_list_page, paged_result_set
+from reconcile.sources.paging import BookmarkPages, ListRequest, NextLinkPages, fetch_list
 
 RECORDS_LIMIT = 100  # the largest CPD records page Brightspace allows
 
@@ -73,15 +71,22 @@ def routes(source: BrightspaceSource) -> dict[str, str]:
     }
 
 
+def query_params(window: Window) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The query of a user's records (the period with a day's margin each side: the engine
+    keeps each record by its local date) and of their target progress (exactly the period,
+    since its figures are compared with the detail)."""
+    records = {
+        "limit": RECORDS_LIMIT,
+        "startDate": utc_text(window.detail_from_instant),
+        "endDate": utc_text(window.detail_to_instant),
+    }
+    targets = {"startDate": utc_text(window.exact_from), "endDate": utc_text(window.exact_to)}
+    return records, targets
+
+
 def make_client(source: BrightspaceSource, policy: HttpPolicy) -> HttpClient:
-    """A bearer token from the environment, or OAuth2 client credentials."""
-    if source.token_env:
-        auth: AuthBase = StaticBearer(secret(source.token_env, key="sources.brightspace.token_env"))
-    else:
-        auth = client_credentials(
-            source, source.token_url or f"{source.base_url}/core/connect/token"
-        )
-    return authenticated_client(source, auth, policy)
+    """The client with the auth the config chooses: refresh token, private-key JWT or token."""
+    return authenticated_client(source, brightspace_auth(source), policy)
 
 
 def pull(
@@ -91,112 +96,90 @@ def pull(
     *,
     progress: Progress | None = None,
 ) -> SourcePull:
-    """Users, then per user (as soon as each users page arrives) records and target progress."""
+    """Users, then per user their CPD records and target progress."""
     progress = progress or NullProgress()
     task = f"{client.source} users+records"
     progress.start(task)
     paths = routes(source)
     result = SourcePull(client.source, client.base_url, stats=client.stats)
-    records_params = {
-        "limit": RECORDS_LIMIT,
-        "startDate": utc_text(window.detail_from_instant),
-        "endDate": utc_text(window.detail_to_instant),
-    }
-    target_params = {"startDate": utc_text(window.exact_from), "endDate": utc_text(window.exact_to)}
+    records_params, target_params = query_params(window)
 
-    def records_of(user_id: str) -> list[dict[str, Any]]:
-        request = ListRequest(
-            paths["records"].format(userId=user_id), records_params, endpoint=paths["records"]
-        )
-        return object_list_page(client, request, progress=progress, task=task)
-
-    def target_of(user_id: str) -> Any:
+    def per_user(item: tuple[str, str]) -> Any:
+        kind, user_id = item
+        path = paths[kind].format(userId=quote(user_id, safe=""))
+        if kind == "records":
+            request = ListRequest(path, records_params, endpoint=paths["records"])
+            return fetch_list(client, request, NextLinkPages, progress=progress, task=task)
         body = client.get_json(
-            paths["targets"].format(userId=user_id),
-            params=target_params,
-            endpoint=paths["targets"],
-            missing_ok=True,
+            path, params=target_params, endpoint=paths["targets"], missing_ok=True
         )
         progress.advance(task, pages=1, records=1 if body else 0)
         return body
 
-    record_futures: list[tuple[str, Future[Any]]] = []
-    target_futures: list[tuple[str, Future[Any]]] = []
+    users = fetch_list(
+        client,
+        ListRequest(paths["users"], endpoint=paths["users"], key="UserId"),
+        BookmarkPages,
+        progress=progress,
+        task=task,
+    )
+    user_ids = list(dict.fromkeys(uid for uid in map(_user_id, users) if uid is not None))
+    answers = client.map(per_user, [(kind, uid) for uid in user_ids for kind in KINDS])
+    per_user_records = [(uid, answers[2 * i]) for i, uid in enumerate(user_ids)]
+    per_user_targets = [(uid, answers[2 * i + 1]) for i, uid in enumerate(user_ids)]
 
-    started: set[str] = set()
-
-    def start_users(items: list[dict[str, Any]]) -> None:
-        for item in items:
-            user_id = _user_id(item)
-            if user_id is None or user_id in started:
-                continue  # a user listed twice (repeated bookmark) is asked about once
-            started.add(user_id)
-            record_futures.append((user_id, client.submit(records_of, user_id)))
-            target_futures.append((user_id, client.submit(target_of, user_id)))
-
-    try:
-        users = paged_result_set(
-            client,
-            ListRequest(paths["users"], endpoint=paths["users"]),
-            progress=progress,
-            task=task,
-            on_page=start_users,
-        )
-        per_user_records = [(uid, f.result()) for uid, f in record_futures]
-        per_user_targets = [(uid, f.result()) for uid, f in target_futures]
-    except BaseException:
-        for _, f in record_futures + target_futures:
-            f.cancel()
-        raise
-
-    _add(result, "users", frame(users, USERS), paths["users"], ("user_id",))
+    add_table(client, result, "users", users, USERS, paths["users"], ("user_id",))
     owners = [uid for uid, group in per_user_records for _ in group]
     records = [r for _, group in per_user_records for r in group]
-    _add(
+    add_table(
+        client,
         result,
         "records",
-        frame(records, RECORDS, extra={"user_id": ("id", owners)}),
+        records,
+        RECORDS,
         paths["records"],
         ("user_id", "record_id"),
+        extra={"user_id": ("id", owners)},
     )
     present = [(uid, body) for uid, body in per_user_targets if isinstance(body, dict)]
     n = len(present)
-    _add(
+    add_table(
+        client,
         result,
         "targets",
-        frame(
-            [body for _, body in present],
-            TARGETS,
-            extra={
-                "user_id": ("id", [uid for uid, _ in present]),
-                "requested_start": ("datetime", [utc_text(window.exact_from)] * n),
-                "requested_end": ("datetime", [utc_text(window.exact_to)] * n),
-            },
-        ),
+        [body for _, body in present],
+        TARGETS,
         paths["targets"],
         ("user_id",),
+        extra={
+            "user_id": ("id", [uid for uid, _ in present]),
+            "requested_start": ("datetime", [utc_text(window.exact_from)] * n),
+            "requested_end": ("datetime", [utc_text(window.exact_to)] * n),
+        },
     )
-    categories = [(uid, c) for uid, body in present for c in body.get("CategoryProgress") or []]
-    _add(
+    categories = [
+        (uid, c)
+        for uid, body in present
+        for c in (body.get("CategoryProgress") or [])
+        if isinstance(c, dict)
+    ]
+    add_table(
+        client,
         result,
         "target_categories",
-        frame(
-            [c for _, c in categories],
-            TARGET_CATEGORIES,
-            extra={"user_id": ("id", [uid for uid, _ in categories])},
-        ),
+        [c for _, c in categories],
+        TARGET_CATEGORIES,
         paths["targets"],
         ("user_id", "category_id"),
+        extra={"user_id": ("id", [uid for uid, _ in categories])},
     )
     progress.finish(task)
     return result
 
 
+KINDS = ("records", "targets")
+
+
 def _user_id(item: Any) -> str | None:
     value = item.get("UserId") if isinstance(item, dict) else None
     return None if value is None else str(value)
-
-
-def _add(result: SourcePull, name: str, table: Any, endpoint: str, keys: tuple[str, ...]) -> None:
-    table, dropped = dedupe(table, keys, stats=result.stats, label=f"{result.source} {endpoint}")
-    result.add(name, table, endpoint, dropped)

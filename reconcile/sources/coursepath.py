@@ -7,18 +7,19 @@ these follow DESIGN.md §9, so check them against your academy first.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from reconcile.config import CoursepathSource, secret
 from reconcile.progress import NullProgress, Progress
 from reconcile.sources.auth import CoursepathJwt, authenticated_client
-from reconcile.sources.base import SourcePull, Window
-from reconcile.sources.columns import Column, dedupe, frame
+from reconcile.sources.base import SourcePull, Window, add_table
+from reconcile.sources.columns import Column
 from reconcile.sources.http import HttpClient, HttpPolicy
-from reconcile.sources.paging import ListRequest, sequential_array
+from reconcile.sources.paging import ListRequest, OffsetPages, fetch_list
 
-LIMIT = 500  # the largest page Coursepath allows
+LIMIT = 500  # the largest page any Coursepath endpoint serves; most serve fewer, silently
 
 C = Column
 MEMBER = (
@@ -26,9 +27,9 @@ MEMBER = (
     C("email", "email", "str"),
     C("name", "name", "str"),
     C("external_id", "externalId", "str"),
-    C("company", "company", "str"),
-    C("department", "department", "str"),
-    C("country", "country", "str"),
+    C("company", "company", "str", optional=True),
+    C("department", "department", "str", optional=True),
+    C("country", "country", "str", optional=True),
 )
 COURSE = (C("course_id", "id", "id"), C("name", "name", "str"))
 GROUP = (C("group_id", "id", "id"), C("name", "name", "str"))
@@ -36,9 +37,9 @@ RESULT = (  # GET /courses/{courseId}/members/{memberId}/coursemember
     C("enrolled_at", "enrolledAt", "datetime"),
     C("completed", "completed", "bool"),
     C("completed_at", "completedAt", "datetime"),
-    C("score", "score", "float"),
+    C("score", "score", "float", optional=True),
     C("success", "success", "bool"),
-    C("certificate_url", "certificateUrl", "str"),
+    C("certificate_url", "certificateUrl", "str", optional=True),
 )
 ENDPOINTS = {
     "members": "/members",
@@ -62,25 +63,18 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     task = f"{client.source} members+results"
     progress.start(task)
     result = SourcePull(client.source, client.base_url, stats=client.stats)
+    paging = partial(OffsetPages, page_size=LIMIT)
 
-    def array(path: str, endpoint: str) -> list[dict[str, Any]]:
-        return sequential_array(
-            client,
-            ListRequest(path, endpoint=endpoint),
-            page_size=LIMIT,
-            params_for=lambda _index, fetched: {"offset": fetched, "limit": LIMIT},
-            id_of=lambda record: record.get("id") if isinstance(record, dict) else None,
-            progress=progress,
-            task=task,
-        )
+    def array(item: tuple[str, str]) -> list[dict[str, Any]]:
+        path, endpoint = item
+        request = ListRequest(path, endpoint=endpoint, key="id")
+        return fetch_list(client, request, paging, progress=progress, task=task)
 
     tops = ("members", "courses", "groups")
-    members, courses, groups = client.map(
-        lambda name: array(ENDPOINTS[name], ENDPOINTS[name]), tops
-    )
-    _add(result, "members", frame(members, MEMBER), ("member_id",))
-    _add(result, "courses", frame(courses, COURSE), ("course_id",))
-    _add(result, "groups", frame(groups, GROUP), ("group_id",))
+    members, courses, groups = client.map(array, [(ENDPOINTS[n], ENDPOINTS[n]) for n in tops])
+    add(client, result, "members", members, MEMBER, ("member_id",))
+    add(client, result, "courses", courses, COURSE, ("course_id",))
+    add(client, result, "groups", groups, GROUP, ("group_id",))
 
     course_ids = result.tables["courses"]["course_id"].dropna().tolist()
     group_ids = result.tables["groups"]["group_id"].dropna().tolist()
@@ -88,26 +82,28 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
         ("group_members", "groupId", g) for g in group_ids
     ]
     pulled = client.map(
-        lambda item: array(
-            ENDPOINTS[item[0]].replace("{" + item[1] + "}", _segment(item[2])),
-            ENDPOINTS[item[0]],
-        ),
-        lists,
+        array,
+        [
+            (ENDPOINTS[table].replace("{" + key + "}", _segment(owner)), ENDPOINTS[table])
+            for table, key, owner in lists
+        ],
     )
-    for table, owner, key in (
-        ("course_members", "course_id", "courseId"),
-        ("group_members", "group_id", "groupId"),
-    ):
+    for table, owner_column in (("course_members", "course_id"), ("group_members", "group_id")):
         groups_of = [
-            (item[2], rows) for item, rows in zip(lists, pulled, strict=True) if item[1] == key
+            (owner, rows)
+            for (name, _, owner), rows in zip(lists, pulled, strict=True)
+            if name == table
         ]
         rows = [r for _, group in groups_of for r in group]
         owners = [o for o, group in groups_of for _ in group]
-        _add(
+        add(
+            client,
             result,
             table,
-            frame(rows, MEMBER, extra={owner: ("id", owners)}),
-            (owner, "member_id"),
+            rows,
+            MEMBER,
+            (owner_column, "member_id"),
+            extra={owner_column: ("id", owners)},
         )
 
     pairs = list(
@@ -130,18 +126,17 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     found = [
         (pair, body) for pair, body in zip(pairs, bodies, strict=True) if isinstance(body, dict)
     ]
-    _add(
+    add(
+        client,
         result,
         "results",
-        frame(
-            [body for _, body in found],
-            RESULT,
-            extra={
-                "course_id": ("id", [p[0] for p, _ in found]),
-                "member_id": ("id", [p[1] for p, _ in found]),
-            },
-        ),
+        [body for _, body in found],
+        RESULT,
         ("course_id", "member_id"),
+        extra={
+            "course_id": ("id", [p[0] for p, _ in found]),
+            "member_id": ("id", [p[1] for p, _ in found]),
+        },
     )
     progress.finish(task)
     return result
@@ -152,7 +147,14 @@ def _segment(value: Any) -> str:
     return quote(str(value), safe="")
 
 
-def _add(result: SourcePull, name: str, table: Any, keys: tuple[str, ...]) -> None:
-    endpoint = ENDPOINTS[name]
-    table, dropped = dedupe(table, keys, stats=result.stats, label=f"{result.source} {endpoint}")
-    result.add(name, table, endpoint, dropped)
+def add(
+    client: HttpClient,
+    result: SourcePull,
+    name: str,
+    records: list[Any],
+    columns: tuple[Column, ...],
+    keys: tuple[str, ...],
+    *,
+    extra: dict[str, tuple[str, Any]] | None = None,
+) -> None:
+    add_table(client, result, name, records, columns, ENDPOINTS[name], keys, extra=extra)

@@ -3,31 +3,37 @@
 Why hand-written rather than urllib3's ``Retry``: the retry budget must also cover a body that
 is not JSON (a proxy's HTML error page, a truncated response), a 401 must trigger exactly one
 re-authentication, Brightspace's rate-limit headers must slow *every* thread down before a 429
-happens, and the final failure must be one :class:`SourceError` line naming the source, the URL
-(never a secret) and the status. A loader calls :meth:`HttpClient.get_json` and
-:meth:`HttpClient.map`; it has no retry, auth or paging code of its own. A writer that must
-handle a refusal per item (``push-completions``: a 422 for one completion must not stop the
-others) calls :meth:`HttpClient.request` with ``refusals`` and gets a :class:`Reply`.
+happens, a hostile or broken server must not hang the run or exhaust memory (a deadline and
+size caps per request), and the final failure must be one :class:`SourceError` line naming the
+source, the URL and the status, with every configured secret scrubbed from whatever the server
+said. A loader calls :meth:`HttpClient.get_json` and :meth:`HttpClient.map`; it has no retry,
+auth or paging code of its own. A writer that must handle a refusal per item
+(``push-completions``: a 422 for one completion must not stop the others) calls
+:meth:`HttpClient.request` with ``refusals`` and gets a :class:`Reply`.
 """
 
 from __future__ import annotations
 
-import json
+import base64
+import datetime as dt
+import email.utils
 import logging
+import math
 import os
 import random
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+import orjson
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
-from requests.hooks import default_hooks
 
 from reconcile import __version__
 from reconcile.config import Http
@@ -38,22 +44,32 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-Decoder = Callable[[bytes], Any]
-"""Decodes a 2xx body faster than ``json`` where it can, returning None where it cannot (the
-core then decodes it with ``Response.json()`` as usual, so a decoder never changes what a
-body means, nor which bodies count as malformed). The paging layer passes
-:class:`reconcile.sources.columns.ArrowPages`."""
-
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SECRET_PARAMS = ("token", "key", "secret", "password", "signature", "auth", "jwt", "code")
 DEFAULT_REQUEST_COST = 10.0  # D2L: "10 credits per call" unless X-Request-Cost says otherwise
-BODY_READ_SIZE = 1 << 20
+RESET_WINDOW_SECONDS = 60.0  # D2L: the credit bucket refills every minute
+READ_SIZE = 1 << 16
 USER_AGENT = f"reconcile/{__version__} (+https://github.com/reconcile)"
+_TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    urllib3.exceptions.HTTPError,
+    OSError,
+)
 
 
 @dataclass(frozen=True)
 class HttpPolicy:
-    """How hard the core tries. Tests pass tiny backoffs so fault cases take milliseconds."""
+    """How hard the core tries, and how much a server may cost us.
+
+    ``timeout_seconds`` bounds each socket read; ``deadline_seconds`` the whole request (a
+    server trickling a byte at a time never trips a per-read timeout). ``max_body_bytes``
+    caps what comes over the wire, ``max_decoded_bytes`` what a compressed body inflates to.
+    ``max_pacing_seconds`` is the source's budget for waiting on rate-limit headers.
+    Tests pass tiny values so fault cases take milliseconds.
+    """
 
     concurrency: int = 8
     timeout_seconds: float = 30.0
@@ -61,14 +77,23 @@ class HttpPolicy:
     max_wait_seconds: float = 120.0
     backoff_base_seconds: float = 0.5
     backoff_cap_seconds: float = 30.0
+    deadline_seconds: float = 300.0
+    max_body_bytes: int = 64 << 20
+    max_decoded_bytes: int = 256 << 20
+    max_pacing_seconds: float = 900.0
 
     @classmethod
     def from_config(cls, http: Http, *, concurrency: int | None = None) -> HttpPolicy:
+        body = int(http.max_body_mb * (1 << 20))
         return cls(
             concurrency=concurrency or http.concurrency,
             timeout_seconds=http.timeout_seconds,
             max_retries=http.max_retries,
             max_wait_seconds=http.max_wait_seconds,
+            deadline_seconds=http.deadline_seconds,
+            max_body_bytes=body,
+            max_decoded_bytes=4 * body,
+            max_pacing_seconds=http.max_pacing_seconds,
         )
 
     def backoff(self, attempt: int) -> float:
@@ -88,9 +113,7 @@ class ReauthenticatingAuth(Protocol):
 def _session_for(base_url: str) -> requests.Session:
     """A session that reads the proxy and CA-bundle environment once, not on every request.
 
-    ``requests`` re-reads proxy variables (and stats ~/.netrc) for each request when
-    ``trust_env`` is on: about a millisecond of CPU per call, which adds up to seconds over
-    thousands of per-user requests. Credentials come from our auth objects, never ~/.netrc.
+    Credentials come from our auth objects, never from ~/.netrc.
     """
     session = requests.Session()
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
@@ -114,6 +137,41 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe=":,"), ""))
 
 
+class Scrubber:
+    """Every secret and token a source holds, and a way to remove them from any text.
+
+    A server may echo what it was sent (a 401 page quoting the bearer token, an OAuth error
+    quoting the refresh token): whatever a server says is passed through :meth:`clean` before
+    it reaches an error line, a log or a warning. Auth objects :meth:`add` each secret as they
+    read it and each token as it is issued, in the forms a server could echo it (as is,
+    URL-encoded, and inside an HTTP Basic header).
+    """
+
+    MIN_LENGTH = 4  # shorter values would blank out ordinary words
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+
+    def add(self, *secrets: str | None) -> None:
+        with self._lock:
+            for secret in secrets:
+                if secret and len(secret) >= self.MIN_LENGTH:
+                    self._secrets.update({secret, quote(secret, safe=""), quote(secret)})
+
+    def add_basic(self, user: str, password: str) -> None:
+        """A Basic credential also in the base64 form the Authorization header carries."""
+        self.add(password, base64.b64encode(f"{user}:{password}".encode()).decode("ascii"))
+
+    def clean(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+
 @dataclass
 class RequestStats:
     """Requests per endpoint (every attempt counts), retries, and what the guards caught."""
@@ -131,9 +189,11 @@ class RequestStats:
             if retry:
                 self.retries[endpoint] += 1
 
-    def paced(self, seconds: float) -> None:
+    def paced(self, seconds: float) -> float:
+        """Add a pacing wait; the total so far."""
         with self._lock:
             self.paced_seconds += seconds
+            return self.paced_seconds
 
     def reauthenticated(self) -> None:
         with self._lock:
@@ -141,6 +201,8 @@ class RequestStats:
 
     def warn(self, message: str) -> None:
         with self._lock:
+            if message in self.warnings:
+                return
             self.warnings.append(message)
         log.warning(message)
 
@@ -158,10 +220,13 @@ class RequestStats:
 class RateLimitPacer:
     """Waits for the bucket to refill when Brightspace says it is nearly empty.
 
-    ``X-Rate-Limit-Remaining`` is what is left and ``X-Rate-Limit-Reset`` the seconds until the
-    bucket refills. We keep a reserve of one request's cost per worker thread, count our own
-    requests down between responses (so eight threads do not all spend the last credit), and
-    sleep until the reset instead of provoking a 429.
+    D2L documents ``X-Rate-Limit-Remaining`` as the credits left this minute and
+    ``X-Rate-Limit-Reset`` as the seconds until the bucket refills (so at most a minute).
+    We keep a reserve of one request's cost per worker thread, count our own requests down
+    between responses (so eight threads do not all spend the last credit), and sleep until
+    the reset instead of provoking a 429. A reset that is not seconds within a minute (an
+    epoch timestamp, milliseconds, a day) is not a form D2L sends: it is ignored, with a
+    warning, rather than trusted to stall every request.
     """
 
     def __init__(self, reserve_requests: int) -> None:
@@ -170,6 +235,7 @@ class RateLimitPacer:
         self._reset_at = 0.0
         self._cost = DEFAULT_REQUEST_COST
         self._reserve = max(1, reserve_requests)
+        self.refused_reset: str | None = None
 
     def wait_needed(self) -> float:
         """Seconds to sleep before the next request (0 when there is budget left)."""
@@ -188,15 +254,18 @@ class RateLimitPacer:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         remaining = _number(headers.get("X-Rate-Limit-Remaining"))
-        reset = _number(headers.get("X-Rate-Limit-Reset"))
+        raw_reset = headers.get("X-Rate-Limit-Reset")
+        reset = _number(raw_reset)
         if remaining is None or reset is None:
             return
-        if reset > 86_400:  # an epoch timestamp rather than seconds to go
-            reset -= time.time()
+        if not 0 <= reset <= RESET_WINDOW_SECONDS:
+            with self._lock:
+                self.refused_reset = str(raw_reset)[:40]
+            return
         cost = _number(headers.get("X-Request-Cost"))
         with self._lock:
             self._remaining = remaining
-            self._reset_at = time.monotonic() + max(0.0, reset)
+            self._reset_at = time.monotonic() + reset
             if cost and cost > 0:
                 self._cost = cost
 
@@ -205,9 +274,10 @@ def _number(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 class HttpClient:
@@ -229,12 +299,19 @@ class HttpClient:
         self.policy = policy
         self.auth = auth
         self.stats = stats or RequestStats()
+        self.scrubber = Scrubber()
         self.pacer = RateLimitPacer(policy.concurrency)
         self.session = _session_for(self.base_url)
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, policy.concurrency * 2))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        self.session.headers.update(
+            {
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
+                "User-Agent": USER_AGENT,
+            }
+        )
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -254,30 +331,25 @@ class HttpClient:
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """``[fn(x) for x in items]`` on the worker pool, in input order; the first error wins.
 
-        Order is kept so a concurrent pull gives exactly the frame a sequential one would.
+        The calling thread works too: an item no worker has started yet is taken back and
+        run here. So a worker may call ``map`` itself (a list fanned out, then its pages)
+        and can never deadlock waiting for a queue that only it could empty. Order is kept
+        so a concurrent pull gives exactly the frames a sequential one would.
         """
         items = list(items)
         if self.policy.concurrency <= 1 or len(items) <= 1:
             return [fn(item) for item in items]
         pool = self._executor()
         futures = [pool.submit(fn, item) for item in items]
+        results: list[R] = []
         try:
-            return [f.result() for f in futures]
+            for item, future in zip(items, futures, strict=True):
+                results.append(fn(item) if future.cancel() else future.result())
         except BaseException:
-            for f in futures:
-                f.cancel()
+            for future in futures:
+                future.cancel()
             raise
-
-    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
-        """Start ``fn(*args)`` on the pool now (inline when concurrency is 1)."""
-        if self.policy.concurrency <= 1:
-            future: Future[R] = Future()
-            try:
-                future.set_result(fn(*args))
-            except Exception as exc:
-                future.set_exception(exc)
-            return future
-        return self._executor().submit(fn, *args)
+        return results
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -287,6 +359,16 @@ class HttpClient:
                     thread_name_prefix=f"reconcile-{self.source}",
                 )
             return self._pool
+
+    # -- errors ---------------------------------------------------------------------------
+    def fail(self, message: str, *, url: str = "", status: int | None = None) -> SourceError:
+        """A SourceError for this source, every secret scrubbed from its text."""
+        return SourceError(
+            self.scrubber.clean(message),
+            source=self.source,
+            url=self.scrubber.clean(url),
+            status=status,
+        )
 
     # -- requests -------------------------------------------------------------------------
     def url(self, path_or_url: str) -> str:
@@ -301,20 +383,13 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         endpoint: str | None = None,
         missing_ok: bool = False,
-        decode: Decoder | None = None,
     ) -> Any:
         """GET and decode JSON, retrying what is worth retrying; anything else is a SourceError.
 
         ``missing_ok``: a 404 returns None (a per-user resource the user simply does not have).
-        ``decode``: a faster decoder tried first on a UTF-8 2xx body (see :data:`Decoder`).
         """
         return self.request_json(
-            "GET",
-            path_or_url,
-            params=params,
-            endpoint=endpoint,
-            missing_ok=missing_ok,
-            decode=decode,
+            "GET", path_or_url, params=params, endpoint=endpoint, missing_ok=missing_ok
         )
 
     def request_json(
@@ -328,7 +403,6 @@ class HttpClient:
         auth: requests.auth.AuthBase | None = None,
         endpoint: str | None = None,
         missing_ok: bool = False,
-        decode: Decoder | None = None,
     ) -> Any:
         """The decoded JSON body of a successful answer (None for a 404 when ``missing_ok``)."""
         reply = self.request(
@@ -340,7 +414,6 @@ class HttpClient:
             auth=auth,
             endpoint=endpoint,
             refusals=(404,) if missing_ok else (),
-            decode=decode,
         )
         return reply.body if reply.ok else None
 
@@ -355,7 +428,6 @@ class HttpClient:
         auth: requests.auth.AuthBase | None = None,
         endpoint: str | None = None,
         refusals: Container[int] = (),
-        decode: Decoder | None = None,
     ) -> Reply:
         """Send one request with the core's retries and re-authentication; the final answer.
 
@@ -364,7 +436,6 @@ class HttpClient:
         as a Reply, with the server's own message, instead of raising: the caller records it
         and goes on. 401 (after one re-authentication) and retryable statuses are never
         refusals: the first raises, the others are retried, then raise a SourceError.
-        ``decode``: a faster decoder tried first on a UTF-8 2xx body (see :data:`Decoder`).
         """
         outgoing = _Outgoing(method.upper(), self.url(path_or_url), params, data, json_body, auth)
         endpoint = endpoint or urlsplit(outgoing.url).path
@@ -372,29 +443,29 @@ class HttpClient:
         waited = 0.0
         reauthenticated = False
         while True:
-            waited += self._pace()
+            self._pace()
             self.stats.count(endpoint, retry=attempt > 0)
             outcome = self._send(outgoing)
-            if isinstance(outcome, requests.Response) and outcome.status_code == 401:
+            if isinstance(outcome, _Answer) and outcome.status == 401:
                 if not reauthenticated and self._reauthenticate(outcome, auth):
                     reauthenticated = True
                     continue
                 raise self._rejected(method, outcome)
-            problem, retry_after, body = self._judge(outcome, decode)
+            problem, body = self._judge(outcome)
             if problem is None:
-                assert isinstance(outcome, requests.Response)
-                return Reply(outcome.status_code, body)
-            if (
-                not problem.retryable
-                and problem.status in refusals
-                and isinstance(outcome, requests.Response)
-            ):
-                return Reply(outcome.status_code, None, _server_text(outcome))
+                assert isinstance(outcome, _Answer)
+                return Reply(outcome.status, body)
+            if not problem.retryable and problem.status in refusals:
+                assert isinstance(outcome, _Answer)
+                return Reply(outcome.status, None, self.scrubber.clean(_server_text(outcome)))
             if not problem.retryable:
-                raise self._error(method, problem, outcome)
+                raise self._error(method, problem, outcome, outgoing)
+            retry_after = _retry_after(outcome) if isinstance(outcome, _Answer) else None
             delay = retry_after if retry_after is not None else self.policy.backoff(attempt)
             if attempt >= self.policy.max_retries or waited + delay > self.policy.max_wait_seconds:
-                raise self._error(method, problem, outcome, attempts=attempt + 1, waited=waited)
+                raise self._error(
+                    method, problem, outcome, outgoing, attempts=attempt + 1, waited=waited
+                )
             log.info(
                 "%s: %s %s (%s); retrying in %.2fs",
                 self.source,
@@ -407,98 +478,98 @@ class HttpClient:
             waited += delay
             attempt += 1
 
-    def _pace(self) -> float:
+    def _pace(self) -> None:
+        """Wait as the rate-limit headers ask, within the source's pacing budget."""
+        refused = self.pacer.refused_reset
+        if refused is not None:
+            self.stats.warn(
+                f"{self.source}: ignored X-Rate-Limit-Reset {refused!r}, which is not the "
+                "seconds-until-reset D2L documents"
+            )
         wait = self.pacer.wait_needed()
-        if wait > 0:
-            wait = min(wait, self.policy.max_wait_seconds)
-            log.info("%s: rate limit nearly spent; pausing %.2fs", self.source, wait)
-            time.sleep(wait)
-            self.stats.paced(wait)
-        return wait
+        if wait <= 0:
+            return
+        wait = min(wait, self.policy.max_wait_seconds)
+        spent = self.stats.paced(0.0)
+        if spent + wait > self.policy.max_pacing_seconds:
+            raise self.fail(
+                f"{self.source}: the server's rate-limit headers asked for more waiting than "
+                f"the budget allows ({spent:.0f}s waited, {wait:.0f}s more asked, budget "
+                f"{self.policy.max_pacing_seconds:.0f}s); the API's rate limit is used up by "
+                "other clients or the server misreports it: try later, or raise [http] "
+                "max_pacing_seconds",
+                url=self.base_url,
+            )
+        log.info("%s: rate limit nearly spent; pausing %.2fs", self.source, wait)
+        time.sleep(wait)
+        self.stats.paced(wait)
 
-    def _send(self, outgoing: _Outgoing) -> requests.Response | Exception:
+    def _send(self, outgoing: _Outgoing) -> _Answer | Exception:
+        """One attempt: the answer with its whole body, or the transport error it met."""
+        started = time.monotonic()
         try:
-            response = self.session.send(
-                self._prepare(outgoing),
+            response = self.session.request(
+                outgoing.method,
+                outgoing.url,
+                params=outgoing.params,
+                data=outgoing.data,
+                json=outgoing.json_body,
+                auth=outgoing.auth or self.auth,
                 timeout=self.policy.timeout_seconds,
                 allow_redirects=False,
                 stream=True,
             )
-            _read_body(response)
-        except (
-            requests.ConnectionError,
-            requests.Timeout,
-            requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError,
-        ) as exc:
+        except _TRANSPORT_ERRORS as exc:
             return exc
+        try:
+            body = _read_body(response, self.policy, started)
+        except _Overrun as exc:
+            return exc
+        except _TRANSPORT_ERRORS as exc:
+            return exc
+        finally:
+            response.close()
         self.pacer.observe(response.headers)
-        return response
+        return _Answer(response, body)
 
-    def _prepare(self, outgoing: _Outgoing) -> requests.PreparedRequest:
-        """The request ``Session.request`` would prepare, without its per-call merging.
-
-        ``Session.prepare_request`` copies the session's cookie jar into a new jar and merges
-        every setting with the session's, for every request: about a fifth of the CPU
-        ``requests`` spends on a call, thousands of times per pull. Here the session's
-        headers, its cookie jar (read, not copied: ``Session.send`` still stores the cookies
-        a server sets) and our auth go straight into the prepared request, which is what
-        the merging produced for this session (no session-level params, auth or hooks).
-        """
-        prepared = requests.PreparedRequest()
-        prepared.prepare(
-            method=outgoing.method,
-            url=outgoing.url,
-            headers=self.session.headers,
-            data=outgoing.data or {},
-            json=outgoing.json_body,
-            params=outgoing.params or {},
-            auth=outgoing.auth or self.auth,
-            cookies=self.session.cookies,
-            hooks=default_hooks(),
-        )
-        return prepared
-
-    def _reauthenticate(
-        self, response: requests.Response, auth: requests.auth.AuthBase | None
-    ) -> bool:
+    def _reauthenticate(self, answer: _Answer, auth: requests.auth.AuthBase | None) -> bool:
         current = auth or self.auth
         retry = getattr(current, "reauthenticate", None)
-        if retry is None or not retry(response.request):
+        if retry is None or not retry(answer.response.request):
             return False
         self.stats.reauthenticated()
         return True
 
-    def _judge(
-        self, outcome: requests.Response | Exception, decode: Decoder | None = None
-    ) -> tuple[_Problem | None, float | None, Any]:
-        """Decide whether a response is usable (and decode it), worth retrying, or final."""
-        if isinstance(outcome, requests.Timeout):
-            return _Problem("timed out", True, None), None, None
+    def _judge(self, outcome: _Answer | Exception) -> tuple[_Problem | None, Any]:
+        """Decide whether an answer is usable (and decode it), worth retrying, or final."""
+        if isinstance(outcome, _Overrun):
+            return _Problem(outcome.reason, False, None), None
+        if isinstance(outcome, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError):
+            return _Problem("timed out", True, None), None
         if isinstance(outcome, Exception):
-            return _Problem(f"connection failed ({type(outcome).__name__})", True, None), None, None
-        status = outcome.status_code
+            return _Problem(f"connection failed ({type(outcome).__name__})", True, None), None
+        status = outcome.status
         if status in RETRY_STATUSES:
-            return _Problem(f"HTTP {status}", True, status), _retry_after(outcome), None
+            return _Problem(f"HTTP {status}", True, status), None
         if status >= 300:
-            return _Problem(f"HTTP {status}{_server_message(outcome)}", False, status), None, None
-        if decode is not None and outcome.content and _utf8(outcome):
-            fast = decode(outcome.content)
-            if fast is not None:
-                return None, None, fast
+            return _Problem(f"HTTP {status}{_server_message(outcome)}", False, status), None
+        if not outcome.body:
+            return None, None
         try:
-            body = outcome.json() if outcome.content else None
-        except (ValueError, json.JSONDecodeError):
-            return _Problem("malformed JSON in a 2xx response", True, status), None, None
-        return None, None, body
+            return None, orjson.loads(outcome.body)
+        except orjson.JSONDecodeError as exc:
+            why = str(exc).split(":", 1)[0]
+            return _Problem(f"malformed JSON in a 2xx response ({why})", True, status), None
 
-    def _rejected(self, method: str, response: requests.Response) -> SourceError:
-        return SourceError(
-            f"{self.source}: {method} {redact(response.url)} was refused with HTTP 401 "
-            f"(credentials rejected{_server_message(response)}); check {self.credentials} "
-            "and that the API client is still enabled",
-            source=self.source,
-            url=redact(response.url),
+    def _rejected(self, method: str, answer: _Answer) -> SourceError:
+        auth = getattr(self.auth, "rejected_hint", None)
+        hint = auth() if callable(auth) else None
+        fix = hint or (f"check {self.credentials} and that the API client is still enabled")
+        url = redact(answer.response.url)
+        return self.fail(
+            f"{self.source}: {method} {url} was refused with HTTP 401 "
+            f"(credentials rejected{_server_message(answer)}); {fix}",
+            url=url,
             status=401,
         )
 
@@ -506,14 +577,17 @@ class HttpClient:
         self,
         method: str,
         problem: _Problem,
-        outcome: requests.Response | Exception,
+        outcome: _Answer | Exception,
+        outgoing: _Outgoing,
         *,
         attempts: int = 1,
         waited: float = 0.0,
     ) -> SourceError:
-        url = outcome.url if isinstance(outcome, requests.Response) else _exc_url(outcome)
-        where = redact(url) if url else self.base_url
-        if problem.retryable:
+        url = outcome.response.url if isinstance(outcome, _Answer) else outgoing.url
+        where = redact(url)
+        if isinstance(outcome, _Overrun):
+            fix = outcome.fix
+        elif problem.retryable:
             fix = (
                 f"gave up after {attempts} attempts over {waited:.1f}s; the service may be down "
                 "or overloaded: try again later, or raise [http] max_retries / max_wait_seconds"
@@ -524,9 +598,8 @@ class HttpClient:
             fix = "the API client lacks the permission (scope) this endpoint needs"
         else:
             fix = "the request was refused; check the config for this source"
-        return SourceError(
+        return self.fail(
             f"{self.source}: {method} {where} failed: {problem.text}; {fix}",
-            source=self.source,
             url=where,
             status=problem.status,
         )
@@ -542,6 +615,27 @@ class _Outgoing:
     data: Mapping[str, Any] | None
     json_body: Any
     auth: requests.auth.AuthBase | None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A response and its whole body, read within the policy's deadline and caps."""
+
+    response: requests.Response
+    body: bytes
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+
+class _Overrun(Exception):
+    """A body that broke the deadline or a size cap: final, never retried."""
+
+    def __init__(self, reason: str, fix: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fix = fix
 
 
 @dataclass(frozen=True)
@@ -567,54 +661,101 @@ class _Problem:
     status: int | None
 
 
-def _read_body(response: requests.Response) -> None:
-    """Read the whole body now, in 1 MiB reads instead of ``Response.content``'s 10 KiB ones.
+def _read_body(response: requests.Response, policy: HttpPolicy, started: float) -> bytes:
+    """The whole body, read in pieces as they arrive, within the deadline and both caps.
 
-    A 300 KB Thrive page took about 30 reads through urllib3's Python layers (a second and
-    more of client CPU over a 50,000-person pull). The same ``iter_content`` does the
-    reading, so a dropped connection or a timeout raises the same exceptions as before, and
-    the connection goes back to the pool as soon as the body is in.
+    ``read1`` returns whatever one socket read brings, so a server trickling a byte at a
+    time is noticed at the deadline rather than never; ``tell()`` counts the bytes taken off
+    the wire, the pieces' lengths what they inflate to.
     """
+    deadline = started + policy.deadline_seconds
+    declared = _number(response.headers.get("Content-Length"))
+    if declared is not None and declared > policy.max_body_bytes:
+        raise _too_big(f"{declared:.0f} bytes declared", policy)
+    raw = response.raw
+    pieces: list[bytes] = []
+    inflated = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise _Overrun(
+                f"no complete answer within {policy.deadline_seconds:g}s",
+                "the server sends its answer too slowly or never ends it; try again later",
+            )
+        piece = raw.read1(READ_SIZE, decode_content=True)
+        if not piece:
+            return b"".join(pieces)
+        inflated += len(piece)
+        if raw.tell() > policy.max_body_bytes:
+            raise _too_big(f"more than {policy.max_body_bytes} bytes", policy)
+        if inflated > policy.max_decoded_bytes:
+            raise _Overrun(
+                f"the compressed answer inflates past {policy.max_decoded_bytes} bytes",
+                "no page of these APIs is that large; the server's answer is broken or hostile",
+            )
+        pieces.append(piece)
+
+
+def _too_big(size: str, policy: HttpPolicy) -> _Overrun:
+    return _Overrun(
+        f"the answer is too large ({size}; the cap is {policy.max_body_bytes})",
+        "no page of these APIs is that large; the server's answer is broken or hostile",
+    )
+
+
+def _retry_after(answer: _Answer) -> float | None:
+    """Seconds from ``Retry-After``: a number of seconds, or an HTTP date (RFC 9110)."""
+    value = answer.response.headers.get("Retry-After")
+    if value is None:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return max(0.0, seconds)
     try:
-        body = b"".join(response.iter_content(BODY_READ_SIZE))
-    except BaseException:
-        response.close()
-        raise
-    response._content = body  # what Response.content caches; .json() and .text read it
-    response._content_consumed = True
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def _utf8(response: requests.Response) -> bool:
-    """Whether ``Response.json()`` would read the body as UTF-8 (no other charset declared)."""
-    encoding = (response.encoding or "utf-8").lower().replace("_", "-")
-    return encoding in ("utf-8", "utf8")
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """Seconds from ``Retry-After`` (numbers only; an HTTP date is treated as absent)."""
-    value = _number(response.headers.get("Retry-After"))
-    return None if value is None else max(0.0, value)
-
-
-def _server_message(response: requests.Response) -> str:
+def _server_message(answer: _Answer) -> str:
     """``": <the server's explanation>"`` for an error line, or "" when it gave none."""
-    text = _server_text(response)
+    text = _server_text(answer)
     return f": {text}" if text else ""
 
 
-def _server_text(response: requests.Response) -> str:
-    """The server's own short explanation, from Thrive's or Coursepath's error body."""
+def _server_text(answer: _Answer) -> str:
+    """The server's own short explanation, from any of the platforms' error bodies.
+
+    Thrive ``{"message"}`` (a string or an object), Coursepath ``{"error"}``, D2L's RFC 7807
+    ``{"title", "detail"}`` or ``{"Errors": [{"Message"}]}``, OAuth ``{"error",
+    "error_description"}``. Secrets are scrubbed by the caller.
+    """
     try:
-        body = response.json()
-    except ValueError:
+        body = orjson.loads(answer.body) if answer.body else None
+    except orjson.JSONDecodeError:
         return ""
-    if isinstance(body, dict):
-        text = body.get("message") or body.get("error") or body.get("Message")
-        if isinstance(text, str) and text:
-            return " ".join(text.split())[:160]
-    return ""
+    if not isinstance(body, dict):
+        return ""
+    specific: list[str] = []
+    for key in ("detail", "message", "Message", "error_description"):
+        specific.extend(_texts(body.get(key)))
+    errors = body.get("Errors")
+    if isinstance(errors, list):
+        for item in errors[:5]:
+            specific.extend(_texts(item.get("Message") if isinstance(item, dict) else item))
+    generic = [t for key in ("title", "error") for t in _texts(body.get(key))]
+    parts = list(dict.fromkeys(specific or generic))
+    return " ".join(" — ".join(parts[:3]).split())[:240]
 
 
-def _exc_url(exc: Exception) -> str | None:
-    request = getattr(exc, "request", None)
-    return getattr(request, "url", None) if request is not None else None
+def _texts(value: Any) -> list[str]:
+    """Readable strings in an error field: a string, or the strings inside an object."""
+    if isinstance(value, str):
+        return [value.strip()] if value.strip() else []
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)][:3]
+    if isinstance(value, list):
+        return [t for v in value[:3] for t in _texts(v)]
+    return []

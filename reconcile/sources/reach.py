@@ -15,15 +15,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import requests
 
 from reconcile.config import BrightspaceSource, Config, CoursepathSource, ThriveSource
 from reconcile.errors import ConfigError, SourceError
-from reconcile.sources import brightspace, make_client
-from reconcile.sources.http import HttpPolicy, redact
+from reconcile.sources import brightspace, coursepath, make_client, thrive
+from reconcile.sources.base import Window
+from reconcile.sources.columns import Column, dig
+from reconcile.sources.http import HttpClient, HttpPolicy, redact
 
-__all__ = ["ProbeResult", "probe_policy", "probe_sources"]
+__all__ = ["ProbeResult", "field_warnings", "probe_policy", "probe_sources"]
+
+PROBE_PAGE = 20  # records per probe page: enough to see whether a field is ever filled
 
 Outcome = Literal["ok", "missing_secret", "auth", "forbidden", "not_found", "unreachable", "failed"]
 
@@ -158,3 +163,172 @@ def _failure(source: Any, url: str, exc: SourceError, seconds: float) -> ProbeRe
         )
         return ProbeResult(name, "failed", seconds, url, status, message)
     return ProbeResult(name, "failed", seconds, exc.url or url, status, text)
+
+
+# -- mapped fields ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """One probe page of a table, the mapping it is read with, and where that mapping is."""
+
+    table: str
+    records: list[Any]
+    columns: tuple[Column, ...]
+    mapping: str
+
+
+def field_warnings(
+    config: Config, sources: list[str], *, policy: HttpPolicy | None = None
+) -> list[str]:
+    """One line per mapped field that no record of its table's probe page fills.
+
+    A field the tenant names differently (or does not send: ``duration`` on Thrive
+    contents, every ``completedAt`` null on Coursepath) would otherwise become a column of
+    blanks, and credit would quietly go missing. Each line names the field, the column it
+    feeds and where its mapping lives, so it can be corrected against the tenant. Only
+    ``sources`` (those that answered their probe) are asked; a probe page that fails is
+    reported as such.
+    """
+    chosen = policy or probe_policy(config)
+    window = Window.of(config.period, config.organisation.timezone)
+    lines: list[str] = []
+    for name in sources:
+        source = config.sources[name]
+        try:
+            with make_client(source, chosen) as client:
+                samples = _samples(client, source, window)
+        except (SourceError, ConfigError) as exc:
+            lines.append(f"{name}: could not read the probe pages for field checks: {exc}")
+            continue
+        for sample in samples:
+            lines.extend(_unfilled(name, sample))
+    return lines
+
+
+def _unfilled(name: str, sample: _Sample) -> list[str]:
+    if not sample.records:
+        return []
+    lines = []
+    for column in sample.columns:
+        if column.optional:
+            continue
+        if all(dig(record, column.path) is None for record in sample.records):
+            lines.append(
+                f"{name}: {sample.table}: none of the {len(sample.records)} records of the "
+                f"probe page has {column.path} (read into column {column.name}); if your "
+                f"tenant names it differently, correct the mapping in {sample.mapping}"
+            )
+    return lines
+
+
+def _samples(client: HttpClient, source: Any, window: Window) -> list[_Sample]:
+    if isinstance(source, ThriveSource):
+        return _thrive_samples(client, window)
+    if isinstance(source, BrightspaceSource):
+        return _brightspace_samples(client, source, window)
+    return _coursepath_samples(client)
+
+
+def _thrive_samples(client: HttpClient, window: Window) -> list[_Sample]:
+    dates = thrive.query_windows(window)
+    small = {"page": 1, "perPage": PROBE_PAGE}
+    samples = []
+
+    def sample(name: str, path: str, params: dict[str, Any]) -> list[Any]:
+        body = client.get_json(path, params={**small, **params}, endpoint=path)
+        records = body.get("results") if isinstance(body, dict) else body
+        records = records if isinstance(records, list) else []
+        table = thrive.TABLES[name]
+        samples.append(
+            _Sample(name, records, table.columns, f"reconcile/sources/thrive.py TABLES[{name!r}]")
+        )
+        return records
+
+    for name, table in thrive.TABLES.items():
+        if name == "audience_members":
+            continue
+        params = dict(dates.get(name, {}))
+        if name == "audiences":
+            params["limit"] = PROBE_PAGE
+        records = sample(name, table.endpoint, params)
+        if name == "audiences" and records and isinstance(records[0], dict):
+            audience = str(records[0].get("id", ""))
+            path = thrive.TABLES["audience_members"].endpoint.replace(
+                "{audienceId}", quote(audience, safe="")
+            )
+            sample("audience_members", path, {})
+    return samples
+
+
+def _brightspace_samples(
+    client: HttpClient, source: BrightspaceSource, window: Window
+) -> list[_Sample]:
+    paths = brightspace.routes(source)
+    records_params, target_params = brightspace.query_params(window)
+    body = client.get_json(paths["users"], endpoint=paths["users"])
+    users = body.get("Items") if isinstance(body, dict) else None
+    users = [u for u in users or [] if isinstance(u, dict)][:PROBE_PAGE]
+    where = "reconcile/sources/brightspace.py"
+    samples = [_Sample("users", users, brightspace.USERS, f"{where} USERS")]
+    records: list[Any] = []
+    targets: list[Any] = []
+    for user in users[:5]:
+        user_id = quote(str(user.get("UserId")), safe="")
+        page = client.get_json(
+            paths["records"].format(userId=user_id),
+            params={**records_params, "limit": PROBE_PAGE},
+            endpoint=paths["records"],
+        )
+        objects = page.get("Objects") if isinstance(page, dict) else None
+        records.extend(o for o in objects or [] if isinstance(o, dict))
+        target = client.get_json(
+            paths["targets"].format(userId=user_id),
+            params=target_params,
+            endpoint=paths["targets"],
+            missing_ok=True,
+        )
+        if isinstance(target, dict):
+            targets.append(target)
+        if records and targets:
+            break
+    samples.append(_Sample("records", records, brightspace.RECORDS, f"{where} RECORDS"))
+    samples.append(_Sample("targets", targets, brightspace.TARGETS, f"{where} TARGETS"))
+    return samples
+
+
+def _coursepath_samples(client: HttpClient) -> list[_Sample]:
+    where = "reconcile/sources/coursepath.py"
+    small = {"offset": 0, "limit": PROBE_PAGE}
+    ends = coursepath.ENDPOINTS
+
+    def page(path: str, endpoint: str) -> list[Any]:
+        body = client.get_json(path, params=small, endpoint=endpoint)
+        return [r for r in body if isinstance(r, dict)] if isinstance(body, list) else []
+
+    members = page(ends["members"], ends["members"])
+    courses = page(ends["courses"], ends["courses"])
+    samples = [
+        _Sample("members", members, coursepath.MEMBER, f"{where} MEMBER"),
+        _Sample("courses", courses, coursepath.COURSE, f"{where} COURSE"),
+    ]
+    results: list[Any] = []
+    for course in courses[:3]:
+        course_id = quote(str(course.get("id")), safe="")
+        enrolled = page(
+            ends["course_members"].replace("{courseId}", course_id), ends["course_members"]
+        )
+        for member in enrolled[:5]:
+            result = client.get_json(
+                ends["results"].format(
+                    courseId=course_id, memberId=quote(str(member.get("id")), safe="")
+                ),
+                endpoint=ends["results"],
+                missing_ok=True,
+            )
+            if isinstance(result, dict):
+                results.append(result)
+        if results:
+            break
+    samples.append(_Sample("results", results, coursepath.RESULT, f"{where} RESULT"))
+    return samples

@@ -6,8 +6,10 @@ spells a field differently. Everything else in this module only decides what to 
 
 from __future__ import annotations
 
-import threading
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -18,12 +20,20 @@ from requests.auth import AuthBase
 from reconcile.config import ThriveSource, secret
 from reconcile.progress import NullProgress, Progress
 from reconcile.sources.auth import BasicAuth, authenticated_client, client_credentials
-from reconcile.sources.base import SourcePull, Window, utc_text
-from reconcile.sources.columns import ArrowPages, ArrowRecords, Column, dedupe, frame, join_records
+from reconcile.sources.base import SourcePull, Window, add_table
+from reconcile.sources.columns import Column
 from reconcile.sources.http import HttpClient, HttpPolicy
-from reconcile.sources.paging import ListRequest, envelope_lists, sequential_array
+from reconcile.sources.paging import (
+    EnvelopePages,
+    ListRequest,
+    Paging,
+    ShortPageEnd,
+    fetch_list,
+)
 
 PER_PAGE = 1000  # the largest page Thrive allows
+AUDIENCES_PAGE = 100  # /audiences also documents `limit` (at most 100): both are sent as 100
+USER_STATUSES = "active,inactive,expired,new"  # every status, so leavers' CPD is matched
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,12 @@ class Table:
     columns: tuple[Column, ...]
     keys: tuple[str, ...]
 
+    @property
+    def wire_key(self) -> str:
+        """The wire field that identifies one record of the list (for the paging guards)."""
+        paths = {column.name: column.path for column in self.columns}
+        return paths.get(self.keys[-1], "id")
+
 
 C = Column
 TABLES: dict[str, Table] = {
@@ -39,7 +55,7 @@ TABLES: dict[str, Table] = {
         "/users",
         (
             C("id", "id", "id"),
-            C("ref", "ref", "str"),
+            C("ref", "ref", "str", optional=True),
             C("first_name", "firstName", "str"),
             C("last_name", "lastName", "str"),
             C("email", "email", "str"),
@@ -73,7 +89,7 @@ TABLES: dict[str, Table] = {
             C("audience_id", "audienceId", "id"),
             C("required_minutes", "requiredMinutes", "int"),
             C("created_at", "createdAt", "datetime"),
-            C("updated_at", "updatedAt", "datetime"),
+            C("updated_at", "updatedAt", "datetime", optional=True),
         ),
         ("audience_requirement_id",),
     ),
@@ -88,7 +104,7 @@ TABLES: dict[str, Table] = {
             C("category_name", "category.name", "str"),
             C("entry_date", "entryDate", "datetime"),
             C("duration_minutes", "durationMinutes", "int"),
-            C("description", "description", "str"),
+            C("description", "description", "str", optional=True),
             C("is_verified", "isVerified", "bool"),
         ),
         ("log_entry_id",),
@@ -123,17 +139,6 @@ TABLES: dict[str, Table] = {
 }
 
 
-def _key_path(table: Table) -> str:
-    """The wire field of a one-column key ("" for a composite key or one added by us)."""
-    paths = {column.name: column.path for column in table.columns}
-    return paths.get(table.keys[0], "") if len(table.keys) == 1 else ""
-
-
-# Pages are read straight into Arrow columns where they can be (see columns.ArrowPages).
-DECODERS = {
-    name: ArrowPages(table.columns, envelope=name != "completions", key_path=_key_path(table))
-    for name, table in TABLES.items()
-}
 UNIT_MINUTES = {"minutes": 1.0, "minute": 1.0, "hours": 60.0, "hour": 60.0, "seconds": 1 / 60}
 
 
@@ -157,6 +162,68 @@ def make_client(source: ThriveSource, policy: HttpPolicy) -> HttpClient:
     return authenticated_client(source, auth, policy)
 
 
+def thrive_datetime(moment: dt.datetime) -> str:
+    """``2026-01-31 23:59:59``: the form Thrive documents for ``cpdEntries`` date filters."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def summary_datetime(moment: dt.datetime) -> str:
+    """``2026-01-31T23:59:59``: the form Thrive documents for ``cpdUserLogSummaries`` (read
+    as UTC: the vendor names no zone)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def query_windows(window: Window) -> dict[str, dict[str, str]]:
+    """The date filters of each dated list, in the forms the vendor documents.
+
+    Detail lists are over-fetched by a day on each side, with bounds no reading can shrink:
+    ``cpdEntries`` ends at 23:59:59 of the day after the period (explicit, so a date-only
+    bound read as midnight cannot cut off the period's last local evening west of UTC);
+    completions take dates only, so their end is two days after the period (whole day or
+    midnight, either reading covers the day after). The engine then keeps each record by
+    its local date. Summaries are asked for exactly the period, as UTC instants.
+    """
+    start = dt.datetime.combine(window.detail_from, dt.time(0), tzinfo=dt.UTC)
+    end = dt.datetime.combine(window.detail_to, dt.time(23, 59, 59), tzinfo=dt.UTC)
+    return {
+        "cpd_entries": {
+            "entryDateFrom": thrive_datetime(start),
+            "entryDateTo": thrive_datetime(end),
+        },
+        "completions": {
+            "completedDateRangeStart": window.detail_from.isoformat(),
+            "completedDateRangeEnd": (window.detail_to + dt.timedelta(days=1)).isoformat(),
+        },
+        "user_log_summaries": {
+            "entryDateFrom": summary_datetime(window.exact_from),
+            "entryDateTo": summary_datetime(window.exact_to),
+        },
+        "users": {"statuses": USER_STATUSES},
+    }
+
+
+@dataclass(frozen=True)
+class _List:
+    """One list to pull, the table it fills, and how it pages."""
+
+    table: str
+    request: ListRequest
+    paging: Callable[[HttpClient, ListRequest], Paging]
+
+
+def _list(name: str, params: dict[str, Any] | None = None) -> _List:
+    table = TABLES[name]
+    request = ListRequest(table.endpoint, params or {}, endpoint=table.endpoint, key=table.wire_key)
+    if name == "completions":
+        return _List(name, request, partial(ShortPageEnd, page_size=PER_PAGE))
+    if name == "audiences":
+        request = ListRequest(
+            table.endpoint, {"limit": AUDIENCES_PAGE}, endpoint=table.endpoint, key="id"
+        )
+        return _List(name, request, partial(EnvelopePages, page_size=AUDIENCES_PAGE))
+    return _List(name, request, partial(EnvelopePages, page_size=PER_PAGE))
+
+
 def pull(client: HttpClient, window: Window, *, progress: Progress | None = None) -> SourcePull:
     """Every Thrive table for the period; see docs/sources.md for columns and dtypes."""
     progress = progress or NullProgress()
@@ -164,138 +231,71 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
     progress.start(task)
     result = SourcePull(client.source, client.base_url, stats=client.stats)
 
-    # Completions are a bare array, paged one after another: run that chain in its own
-    # thread from the start so its latency overlaps with the parallel lists.
-    completions: dict[str, Any] = {}
-    chain = threading.Thread(
-        target=_capture, args=(completions, _completions, client, window, progress), daemon=True
-    )
-    chain.start()
+    def fetch(item: _List) -> list[dict[str, Any]]:
+        return fetch_list(client, item.request, item.paging, progress=progress, task=task)
 
-    detail = {
-        "entryDateFrom": window.detail_from.isoformat(),
-        "entryDateTo": window.detail_to.isoformat(),
-    }
-    exact = {"entryDateFrom": utc_text(window.exact_from), "entryDateTo": utc_text(window.exact_to)}
-    lists = {
-        "users": {},
-        "cpd_categories": {},
-        "requirements": {},
-        "cpd_entries": detail,
-        "user_log_summaries": exact,
-        "contents": {},
-    }
-    requests = [
-        ListRequest(
-            TABLES[name].endpoint, params, endpoint=TABLES[name].endpoint, decode=DECODERS[name]
-        )
-        for name, params in lists.items()
-    ]
-    try:
-        # The audiences come first (one page): their members' requests then go out with the
-        # other lists' first pages instead of after every page of every list.
-        audiences = envelope_lists(
-            client, [_list_request("audiences")], per_page=PER_PAGE, progress=progress, task=task
-        )[0]
-        _add(result, "audiences", audiences)
-        members = _member_requests(result)
-        pulled = envelope_lists(
-            client, requests + members, per_page=PER_PAGE, progress=progress, task=task
-        )
-        _add_members(result, members, pulled[len(requests) :])
-        for name, records in zip(lists, pulled, strict=False):
-            extra = None
-            if name == "user_log_summaries":
-                n = len(records)
-                extra = {
-                    "entry_date_from": ("datetime", [exact["entryDateFrom"]] * n),
-                    "entry_date_to": ("datetime", [exact["entryDateTo"]] * n),
-                }
-            _add(result, name, records, extra)
-        _contents_in_minutes(result)
-    finally:
-        chain.join()
-    if "error" in completions:
-        raise completions["error"]
-    _add(result, "completions", completions["records"])
+    # The audiences come first (they are few): their members lists then go out together
+    # with every other list. Completions, paged one after another, go first in the queue.
+    audiences = fetch(_list("audiences"))
+    add_table(client, result, "audiences", audiences, *_shape("audiences"))
+    dates = query_windows(window)
+    names = ("completions", "cpd_entries", "users", "user_log_summaries", "contents")
+    lists = [_list(name, dates.get(name)) for name in (*names, "cpd_categories", "requirements")]
+    members = _member_lists(result)
+    pulled = client.map(fetch, lists + members)
+    for item, records in zip(lists, pulled, strict=False):
+        extra = None
+        if item.table == "user_log_summaries":
+            asked = dates["user_log_summaries"]
+            n = len(records)
+            extra = {
+                "entry_date_from": ("datetime", [asked["entryDateFrom"] + "Z"] * n),
+                "entry_date_to": ("datetime", [asked["entryDateTo"] + "Z"] * n),
+            }
+        add_table(client, result, item.table, records, *_shape(item.table), extra=extra)
+    _add_members(client, result, members, pulled[len(lists) :])
+    _contents_in_minutes(result)
     progress.finish(task)
     return result
 
 
-def _list_request(name: str) -> ListRequest:
+def _shape(name: str) -> tuple[Any, ...]:
     table = TABLES[name]
-    return ListRequest(table.endpoint, endpoint=table.endpoint, decode=DECODERS[name])
+    return table.columns, table.endpoint, table.keys
 
 
-def _member_requests(result: SourcePull) -> list[ListRequest]:
+def _member_lists(result: SourcePull) -> list[_List]:
     """One members list per audience, tagged with the audience id asked about."""
+    table = TABLES["audience_members"]
     audience_ids = result.tables["audiences"]["id"].dropna().tolist()
     return [
-        ListRequest(
-            f"/audiences/{quote(str(audience_id), safe='')}/members",
-            endpoint=TABLES["audience_members"].endpoint,
-            tag=audience_id,
-            decode=DECODERS["audience_members"],
+        _List(
+            "audience_members",
+            ListRequest(
+                f"/audiences/{quote(str(audience_id), safe='')}/members",
+                endpoint=table.endpoint,
+                tag=audience_id,
+                key=table.wire_key,
+            ),
+            partial(EnvelopePages, page_size=PER_PAGE),
         )
         for audience_id in audience_ids
     ]
 
 
-def _add_members(result: SourcePull, requests: list[ListRequest], members: list[Any]) -> None:
-    flat = join_records(members)
-    owners = [
-        req.tag for req, group in zip(requests, members, strict=True) for _ in range(len(group))
-    ]
-    _add(result, "audience_members", flat, {"audience_id": ("id", owners)})
-
-
-def _capture(box: dict[str, Any], fn: Any, *args: Any) -> None:
-    try:
-        box["records"] = fn(*args)
-    except BaseException as exc:  # handed to the caller's thread
-        box["error"] = exc
-
-
-def _completions(
-    client: HttpClient, window: Window, progress: Progress
-) -> list[dict[str, Any]] | ArrowRecords:
-    table = TABLES["completions"]
-    request = ListRequest(
-        table.endpoint,
-        {
-            "completedDateRangeStart": window.detail_from.isoformat(),
-            "completedDateRangeEnd": window.detail_to.isoformat(),
-        },
-        endpoint=table.endpoint,
-        decode=DECODERS["completions"],
-    )
-    return sequential_array(
-        client,
-        request,
-        page_size=PER_PAGE,
-        params_for=lambda index, _fetched: {"page": index + 1, "perPage": PER_PAGE},
-        id_of=lambda record: record.get("id") if isinstance(record, dict) else None,
-        progress=progress,
-        task=f"{client.source} lists",
-        read_ahead=client.policy.concurrency > 1,
-        id_path="id",
-    )
-
-
-def _add(
-    result: SourcePull,
-    name: str,
-    records: list[dict[str, Any]] | ArrowRecords,
-    extra: dict[str, tuple[str, Any]] | None = None,
+def _add_members(
+    client: HttpClient, result: SourcePull, lists: list[_List], members: list[Any]
 ) -> None:
-    table = TABLES[name]
-    built = frame(records, table.columns, extra=extra)
-    dropped = 0
-    if not (isinstance(records, ArrowRecords) and records.keys_distinct()):
-        built, dropped = dedupe(
-            built, table.keys, stats=result.stats, label=f"{result.source} {table.endpoint}"
-        )
-    result.add(name, built, table.endpoint, dropped)
+    flat = [record for group in members for record in group]
+    owners = [item.request.tag for item, group in zip(lists, members, strict=True) for _ in group]
+    add_table(
+        client,
+        result,
+        "audience_members",
+        flat,
+        *_shape("audience_members"),
+        extra={"audience_id": ("id", owners)},
+    )
 
 
 def _contents_in_minutes(result: SourcePull) -> None:
