@@ -8,13 +8,16 @@ or exits: errors are :mod:`reconcile.errors` exceptions; progress goes through `
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import logging
 import os
 import shutil
+import time
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,8 +85,10 @@ def run(
     inputs = read_inputs(config)  # fail fast (exit 2) before any network traffic
     folder = run_folder(config, out)
     with rebuilt(folder, "run") as staging:  # a folder that cannot be written fails here
-        pulled = pull_all(config, progress=progress or NullProgress())
-        snapshot = write_snapshot(staging, pulled, config)
+        with timed("pull"):
+            pulled = pull_all(config, progress=progress or NullProgress())
+        with timed("snapshot"):
+            snapshot = write_snapshot(staging, pulled, config)
         warnings = tuple(w for stats in pulled.stats.values() for w in stats.get("warnings", ()))
         # Without Thrive there are no pulled audiences to check the roster's against, so the
         # inputs read above are final; with Thrive they are read again knowing its audiences.
@@ -259,50 +264,55 @@ def _reconcile_snapshot(
     from reconcile.snapshot import read_snapshot
 
     keep_freed_memory()  # the pull is over: from here on, reuse freed memory (memory.py)
-    tables, manifest = read_snapshot(snapshot)
-    if inputs is None:
-        inputs = read_inputs(config, known_audiences=known_audiences(tables))
-    result = reconcile(build_canonical(tables, inputs), rules)
-    content = summary_content(result, tables, manifest, config)
-    changes = None
-    if previous is not None:
-        changes = compare(previous.result, result)
-        content["changes"] = summary_changes(changes)
-        warnings = (*warnings, *_compare_warnings(previous, result, config))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = write_json_atomic(folder / SUMMARY_FILE, content)
-    log.info("wrote %s", path)
-    write_result(folder, result)
-    workbook = write_workbook(
-        result,
-        folder / WORKBOOK_FILE,
-        issues=inputs.issues,
-        pulled_at=manifest,
-        changes=changes,
-        detail_rows=config.output.workbook_detail_rows,
-    )
-    log.info("wrote %s", workbook)
+    with timed("read"):
+        tables, manifest = read_snapshot(snapshot)
+        if inputs is None:
+            inputs = read_inputs(config, known_audiences=known_audiences(tables))
+        canonical = build_canonical(tables, inputs)
+    with timed("engine"):
+        result = reconcile(canonical, rules)
+    with timed("summary"):
+        content = summary_content(result, tables, manifest, config)
+        changes = None
+        if previous is not None:
+            changes = compare(previous.result, result)
+            content["changes"] = summary_changes(changes)
+            warnings = (*warnings, *_compare_warnings(previous, result, config))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = write_json_atomic(folder / SUMMARY_FILE, content)
+        write_result(folder, result)
+    with timed("workbook"):
+        workbook = write_workbook(
+            result,
+            folder / WORKBOOK_FILE,
+            issues=inputs.issues,
+            pulled_at=manifest,
+            changes=changes,
+            detail_rows=config.output.workbook_detail_rows,
+        )
     organisation = config.organisation.name
     templates = config.output.templates
-    report_pdf = write_report_pdf(
-        result,
-        folder / REPORT_FILE,
-        organisation=organisation,
-        pulled_at=_snapshot_taken(manifest, config),
-        templates=templates,
-        changes=changes,
-    )
-    statements: list[Path] = []
-    if config.output.statements != "none":
-        statements = write_statements(
+    with timed("report"):
+        report_pdf = write_report_pdf(
             result,
-            folder / STATEMENTS_FOLDER,
+            folder / REPORT_FILE,
             organisation=organisation,
-            by=config.output.statements,
+            pulled_at=_snapshot_taken(manifest, config),
             templates=templates,
-            record=folder / STATEMENT_RECORD,
+            changes=changes,
         )
-    log.info("wrote %s and %d statements", report_pdf, len(statements))
+    statements: list[Path] = []
+    with timed("statements"):
+        if config.output.statements != "none":
+            statements = write_statements(
+                result,
+                folder / STATEMENTS_FOLDER,
+                organisation=organisation,
+                by=config.output.statements,
+                templates=templates,
+                record=folder / STATEMENT_RECORD,
+            )
+    log.info("wrote %s, %s and %d statements", workbook, report_pdf, len(statements))
     snapshot_dir = snapshot if (snapshot / "manifest.json").is_file() else snapshot / "snapshot"
     return RunOutcome(
         folder=folder,
@@ -317,6 +327,18 @@ def _reconcile_snapshot(
         warnings=warnings,
         changes=changes,
     )
+
+
+#: How each step's time is logged (``reconcile -v run`` shows it; bench/run.py reads it).
+STEP_LOG = "step %s took %.2f s"
+
+
+@contextlib.contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Log the seconds ``step`` took, at INFO: where a long monthly run spends its time."""
+    started = time.perf_counter()
+    yield
+    log.info(STEP_LOG, step, time.perf_counter() - started)
 
 
 def _snapshot_taken(manifest: dict[str, Any], config: Config) -> dt.datetime | None:

@@ -1,0 +1,278 @@
+"""The monthly job end to end, as the user waits for it: ``reconcile run`` at 10k and 100k people.
+
+    .venv/bin/python bench/run.py                        # 10,000 and 100,000 people
+    .venv/bin/python bench/run.py --people 10000         # one size
+    .venv/bin/python bench/run.py --people 2000 --no-results   # a quick look, RESULTS.md untouched
+
+For each size the sandbox organisation (seed 1) is served from its own process, as a remote
+API is, and ``reconcile -v run`` runs as its own process against it: pull, snapshot, engine,
+workbook, organisation PDF and manager statements, exactly the command a compliance officer
+runs. Each step's seconds come from the run's own log (``step … took … s``, reconcile/runs.py);
+peak memory is the largest resident size of the run's whole process tree (the statement
+workers included), sampled from /proc every 0.2 s.
+
+Baselines, measured in the same session on the run's own data, so the ratios hold on a busy
+machine:
+- engine: the bare-pandas floor of bench/engine.py on the run's canonical tables;
+- workbook: plain XlsxWriter (constant memory, no formats) writing the rows the workbook
+  wrote, plus ``DataFrame.to_csv`` for a ledger that went to CSV;
+- statements: a plain one-page WeasyPrint render in one process (bench/reports_pdf.py),
+  as pages per second, against the run's statements per second.
+
+The figures replace this benchmark's section of bench/RESULTS.md (date, machine, command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import pandas as pd  # noqa: E402 - after the sys.path lines
+import xlsxwriter  # noqa: E402
+from engine import floor  # noqa: E402
+from pull import remote_sandbox  # noqa: E402
+from reports_pdf import baseline as one_page_pages_per_second  # noqa: E402
+from reports_xlsx import _sheets  # noqa: E402
+
+from reconcile import config as config_module  # noqa: E402
+from reconcile.canonical_build import build_canonical, known_audiences  # noqa: E402
+from reconcile.inputs import read_inputs  # noqa: E402
+from reconcile.render import xlsx as render  # noqa: E402
+from reconcile.render.xlsx_columns import local_naive  # noqa: E402
+from reconcile.result_store import read_result  # noqa: E402
+from reconcile.runs import STEP_LOG  # noqa: E402
+from reconcile.sandbox import Sandbox  # noqa: E402
+from reconcile.sandbox.generate import generate  # noqa: E402
+from reconcile.sandbox.spreadsheets import write_spreadsheets  # noqa: E402
+from reconcile.snapshot import read_snapshot  # noqa: E402
+
+RESULTS = HERE / "RESULTS.md"
+SECTION = "## End to end: `bench/run.py`"
+STEPS = ("pull", "snapshot", "read", "engine", "summary", "workbook", "report", "statements")
+_STEP = re.compile(re.escape(STEP_LOG).replace("%s", r"(\w+)").replace("%\\.2f", r"([\d.]+)"))
+
+
+# ------------------------------------------------------------------ the run itself
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and every process below it (Linux /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(stat[1])
+        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+        rss[pid] = int(found.group(1)) * 1024 if found else 0
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
+def run_reconcile(config: Path, out: Path, env: dict[str, str]) -> tuple[float, dict, int]:
+    """``reconcile -v run`` in its own process: wall seconds, step seconds, peak tree RSS."""
+    command = [sys.executable, "-m", "reconcile", "-v", "run", "-c", str(config), "--out", str(out)]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.2):
+            peak = max(peak, tree_rss(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    done.set()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"reconcile run failed ({process.returncode}):\n{output[-3000:]}")
+    steps = {m.group(1): float(m.group(2)) for m in _STEP.finditer(output)}
+    return seconds, steps, peak
+
+
+# ------------------------------------------------------------------ baselines
+
+
+def engine_floor(config_path: Path, run_folder: Path) -> float:
+    """bench/engine.py's bare-pandas floor on the run's own canonical tables."""
+    config = config_module.load(config_path)
+    tables, _manifest = read_snapshot(run_folder / "snapshot")
+    canonical = build_canonical(
+        tables, read_inputs(config, known_audiences=known_audiences(tables))
+    )
+    started = time.perf_counter()
+    floor(canonical)
+    return time.perf_counter() - started
+
+
+def plain_workbook(result, folder: Path, detail_rows: int) -> float:
+    """Plain XlsxWriter writing the rows the workbook wrote (and to_csv for a long ledger)."""
+    started = time.perf_counter()
+    book = xlsxwriter.Workbook(
+        str(folder / "plain.xlsx"), {"constant_memory": True, "strings_to_formulas": False}
+    )
+    tz = result.rules.timezone
+    ledgers = {"Activities": result.activities, "Completions": result.completions}
+    for name, cols in _sheets(result):
+        frame = pd.DataFrame(
+            {
+                c.header: local_naive(c.series, tz) if c.kind in ("date", "datetime") else c.series
+                for c in cols
+            }
+        )
+        records = ledgers.get(name)
+        if records is not None and len(records) > detail_rows:
+            frame.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8-sig")
+            frame = frame[render._carries_exception(records, result.exceptions)]
+        ws = book.add_worksheet(name)
+        ws.write_row(0, 0, list(frame.columns))
+        values = frame.astype(object).where(frame.notna(), None).itertuples(index=False)
+        for r, row in enumerate(values, start=1):
+            ws.write_row(r, 0, row)
+    book.close()
+    return time.perf_counter() - started
+
+
+# ------------------------------------------------------------------ one size
+
+
+def prepare(people: int, folder: Path) -> tuple[Path, dict[str, str]]:
+    """Spreadsheets and a config for the seed-1 organisation of ``people`` (not timed)."""
+    organisation = generate(people=people, seed=1)
+    sheets = write_spreadsheets(organisation, folder / "inputs")
+    with Sandbox(organisation) as sandbox:
+        config = sandbox.write_config(folder, sheets)
+        env = {**os.environ, **sandbox.env()}
+        local = sandbox.url
+    return config, env | {"_LOCAL_SANDBOX_URL": local}
+
+
+def measure(people: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        config, env = prepare(people, folder)
+        local = env.pop("_LOCAL_SANDBOX_URL")
+        with remote_sandbox(people, 0) as (url, _pid):
+            config.write_text(config.read_text().replace(local, url))
+            wall, steps, peak = run_reconcile(config, folder / "run", env)
+        run_folder = folder / "run"
+        result = read_result(run_folder)
+        statements = len(list((run_folder / "statements").glob("*.pdf")))
+        detail_rows = config_module.load(config).output.workbook_detail_rows
+        return {
+            "people": people,
+            "wall": wall,
+            "steps": steps,
+            "peak": peak,
+            "statements": statements,
+            "activities": len(result.activities),
+            "completions": len(result.completions),
+            "floor": engine_floor(config, run_folder),
+            "plain_workbook": plain_workbook(result, folder, detail_rows),
+            "one_page_per_s": one_page_pages_per_second(),
+        }
+
+
+# ------------------------------------------------------------------ reporting
+
+
+def table(m: dict) -> list[str]:
+    steps, wall = m["steps"], m["wall"]
+    baseline = {
+        "engine": f"bare-pandas floor {m['floor']:.2f} s: "
+        f"{steps.get('engine', 0) / m['floor']:.1f}x",
+        "workbook": f"plain XlsxWriter {m['plain_workbook']:.1f} s: "
+        f"{steps.get('workbook', 0) / m['plain_workbook']:.2f}x",
+    }
+    if m["statements"] and steps.get("statements"):
+        per_s = m["statements"] / steps["statements"]
+        baseline["statements"] = (
+            f"{m['statements']:,} statements, {per_s:.1f}/s; plain one-page render "
+            f"{m['one_page_per_s']:.1f}/s in one process: {per_s / m['one_page_per_s']:.2f}x"
+        )
+    lines = [
+        f"### {m['people']:,} people ({m['activities']:,} activities, "
+        f"{m['completions']:,} completions)",
+        "",
+        "| step | seconds | share | against |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for step in STEPS:
+        if step in steps:
+            share = steps[step] / wall * 100
+            lines.append(
+                f"| {step} | {steps[step]:.1f} | {share:.0f}% | {baseline.get(step, '')} |"
+            )
+    other = wall - sum(steps.values())
+    lines.append(f"| start-up and the rest | {other:.1f} | {other / wall * 100:.0f}% | |")
+    lines.append(
+        f"| **whole run** | **{wall:.1f}** ({wall / 60:.1f} min) | 100% | "
+        f"peak memory of the process tree {m['peak'] / 2**30:.2f} GiB |"
+    )
+    return [*lines, ""]
+
+
+def write_results(lines: list[str], command: str) -> None:
+    """Replace this benchmark's section of bench/RESULTS.md (other sections are kept)."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    head = [
+        SECTION,
+        "",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · {platform.machine()}, "
+        f"{os.cpu_count()} cores · load average {load} at the end · `{command}`",
+        "",
+    ]
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
+    body = "\n".join(head + lines) + "\n"
+    text = pattern.sub(lambda _m: body, text) if pattern.search(text) else text + "\n" + body
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--no-results", action="store_true", help="leave RESULTS.md alone")
+    args = parser.parse_args()
+    lines: list[str] = []
+    for people in args.people:
+        measured = measure(people)
+        block = table(measured)
+        print("\n".join(block), flush=True)
+        lines += block
+    if not args.no_results:
+        write_results(lines, "python bench/run.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
