@@ -255,7 +255,7 @@ def csv_stages(folder: Path, scale: float, repeats: int = 5) -> None:
     """Where the CSV time goes: each stage timed on its own (best of ``repeats``) in this
     process, before any workbook is read (a 1 GiB xlsx read slows every later CSV read)."""
     from reconcile.inputs import policy, roster
-    from reconcile.inputs.reader import _arrow_csv, csv_dialect, find_header, read_csv_grid
+    from reconcile.inputs.reader import _pandas_csv, csv_dialect, find_header, read_csv_grid
     from reconcile.inputs.tables import Checked
 
     people_n = max(1000, int(100_000 * scale))
@@ -274,9 +274,9 @@ def csv_stages(folder: Path, scale: float, repeats: int = 5) -> None:
             times.append(time.perf_counter() - start)
         return min(times)
 
-    print(f"{'file':<22}{'plain':>8}{'sniff':>8}{'arrow':>8}{'grid':>8}{'checks':>8}{'ratio':>7}")
+    print(f"{'file':<22}{'plain':>8}{'sniff':>8}{'read':>8}{'grid':>8}{'checks':>8}{'ratio':>7}")
     for path, kind in ((roster_csv, "roster"), (log_csv, "cpd_log")):
-        dialect = csv_dialect(path, whole_file=False)
+        dialect = csv_dialect(path)
         choice = find_header(dialect.head, kind)
         assert choice is not None
         grid = read_csv_grid(path, kind, None, path.name)
@@ -289,17 +289,21 @@ def csv_stages(folder: Path, scale: float, repeats: int = 5) -> None:
             return policy.validate_cpd_log(table, roster_ids=ids, roster_emails=emails)
 
         plain_s = best(lambda path=path: pd.read_csv(path))
-        sniff_s = best(lambda path=path: csv_dialect(path, whole_file=False))
-        arrow_s = best(
-            lambda path=path, d=dialect, c=choice: _arrow_csv(path, d, c.index + 1, c.match)
+        sniff_s = best(lambda path=path: csv_dialect(path))
+        read_s = best(
+            lambda path=path, d=dialect, c=choice: _pandas_csv(
+                path, d, c.index + 1, c.match, path.name
+            )
         )
         grid_s = best(lambda path=path, kind=kind: read_csv_grid(path, kind, None, path.name))
         checks_s = best(checks)
         print(
-            f"{path.name:<22}{plain_s:>8.3f}{sniff_s:>8.3f}{arrow_s:>8.3f}{grid_s:>8.3f}"
+            f"{path.name:<22}{plain_s:>8.3f}{sniff_s:>8.3f}{read_s:>8.3f}{grid_s:>8.3f}"
             f"{checks_s:>8.3f}{(grid_s + checks_s) / plain_s:>7.2f}"
         )
-    print("arrow = typed read + trim; grid = sniff + header + arrow; ratio = (grid+checks)/plain")
+    print(
+        "read = typed pandas read; grid = sniff + header + read + trim; ratio = (grid+checks)/plain"
+    )
 
 
 def main() -> None:

@@ -305,49 +305,28 @@ class CsvText:
     encoding: str
     delimiter: str
     head: list[list[str]]
-    # True when the encoding was read from the first 256 KiB only (it looked like UTF-8):
-    # the rest of the file is then verified by Arrow's own UTF-8 check while it reads.
-    tentative: bool = False
 
 
-def csv_dialect(path: Path, *, whole_file: bool = True) -> CsvText:
+def csv_dialect(path: Path) -> CsvText:
     """Detect the encoding (UTF-8 with or without BOM, UTF-16, else Windows-1252) and separator.
 
     The encoding is decided by the whole file (one byte that is not UTF-8 anywhere makes it
     Windows-1252), but the file is streamed in blocks rather than held in memory; the
-    separator and the header rows come from the first 256 KiB. With ``whole_file=False`` a
-    head that is valid UTF-8 is taken at its word (``tentative``) and the caller verifies the
-    rest: :func:`read_csv_grid` lets Arrow check UTF-8 as it reads, which saves a full pass
-    over the file, and falls back to the whole-file decision when Arrow cannot vouch for it.
+    separator and the header rows come from the first 256 KiB.
     """
     with path.open("rb") as handle:
         head_bytes = handle.read(_HEAD_BYTES)
-    tentative = not whole_file and _head_is_utf8(head_bytes)
-    encoding = "utf-8" if tentative else _encoding(path, head_bytes)
+    encoding = _encoding(path, head_bytes)
     text = head_bytes.decode(encoding, errors="replace")
     lines = text.splitlines()[:HEADER_SCAN_ROWS]
     counts = {d: sum(line.count(d) for line in lines) for d in (",", ";", "\t")}
     delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     head = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-    return CsvText(encoding=encoding, delimiter=delimiter, head=head, tentative=tentative)
+    return CsvText(encoding=encoding, delimiter=delimiter, head=head)
 
 
 _HEAD_BYTES = 256 * 1024
 _BLOCK_BYTES = 4 * 1024 * 1024
-
-
-def _head_is_utf8(head: bytes) -> bool:
-    """Plain UTF-8 (no BOM, not UTF-16) as far as the head goes; a character cut at the end
-    of the head is fine (the incremental decoder keeps it pending)."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
-        return False
-    if head.isascii():
-        return True
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _encoding(path: Path, head: bytes) -> str:
@@ -392,33 +371,16 @@ def read_csv_grid(
 
     With ``partial`` a file missing required columns is still read, as the columns it has.
     """
-    dialect = csv_dialect(path, whole_file=False)
+    dialect = csv_dialect(path)
     choice = find_header(dialect.head, kind, overrides)
     if choice is None:
         return None
     choice.match.row = choice.index + 1
     if choice.match.missing() and not partial:
         return choice.match
-    frame = None
-    if not dialect.tentative or _reads_every_column(choice.match):
-        frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
-    if frame is None and dialect.tentative:
-        # Arrow could not vouch for the whole file (a column it skips, or a byte that is not
-        # UTF-8): decide the encoding from the whole file, exactly as without the shortcut.
-        dialect = csv_dialect(path)
-        choice = find_header(dialect.head, kind, overrides)
-        assert choice is not None  # the head decodes the same way: the same header is found
-        choice.match.row = choice.index + 1
-        if choice.match.missing() and not partial:
-            return choice.match
-        frame = _arrow_csv(path, dialect, choice.index + 1, choice.match)
-    if frame is None:
-        frame = _pandas_csv(path, dialect, choice.index + 1, choice.match, label)
+    frame = _pandas_csv(path, dialect, choice.index + 1, choice.match, label)
     positions = choice.match.positions
-    if frame.attrs.get("trimmed"):
-        columns = {canonical: frame[pos] for canonical, pos in positions.items()}
-    else:
-        columns = {canonical: _blank_to_na(frame[pos]) for canonical, pos in positions.items()}
+    columns = {canonical: _blank_to_na(frame[pos]) for canonical, pos in positions.items()}
     first = choice.index + 2  # header line number (1-based) + 1
     rows = np.arange(first, first + len(frame), dtype=np.int64)
     return _drop_blank(
@@ -434,101 +396,15 @@ def read_csv_grid(
     )
 
 
-def _reads_every_column(match: HeaderMatch) -> bool:
-    """Arrow checks UTF-8 only in the columns it reads: every column must be one of them
-    (and text, or a number Arrow would refuse if it held a stray byte)."""
-    return len(set(match.positions.values())) == len(match.headers)
-
-
 def _text_columns(match: HeaderMatch) -> list[int]:
     return [p for c, p in match.positions.items() if c not in NUMERIC_COLUMNS]
-
-
-def _arrow_csv(path: Path, dialect: CsvText, skip: int, match: HeaderMatch) -> pd.DataFrame | None:
-    """The fast path: Arrow's multi-threaded reader; None when the file needs pandas' care
-    (ragged rows, line breaks inside quoted cells) or pyarrow is missing."""
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:
-        return None
-    width = len(match.headers)
-    names = [f"c{i}" for i in range(width)]
-    wanted = [f"c{p}" for p in match.positions.values()]
-    try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(
-                skip_rows=skip,
-                column_names=names,
-                encoding={"utf-8": "utf8", "utf-8-sig": "utf8"}.get(
-                    dialect.encoding, dialect.encoding
-                ),
-            ),
-            # blank lines become empty rows, as in Excel, so row numbers stay exact
-            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={f"c{p}": pa.string() for p in _text_columns(match)},
-                include_columns=wanted,
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-                timestamp_parsers=[],  # never let Arrow guess dates (it rolls 31/02 over)
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:
-        log.info("Arrow could not read %s (%s); reading it with pandas", path, exc)
-        return None
-    import pyarrow.compute as pc
-
-    for index, name in enumerate(table.column_names):
-        column = table.column(index)
-        if pa.types.is_string(column.type) and _may_need_trim(column):
-            trimmed = pc.utf8_trim_whitespace(column)
-            lengths = pc.binary_length(trimmed)  # byte lengths: no string compare
-            if pc.min(lengths).as_py() == 0:
-                trimmed = pc.if_else(pc.equal(lengths, 0), None, trimmed)
-            table = table.set_column(index, name, trimmed)
-    frame = table.to_pandas()
-    frame.columns = [int(name[1:]) for name in frame.columns]
-    frame.attrs["trimmed"] = True
-    return frame
-
-
-def _may_need_trim(column: object) -> bool:
-    """Could trimming change anything: a present cell that starts or ends with a space, a
-    control or a non-ASCII byte (which might be Unicode whitespace), or an empty string?
-
-    Why: trimming builds a new copy of every text column, which on a million-row log costs
-    about half of a plain ``read_csv``; real files seldom have edge spaces in most columns.
-    Only each cell's first and last byte is looked at, straight from Arrow's offsets and data
-    buffers with numpy; when in doubt the column is trimmed exactly as before.
-    """
-    for chunk in column.chunks:  # type: ignore[attr-defined]
-        if len(chunk) == 0 or chunk.null_count == len(chunk):
-            continue
-        _validity, offsets_buffer, data_buffer = chunk.buffers()
-        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
-            chunk.offset : chunk.offset + len(chunk) + 1
-        ]
-        starts, ends = offsets[:-1], offsets[1:]
-        if chunk.null_count:
-            present = chunk.is_valid().to_numpy(zero_copy_only=False)
-            starts, ends = starts[present], ends[present]
-        if (ends <= starts).any():
-            return True  # an empty string: trimming's blank -> missing step is needed
-        data = np.frombuffer(data_buffer, dtype=np.uint8)
-        edges = np.concatenate((data[starts], data[ends - 1]))
-        if ((edges <= 0x20) | (edges >= 0x80)).any():
-            return True
-    return False
 
 
 def _pandas_csv(
     path: Path, dialect: CsvText, skip: int, match: HeaderMatch, label: str
 ) -> pd.DataFrame:
-    """The careful path: line breaks inside quoted cells, and ragged rows (cells beyond the
-    last header are ignored, as Excel shows them in a column nobody named)."""
+    """The file read by pandas: line breaks inside quoted cells are fine, and ragged rows
+    (cells beyond the last header) are read as a column nobody named, as Excel shows them."""
     width = len(match.headers)
     try:
         return _read_pandas(path, dialect, skip, match, width)

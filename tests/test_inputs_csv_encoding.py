@@ -1,8 +1,8 @@
-"""The CSV fast path's shortcuts must never change what is read.
+"""A CSV's encoding is decided by the whole file, and its cells are trimmed, wherever the
+telling byte or space is.
 
-The encoding is sniffed from the first 256 KiB and the rest is left to Arrow's UTF-8 check;
-columns are trimmed only when a cell could need it. Each test builds a file where a shortcut
-could go wrong and compares the result with the whole-file decision (``csv_dialect``).
+The separator and header come from the first 256 KiB; one byte that is not UTF-8 anywhere
+after it (in a column reconcile reads or not) still makes the file Windows-1252.
 """
 
 from __future__ import annotations
