@@ -575,7 +575,7 @@ def _reasons(messages: Any) -> str:
     "--rate-limit",
     type=click.IntRange(0, 1_000_000),
     default=0,
-    help="Requests a minute (0: none).",
+    help="Brightspace credits a minute, 10 a call (0: no limit; D2L's default is 50000).",
 )
 @click.pass_obj
 def sandbox(

@@ -26,15 +26,15 @@ def serve_until_stopped(
 ) -> None:
     """Generate an organisation, serve it on 127.0.0.1:``port`` and block until interrupted.
 
-    ``rate_limit`` is Brightspace calls a minute (0: no limit). ``stop_event`` lets a caller
-    (a test) end the wait without a signal.
+    ``rate_limit`` is Brightspace's credits a minute (10 a call; 0: no limit).
+    ``stop_event`` lets a caller (a test) end the wait without a signal.
     """
     echo(f"Generating a sample organisation of {people} people (seed {seed})...")
     org = generate(people, seed)
     sandbox = Sandbox(
         org,
         latency_ms=latency_ms,
-        rate_limit_per_minute=rate_limit or None,
+        rate_limit_credits=rate_limit or None,
         port=port,
     )
     sandbox.start()

@@ -1,0 +1,64 @@
+"""Brightspace's credit budget used fully and never tripped (DESIGN.md §9, issue 21).
+
+D2L meters credits per minute, 10 a call, and tells every response how many credits are left
+and when the bucket refills. A large tenant's pull is bound by that budget, so the pull must
+spend each minute's bucket (all of it, across the client's concurrent workers) and then wait
+for the refill, never provoking a 429. The sandbox's minute is shortened so that several
+windows pass in a few seconds; the sandbox itself counts what each window spent and every
+429 it sent, as D2L would see them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+from reconcile import config as config_module
+from reconcile.sandbox import Sandbox
+from reconcile.sandbox.spreadsheets import write_spreadsheets
+from reconcile.sources import HttpPolicy, Window, pull_source
+
+CALLS_A_WINDOW = 20  # 200 credits a (shortened) minute, 10 a call
+WINDOW_S = 1.0
+
+
+def pull_brightspace(sandbox: Sandbox, folder: Path, policy: HttpPolicy) -> object:
+    spreadsheets = write_spreadsheets(sandbox.organisation, folder)
+    path = Path(sandbox.write_config(folder, spreadsheets, sources=("brightspace",)))
+    config = config_module.load(path)
+    window = Window.of(config.period, config.organisation.timezone)
+    return pull_source(config.sources["brightspace"], window, policy=policy)
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_each_minute_of_credits_is_spent_and_none_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, concurrency: int
+) -> None:
+    """About 130 calls against 20 a window: every window but the last spends at least 90%
+    of its credits, so the pull takes as few windows as the budget allows, and the sandbox
+    never answers 429. The source's pacing budget counts the time the source waited, once,
+    however many workers waited together: 7 windows fit in a budget of 12 s."""
+    credits = CALLS_A_WINDOW * 10
+    with Sandbox(
+        people=100, seed=3, rate_limit_credits=credits, rate_limit_window_s=WINDOW_S
+    ) as limited:
+        for key, value in limited.env().items():
+            monkeypatch.setenv(key, value)
+        policy = HttpPolicy(
+            concurrency=concurrency, max_retries=2, max_wait_seconds=10, max_pacing_seconds=12
+        )
+        started = time.monotonic()
+        pulled = pull_brightspace(limited, tmp_path, policy)
+        elapsed = time.monotonic() - started
+        charged = list(limited.credits.charged)
+        refused = limited.credits.refused
+    calls = sum(pulled.stats.requests.values())
+    assert calls >= 5 * CALLS_A_WINDOW  # enough calls to span several windows
+    assert refused == 0 and pulled.stats.retries == {}
+    assert sum(charged) == calls * 10
+    assert len(charged) == math.ceil(calls / CALLS_A_WINDOW), charged
+    assert min(charged[:-1]) >= 0.9 * credits, charged
+    assert 0 < pulled.stats.paced_seconds < elapsed
