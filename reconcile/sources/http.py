@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -38,6 +38,9 @@ from requests.adapters import HTTPAdapter
 from reconcile import __version__
 from reconcile.config import Http
 from reconcile.errors import SourceError
+
+if TYPE_CHECKING:
+    from reconcile.sources.saved import SavedAnswers
 
 log = logging.getLogger(__name__)
 
@@ -174,11 +177,18 @@ class Scrubber:
 
 @dataclass
 class RequestStats:
-    """Requests per endpoint (every attempt counts), retries, and what the guards caught."""
+    """Requests per endpoint (every attempt counts), retries, and what the guards caught.
+
+    ``rate_limited``: answers that were a 429 (the pacer exists so that there are none).
+    ``resumed``: answers an earlier, interrupted run of the pull received (saved.py), handed
+    back instead of asked for again; they are not in ``requests``.
+    """
 
     requests: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     retries: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     reauthentications: int = 0
+    rate_limited: int = 0
+    resumed: int = 0
     paced_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -199,6 +209,14 @@ class RequestStats:
         with self._lock:
             self.reauthentications += 1
 
+    def refused_for_rate(self) -> None:
+        with self._lock:
+            self.rate_limited += 1
+
+    def count_resumed(self) -> None:
+        with self._lock:
+            self.resumed += 1
+
     def warn(self, message: str) -> None:
         with self._lock:
             if message in self.warnings:
@@ -212,6 +230,8 @@ class RequestStats:
                 "requests": dict(sorted(self.requests.items())),
                 "retries": dict(sorted(self.retries.items())),
                 "reauthentications": self.reauthentications,
+                "rate_limited": self.rate_limited,
+                "resumed": self.resumed,
                 "paced_seconds": round(self.paced_seconds, 3),
                 "warnings": list(self.warnings),
             }
@@ -359,6 +379,7 @@ class HttpClient:
         self.stats = stats or RequestStats()
         self.scrubber = Scrubber()
         self.pacer = RateLimitPacer()
+        self.saved: SavedAnswers | None = None
         self.session = _session_for(self.base_url)
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, policy.concurrency * 2))
         self.session.mount("http://", adapter)
@@ -419,13 +440,19 @@ class HttpClient:
             return self._pool
 
     # -- errors ---------------------------------------------------------------------------
-    def fail(self, message: str, *, url: str = "", status: int | None = None) -> SourceError:
-        """A SourceError for this source, every secret scrubbed from its text."""
+    def fail(
+        self, message: str, *, url: str = "", status: int | None = None, resumable: bool = True
+    ) -> SourceError:
+        """A SourceError for this source, every secret scrubbed from its text.
+
+        ``resumable=False``: an answer the pull received is what cannot be used.
+        """
         return SourceError(
             self.scrubber.clean(message),
             source=self.source,
             url=self.scrubber.clean(url),
             status=status,
+            resumable=resumable,
         )
 
     # -- requests -------------------------------------------------------------------------
@@ -445,10 +472,30 @@ class HttpClient:
         """GET and decode JSON, retrying what is worth retrying; anything else is a SourceError.
 
         ``missing_ok``: a 404 returns None (a per-user resource the user simply does not have).
+        With ``saved`` answers (a pull that can be resumed, ``saved.py``), an answer an
+        earlier run received is handed back instead of asking again, and each new answer is
+        saved.
         """
-        return self.request_json(
-            "GET", path_or_url, params=params, endpoint=endpoint, missing_ok=missing_ok
+        saved = self.saved
+        if saved is None:
+            return self.request_json(
+                "GET", path_or_url, params=params, endpoint=endpoint, missing_ok=missing_ok
+            )
+        url = self.url(path_or_url)
+        key = saved.key("GET", url, params)
+        earlier = saved.take(key)
+        if earlier is not None:
+            self.stats.count_resumed()
+            return earlier.body if 200 <= earlier.status < 300 else None
+        reply = self.request(
+            "GET",
+            url,
+            params=params,
+            endpoint=endpoint,
+            refusals=(404,) if missing_ok else (),
         )
+        saved.put(key, reply.status, reply.raw)
+        return reply.body if reply.ok else None
 
     def request_json(
         self,
@@ -511,7 +558,7 @@ class HttpClient:
             problem, body = self._judge(outcome)
             if problem is None:
                 assert isinstance(outcome, _Answer)
-                return Reply(outcome.status, body)
+                return Reply(outcome.status, body, raw=outcome.body)
             if not problem.retryable and problem.status in refusals:
                 assert isinstance(outcome, _Answer)
                 return Reply(outcome.status, None, self.scrubber.clean(_server_text(outcome)))
@@ -570,6 +617,8 @@ class HttpClient:
         finally:
             if isinstance(outcome, _Answer):
                 self.pacer.release(outcome.response.headers, outcome.status)
+                if outcome.status == 429:
+                    self.stats.refused_for_rate()
             else:
                 self.pacer.release(None)
         self._warn_of_odd_resets()
@@ -717,6 +766,7 @@ class Reply:
     status: int
     body: Any = None
     message: str = ""
+    raw: bytes = field(default=b"", repr=False)  # the body as it came over the wire
 
     @property
     def ok(self) -> bool:
