@@ -16,6 +16,7 @@ from reconcile.sandbox import (
     BRIGHTSPACE_TOKEN,
     Sandbox,
 )
+from reconcile.sandbox.cli import budget_report
 from reconcile.sandbox.platform import brightspace_app_jwks
 from tests.sandbox_org import BS_USER, BS_USERS, tiny_org
 
@@ -354,6 +355,10 @@ def test_the_bucket_is_credits_a_minute_from_the_first_call() -> None:
         assert again.status_code == 200 and again.headers["X-Rate-Limit-Remaining"] == "15"
         assert sandbox.credits.charged == [20, 10]
         assert sandbox.credits.refused == 1
+        assert budget_report(sandbox) == [
+            "Brightspace credits: 25 a window of 1.2s; spent per window: 20, 10; "
+            "calls refused (429): 1"
+        ]
 
 
 def test_repeat_bookmark_points_back_at_the_same_page(

@@ -49,7 +49,22 @@ def serve_until_stopped(
             echo("")
     finally:
         sandbox.stop()
+        for line in budget_report(sandbox):
+            echo(line)
         echo("Sandbox stopped.")
+
+
+def budget_report(sandbox: Sandbox) -> list[str]:
+    """With a rate limit: how fully each window's credits were spent and how many calls
+    were refused, so a client's pacing can be judged as D2L would see it."""
+    credits = sandbox.credits
+    if not credits.limited:
+        return []
+    spent = ", ".join(str(n) for n in credits.charged) or "none"
+    return [
+        f"Brightspace credits: {credits.capacity} a window of {credits.window_s:g}s; "
+        f"spent per window: {spent}; calls refused (429): {credits.refused}"
+    ]
 
 
 def describe(sandbox: Sandbox) -> list[str]:
