@@ -87,11 +87,11 @@ def run(
     folder = run_folder(config, out)
     saved = PullProgress(folder, config)
     with (
-        saved.kept_on_failure("run"),
+        saved.explained("run"),
         rebuilt(folder, "run", swapped=saved.discard) as staging,  # unwritable: fails here
     ):
-        saved.start(resume=resume)
-        pulled = pull_all(config, progress=progress or NullProgress(), saved=saved)
+        with saved.opened(resume=resume):
+            pulled = pull_all(config, progress=progress or NullProgress(), saved=saved)
         snapshot = write_snapshot(staging, pulled, config)
         warnings = tuple(w for stats in pulled.stats.values() for w in stats.get("warnings", ()))
         # Without Thrive there are no pulled audiences to check the roster's against, so the
@@ -130,9 +130,9 @@ def pull(
     require_pullable(config)
     folder = run_folder(config, out)
     saved = PullProgress(folder, config)
-    with saved.kept_on_failure("pull"), rebuilt(folder, "pull", swapped=saved.discard) as staging:
-        saved.start(resume=resume)
-        pulled = pull_all(config, progress=progress or NullProgress(), saved=saved)
+    with saved.explained("pull"), rebuilt(folder, "pull", swapped=saved.discard) as staging:
+        with saved.opened(resume=resume):
+            pulled = pull_all(config, progress=progress or NullProgress(), saved=saved)
         snapshot = write_snapshot(staging, pulled, config)
     return folder / snapshot.name, pulled
 

@@ -62,3 +62,18 @@ def test_each_minute_of_credits_is_spent_and_none_refused(
     assert len(charged) == math.ceil(calls / CALLS_A_WINDOW), charged
     assert min(charged[:-1]) >= 0.9 * credits, charged
     assert 0 < pulled.stats.paced_seconds < elapsed
+
+
+def test_a_429_holds_every_worker_until_its_retry_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program of the same app spends the bucket: the one 429 it causes empties the
+    bucket for every worker until its Retry-After, instead of each worker meeting its own."""
+    with Sandbox(people=60, seed=3) as sandbox:
+        for key, value in sandbox.env().items():
+            monkeypatch.setenv(key, value)
+        sandbox.faults.inject(r"/cpd/record/user/", "429", times=1, retry_after=0.5)
+        pulled = pull_brightspace(sandbox, tmp_path, HttpPolicy(concurrency=8))
+    assert pulled.stats.rate_limited == 1
+    assert sum(pulled.stats.retries.values()) == 1
+    assert pulled.stats.paced_seconds >= 0.4  # the other workers were held

@@ -255,7 +255,8 @@ class RateLimitPacer:
     - At the refill the bucket is taken to be as full as it was ever seen; an answer whose
       refill is more than half a window from the current one belongs to another window (an
       answer of the previous one arriving late is ignored; one of the next is adopted).
-    - A 429 with ``Retry-After`` empties the bucket until then for every worker.
+    - A 429 with ``Retry-After`` from a server that sends these headers empties the bucket
+      until then for every worker (from any other server, only that request waits).
     - A reset that is not seconds within a minute (an epoch timestamp, milliseconds, a day)
       is not a form D2L sends: it is ignored (``refused_reset`` says so, for a warning)
       rather than trusted to stall every request.
@@ -316,11 +317,10 @@ class RateLimitPacer:
 
     def _observe(self, headers: Mapping[str, str], status: int | None) -> None:
         if status == 429:
-            remaining: float | None = 0.0
-            raw_reset = headers.get("Retry-After")
-        else:
-            remaining = _number(headers.get("X-Rate-Limit-Remaining"))
-            raw_reset = headers.get("X-Rate-Limit-Reset")
+            self._emptied(_number(headers.get("Retry-After")))
+            return
+        remaining = _number(headers.get("X-Rate-Limit-Remaining"))
+        raw_reset = headers.get("X-Rate-Limit-Reset")
         reset = _number(raw_reset)
         if remaining is None or reset is None:
             return
@@ -346,6 +346,15 @@ class RateLimitPacer:
             assert self._remaining is not None
             self._remaining = min(self._remaining, remaining)
             self._refill_at = min(current, refill)
+
+    def _emptied(self, retry_after: float | None) -> None:
+        """A 429: the bucket is empty until ``Retry-After``, for every worker. From a server
+        that meters no credits (no headers seen), only the request itself waits."""
+        if not self._capacity or retry_after is None:
+            return
+        if 0 <= retry_after <= RESET_WINDOW_SECONDS:
+            self._remaining = 0.0
+            self._refill_at = time.monotonic() + retry_after
 
 
 def _number(value: str | None) -> float | None:

@@ -31,7 +31,6 @@ it are simply asked again.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -43,7 +42,7 @@ import threading
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
 import orjson
@@ -107,16 +106,16 @@ class SavedAnswers:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._earlier: dict[str, collections.deque[tuple[int, int, int]]] = {}
+        self._earlier: dict[str, list[tuple[int, int, int]]] = {}
         self.earlier = 0  # answers of earlier runs in the file
         self.resumed = 0  # of those, handed back to this pull
         self.appended = 0
-        self._reader: int | None = None
+        self._reader: BinaryIO | None = None
         if path.is_file():
             self._earlier, self.earlier, end = _index(path)
             os.truncate(path, end)  # a torn or damaged tail is dropped
-            self._reader = os.open(path, os.O_RDONLY)
-        self._writer = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._reader = path.open("rb")
+        self._writer: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     @staticmethod
     def key(method: str, url: str, params: Mapping[str, Any] | None) -> str:
@@ -130,8 +129,9 @@ class SavedAnswers:
             queue = self._earlier.get(key)
             if not queue or self._reader is None:
                 return None
-            status, offset, length = queue.popleft()
-            raw = os.pread(self._reader, length, offset)
+            status, offset, length = queue.pop(0)  # in the order they came
+            self._reader.seek(offset)
+            raw = self._reader.read(length)
             self.resumed += 1
         return Saved(status, orjson.loads(raw) if raw else None)
 
@@ -140,29 +140,29 @@ class SavedAnswers:
         header = b"%s %d %d %08x\n" % (key.encode("ascii"), status, len(raw), zlib.crc32(raw))
         entry = header + raw + b"\n"
         with self._lock:
+            if self._writer is None:
+                return
             view = memoryview(entry)
             while view:
                 written = os.write(self._writer, view)
                 view = view[written:]
             self.appended += 1
 
-    @property
-    def count(self) -> int:
-        return self.earlier + self.appended
-
     def close(self) -> None:
         with self._lock:
-            for descriptor in (self._reader, self._writer):
-                if descriptor is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(descriptor)
-            self._reader = None
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+            if self._writer is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._writer)
+                self._writer = None
 
 
-def _index(path: Path) -> tuple[dict[str, collections.deque[tuple[int, int, int]]], int, int]:
+def _index(path: Path) -> tuple[dict[str, list[tuple[int, int, int]]], int, int]:
     """Where each saved answer is: key → (status, offset, length) in file order; how many;
     and where the last whole, undamaged answer ends."""
-    index: dict[str, collections.deque[tuple[int, int, int]]] = {}
+    index: dict[str, list[tuple[int, int, int]]] = {}
     count = 0
     end = 0
     with path.open("rb") as handle:
@@ -177,9 +177,7 @@ def _index(path: Path) -> tuple[dict[str, collections.deque[tuple[int, int, int]
             raw = handle.read(size)
             if len(raw) != size or zlib.crc32(raw) != checksum or handle.read(1) != b"\n":
                 break
-            index.setdefault(key.decode("ascii"), collections.deque()).append(
-                (status_code, offset, size)
-            )
+            index.setdefault(key.decode("ascii"), []).append((status_code, offset, size))
             count += 1
             end = handle.tell()
     return index, count, end
@@ -193,7 +191,7 @@ def saved_count(folder: Path) -> int:
 class PullProgress:
     """The progress folder of one run folder's pull (see the module docstring).
 
-    Made before the run folder's lock is taken (nothing is touched); :meth:`start` runs
+    Made before the run folder's lock is taken (nothing is touched); :meth:`opened` runs
     under the lock and opens, replaces or refuses what an earlier pull left.
     """
 
@@ -203,7 +201,7 @@ class PullProgress:
         self.sources: dict[str, SavedAnswers] = {}
         self.started = False
 
-    def start(self, *, resume: bool) -> None:
+    def _start(self, *, resume: bool) -> None:
         if self.path.exists():
             if resume:
                 self._check_same_pull()
@@ -240,8 +238,8 @@ class PullProgress:
             )
             remove(self.path)
             return
-        if saved.get("format") != FORMAT or not isinstance(saved, dict):
-            differs = ["its format"]
+        if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+            differs = ["format"]
         else:
             differs = [k for k, v in self.description.items() if saved.get(k) != v]
         if differs:
@@ -256,10 +254,6 @@ class PullProgress:
             self.sources[source] = SavedAnswers(self.path / f"{source}{ANSWERS_SUFFIX}")
         return self.sources[source]
 
-    @property
-    def count(self) -> int:
-        return sum(s.count for s in self.sources.values())
-
     def close(self) -> None:
         for answers in self.sources.values():
             answers.close()
@@ -269,17 +263,24 @@ class PullProgress:
         remove(self.path)
 
     @contextlib.contextmanager
-    def kept_on_failure(self, command: str) -> Iterator[None]:
-        """A pull stopped with answers saved says that ``--resume`` continues it; one stopped
-        by an answer that cannot be used removes them (see the module docstring)."""
+    def opened(self, *, resume: bool) -> Iterator[None]:
+        """Under the run folder's lock: open, replace or refuse what an earlier pull left,
+        then the pull; a pull stopped by an answer that cannot be used removes the progress
+        (see the module docstring)."""
+        self._start(resume=resume)
         try:
             yield
         except SourceError as error:
             if not error.resumable:
                 self.discard()
-                raise
-            self._explain(error, command)
             raise
+
+    @contextlib.contextmanager
+    def explained(self, command: str) -> Iterator[None]:
+        """Around the whole job: an error that stops it with answers kept says that
+        ``reconcile <command> --resume`` continues it."""
+        try:
+            yield
         except ReconcileError as error:
             self._explain(error, command)
             raise
@@ -287,10 +288,16 @@ class PullProgress:
             self.close()
 
     def _explain(self, error: ReconcileError, command: str) -> None:
-        if not self.started or not self.path.is_dir() or self.count == 0:
+        if isinstance(error, SourceError) and not error.resumable:
+            return
+        if not self.started or not self.path.is_dir():
+            return
+        self.close()  # the pull has stopped: every answer it received is written
+        count = saved_count(self.path)
+        if count == 0:
             return
         error.args = (
-            f"{error}; the {self.count:,} answers received so far are kept in {self.path}: "
+            f"{error}; the {count:,} answers received so far are kept in {self.path}: "
             f"`reconcile {command} --resume` continues from there",
             *error.args[1:],
         )
