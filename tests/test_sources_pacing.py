@@ -11,6 +11,8 @@ windows pass in a few seconds; the sandbox itself counts what each window spent 
 from __future__ import annotations
 
 import math
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from reconcile import config as config_module
 from reconcile.sandbox import Sandbox
 from reconcile.sandbox.spreadsheets import write_spreadsheets
 from reconcile.sources import HttpPolicy, Window, pull_source
+from tests.processes import start, wait_for
 
 CALLS_A_WINDOW = 20  # 200 credits a (shortened) minute, 10 a call
 WINDOW_S = 1.0
@@ -77,3 +80,23 @@ def test_a_429_holds_every_worker_until_its_retry_after(
     assert pulled.stats.rate_limited == 1
     assert sum(pulled.stats.retries.values()) == 1
     assert pulled.stats.paced_seconds >= 0.4  # the other workers were held
+
+
+def test_ctrl_c_while_every_worker_waits_for_the_refill_stops_at_once(tmp_path: Path) -> None:
+    """The bucket (10 calls a minute) is spent and the workers wait for a refill a minute
+    away: Ctrl-C stops the pull now (exit 4, saying `--resume` continues it), not then."""
+    with Sandbox(people=60, seed=3, rate_limit_credits=100) as limited:
+        spreadsheets = write_spreadsheets(limited.organisation, tmp_path)
+        config = limited.write_config(tmp_path, spreadsheets, sources=("brightspace",))
+        process = start("pull", "-c", config, "--out", tmp_path / "run", env=limited.env())
+        try:
+            wait_for(lambda: limited.credits.charged == [100], what="the bucket spent")
+            time.sleep(0.5)  # every worker is now held for the refill
+            os.killpg(process.pid, signal.SIGINT)
+            _, stderr = process.communicate(timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert limited.credits.charged == [100] and limited.credits.refused == 0
+    assert process.returncode == 4, stderr
+    assert "interrupted (SIGINT)" in stderr and "`reconcile pull --resume`" in stderr

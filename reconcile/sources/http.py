@@ -272,6 +272,7 @@ class RateLimitPacer:
         self._span = 0.0  # the longest reset seen: about one window
         self._in_flight = 0
         self._stalled_until = 0.0
+        self._stopped = False
         self.refused_reset: str | None = None
 
     def acquire(self, on_stall: Callable[[float], None]) -> None:
@@ -282,6 +283,8 @@ class RateLimitPacer:
         """
         with self._changed:
             while True:
+                if self._stopped:
+                    raise PacerStopped("the pull stopped while this request waited for credits")
                 now = time.monotonic()
                 if self._refill_at is not None and now >= self._refill_at:
                     self._refilled()
@@ -296,6 +299,12 @@ class RateLimitPacer:
                     on_stall(unaccounted)
                     self._stalled_until = self._refill_at
                 self._changed.wait(self._refill_at - now)
+
+    def stop(self) -> None:
+        """The client is closing (the pull ended or failed): no request waits any longer."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
 
     def release(self, headers: Mapping[str, str] | None, status: int | None = None) -> None:
         """One request in flight was answered (``headers``) or failed (None)."""
@@ -357,6 +366,11 @@ class RateLimitPacer:
             self._refill_at = time.monotonic() + retry_after
 
 
+class PacerStopped(Exception):
+    """Raised in a worker still waiting for credits when its client closes; the pull has
+    already ended (its outcome was decided elsewhere), so nobody reports it."""
+
+
 def _number(value: str | None) -> float | None:
     if value is None:
         return None
@@ -405,6 +419,7 @@ class HttpClient:
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
+        self.pacer.stop()  # workers held for a refill give up now, not at the refill
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self.session.close()
