@@ -1,13 +1,22 @@
 """Benchmark the pull against the sandbox: requests made vs the minimum, concurrent vs sequential.
 
-    /work/venv/bin/python bench/pull.py                 # 2,000 people, 10 ms latency, all sources
-    /work/venv/bin/python bench/pull.py --thrive-people 50000   # also a Thrive-only run
+    .venv/bin/python bench/pull.py                 # 2,000 people, 10 ms latency, all sources
+    .venv/bin/python bench/pull.py --thrive-people 50000   # also a Thrive-only run
+    .venv/bin/python bench/pull.py --rate-limit 60000   # Brightspace alone, its credit budget
 
 For each endpoint it prints the requests made against the fewest any client could make for
 the records served (e.g. ⌈records ÷ 1000⌉ for a Thrive list), then the wall time of a
 concurrent pull ([http] concurrency 8) against a sequential one (concurrency 1), both
 measured in this run against the same sandbox. Targets: requests ≤ minimum + 1 per endpoint,
 concurrent ≥ 4× faster than sequential.
+
+With ``--rate-limit N`` it also pulls about 20,000 Brightspace users (``--bs-people``
+people) from a sandbox whose credit bucket holds N credits a minute, 10 a call, as D2L
+meters it, and prints the calls a minute achieved against the budget's (target >= 90%), the
+429s the client received (target 0), the seconds it waited for refills and the wall time.
+Choose N so the pull spans several minutes and the client could go faster than the budget
+(on a small machine 30,000-60,000: 3,000-6,000 calls a minute); the ratio then measures the
+pacer, not the machine.
 
 The sandbox runs in its own process (``--in-process`` to share this one). Besides wall times
 it prints the client's CPU, the sandbox process's CPU, how many cores the two kept busy and
@@ -129,17 +138,21 @@ def machine_busy_seconds() -> float:
 
 
 @contextlib.contextmanager
-def remote_sandbox(people: int, latency_ms: int) -> Iterator[tuple[str, int]]:
+def remote_sandbox(
+    people: int, latency_ms: int, credits: int = 0, output: list[str] | None = None
+) -> Iterator[tuple[str, int]]:
     """The sandbox in its own process, like a real remote API: its JSON encoding then does
     not compete with the client's decoding for one interpreter lock. Yields its URL and pid
-    (so its CPU time can be reported: on a 2-core machine it competes for the cores)."""
+    (so its CPU time can be reported: on a 2-core machine it competes for the cores).
+    ``output`` receives what it printed, once it has stopped (with a rate limit, how each
+    window's credits were spent)."""
     port = free_port()
     root = Path(__file__).resolve().parents[1]
     command = [
         sys.executable,
         "-m",
         "reconcile",
-        "-q",
+        *(["-q"] if output is None else []),
         "sandbox",
         "--port",
         str(port),
@@ -149,11 +162,16 @@ def remote_sandbox(people: int, latency_ms: int) -> Iterator[tuple[str, int]]:
         "1",
         "--latency-ms",
         str(latency_ms),
+        "--rate-limit",
+        str(credits),
     ]
-    process = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL)
+    stdout = subprocess.DEVNULL if output is None else subprocess.PIPE
+    process = subprocess.Popen(command, cwd=root, stdout=stdout, text=True)
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"the sandbox exited with {process.returncode}: {command}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break
@@ -162,7 +180,9 @@ def remote_sandbox(people: int, latency_ms: int) -> Iterator[tuple[str, int]]:
         yield f"http://127.0.0.1:{port}", process.pid
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        printed, _ = process.communicate(timeout=30)
+        if output is not None:
+            output.extend(printed.splitlines())
 
 
 def run(
@@ -265,9 +285,81 @@ def report(results: dict[str, PullResult], timings: dict[str, float], rounds: in
     print(f"load average at the end (1, 5, 15 min; other jobs share the machine): {load}")
 
 
+def rate_limited(people: int, latency_ms: int, credits: int) -> None:
+    """Brightspace alone against a bucket of ``credits`` a minute: is every credit spent,
+    and is none asked for that the bucket cannot pay?
+
+    The sandbox counts what each minute's bucket spent, as D2L would: every minute but the
+    last (which ends with the pull) shows the calls a minute achieved against the budget.
+    Calls over the whole wall time are printed too; they overstate the rate when the last
+    minute is short (its calls go out at once, and no wait for a refill follows them).
+    """
+    budget = credits / 10  # calls a minute: D2L charges 10 credits a call
+    print(
+        f"\n== Brightspace, {people:,} people, {latency_ms} ms latency, budget {credits:,} "
+        f"credits a minute ({budget:,.0f} calls); sandbox in its own process =="
+    )
+    printed: list[str] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        remote_sandbox(people, latency_ms, credits, output=printed) as (url, _pid),
+    ):
+        folder = Path(tmp)
+        with Sandbox(people=10, seed=1) as local:  # only for a config and its spreadsheets
+            spreadsheets = write_spreadsheets(local.organisation, folder)
+            config_path = local.write_config(folder, spreadsheets, sources=("brightspace",))
+            config_path.write_text(config_path.read_text().replace(local.url, url))
+            os.environ.update(local.env())
+        config = config_module.load(config_path)
+        started = time.perf_counter()
+        pulled = pull_all(config, policy=HttpPolicy(concurrency=8, timeout_seconds=60))
+        elapsed = time.perf_counter() - started
+    stats = pulled.sources["brightspace"].stats
+    calls = sum(stats.requests.values())
+    users = len(pulled.tables[("brightspace", "users")])
+    print(
+        f"users pulled: {users:,}; calls: {calls:,} in {elapsed:.1f}s ({elapsed / 60:.2f} min); "
+        f"waited for refills {stats.paced_seconds:.1f}s; 429s received: {stats.rate_limited} "
+        f"(target 0); retries: {sum(stats.retries.values())}"
+    )
+    windows, refused = spent_per_window(printed)
+    full = [spent / 10 for spent in windows[:-1]]
+    if full:
+        each = ", ".join(f"{n:,.0f}" for n in full)
+        print(
+            f"calls in each full minute (the sandbox's count): {each}; last, partial minute: "
+            f"{windows[-1] / 10:,.0f}; 429s sent: {refused}"
+        )
+        mean = sum(full) / len(full)
+        print(
+            f"achieved {mean:,.0f} calls a minute against a budget of {budget:,.0f}: "
+            f"{mean / budget:.1%} (target >= 90%; lowest minute {min(full) / budget:.1%})"
+        )
+    overall = calls / (elapsed / 60)
+    print(
+        f"over the whole wall time: {overall:,.0f} calls a minute, {overall / budget:.1%} of "
+        f"the budget; the pull took {elapsed / 60:.2f} min, where the budget alone asks for "
+        f"{max(0, math.ceil(calls / budget) - 1)} full minute(s) and part of another"
+    )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at the end (1, 5, 15 min; other jobs share the machine): {load}")
+
+
+def spent_per_window(printed: list[str]) -> tuple[list[int], int]:
+    """Credits spent in each window and calls refused, from the sandbox's closing line."""
+    for line in printed:
+        if "spent per window: " in line:
+            spent = line.split("spent per window: ", 1)[1].split(";", 1)[0]
+            refused = int(line.rsplit(":", 1)[1])
+            return [int(n) for n in spent.split(", ") if n.isdigit()], refused
+    raise SystemExit("the sandbox did not report how its credits were spent")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument(
+        "--people", type=int, default=None, help="default 2000 (none with --rate-limit)"
+    )
     parser.add_argument("--latency-ms", type=int, default=10)
     parser.add_argument(
         "--in-process", action="store_true", help="serve the sandbox from this process"
@@ -279,7 +371,23 @@ def main() -> None:
         default=0,
         help="also run a Thrive-only pull with this many people (e.g. 50000)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=0,
+        help="also pull Brightspace alone against a bucket of this many credits a minute",
+    )
+    parser.add_argument(
+        "--bs-people",
+        type=int,
+        default=33_300,
+        help="people in the --rate-limit sandbox (33,300 hold about 20,000 Brightspace users)",
+    )
     args = parser.parse_args()
+    if args.rate_limit:
+        rate_limited(args.bs_people, args.latency_ms, args.rate_limit)
+    if args.people is None and not args.rate_limit:
+        args.people = 2000
     if args.people:
         run(
             args.people,

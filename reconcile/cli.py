@@ -104,6 +104,12 @@ as_of_option = click.option(
     help="Judge progress as on this date (YYYY-MM-DD); default today in the org's timezone.",
 )
 
+resume_option = click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the pull an earlier, stopped run left beside the run folder.",
+)
+
 
 @click.group(cls=ReconcileGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bars.")
@@ -143,6 +149,7 @@ def demo(settings: Settings, out: Path | None, people: int) -> None:
 @as_of_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--compare", "compare_dir", type=click.Path(file_okay=False, path_type=Path))
+@resume_option
 @click.pass_obj
 def run(
     settings: Settings,
@@ -150,6 +157,7 @@ def run(
     as_of: dt.datetime | None,
     out: Path | None,
     compare_dir: Path | None,
+    resume: bool,
 ) -> None:
     """Pull, snapshot, reconcile and render: the monthly job."""
     from reconcile import runs
@@ -160,7 +168,12 @@ def run(
     context = bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars)
     with _issues_on_failure(), context:
         outcome = runs.run(
-            config, as_of=as_of and as_of.date(), out=out, progress=bars, compare=compare_dir
+            config,
+            as_of=as_of and as_of.date(),
+            out=out,
+            progress=bars,
+            compare=compare_dir,
+            resume=resume,
         )
     _print_outcome(outcome, _echo(settings))
 
@@ -173,8 +186,9 @@ def run(
     default=None,
     help="The run folder (default <[output] dir>/<period end as YYYY-MM>); snapshot/ goes in it.",
 )
+@resume_option
 @click.pass_obj
-def pull(settings: Settings, config_path: Path, out: Path | None) -> None:
+def pull(settings: Settings, config_path: Path, out: Path | None, resume: bool) -> None:
     """Pull every configured source and write a snapshot."""
     from reconcile import runs
     from reconcile.console import progress_for
@@ -183,7 +197,7 @@ def pull(settings: Settings, config_path: Path, out: Path | None) -> None:
     bars = progress_for(quiet=settings.quiet)
     context = bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars)
     with context:
-        folder, pulled = runs.pull(config, out=out, progress=bars)
+        folder, pulled = runs.pull(config, out=out, progress=bars, resume=resume)
     echo = _echo(settings)
     for (source, table), frame in pulled.tables.items():
         echo(f"{source:<12} {table:<20} {len(frame):>9,} rows")
@@ -573,9 +587,9 @@ def _reasons(messages: Any) -> str:
 @click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True)
 @click.option(
     "--rate-limit",
-    type=click.IntRange(0, 1_000_000),
+    type=click.IntRange(0, 100_000_000),
     default=0,
-    help="Requests a minute (0: none).",
+    help="Brightspace credits a minute, 10 a call (0: no limit; D2L's default is 50000).",
 )
 @click.pass_obj
 def sandbox(

@@ -55,17 +55,28 @@ class ValidationFailed(InputError):
 
 
 class SourceError(ReconcileError):
-    """A platform API failed after retries; names the source, URL (no secrets) and status."""
+    """A platform API failed after retries; names the source, URL (no secrets) and status.
+
+    ``resumable`` is False when what stopped the pull is an answer the pull received (a
+    paging guard, a value no record can hold): a resumed pull would replay that answer.
+    """
 
     exit_code = 3
 
     def __init__(
-        self, message: str, *, source: str = "", url: str = "", status: int | None = None
+        self,
+        message: str,
+        *,
+        source: str = "",
+        url: str = "",
+        status: int | None = None,
+        resumable: bool = True,
     ) -> None:
         super().__init__(message)
         self.source = source
         self.url = url
         self.status = status
+        self.resumable = resumable
 
 
 class DeliveryError(ReconcileError):

@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,13 +65,16 @@ def check_target(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def rebuilt(folder: Path, command: str) -> Iterator[Path]:
+def rebuilt(
+    folder: Path, command: str, *, swapped: Callable[[], None] | None = None
+) -> Iterator[Path]:
     """Lock ``folder``, yield a new empty folder to build the run in, swap it in at the end.
 
     The new folder is made before anything else happens, so a folder that cannot be written
     is found before a single request is made. Any exception leaves ``folder`` as it was;
     Ctrl-C and termination signals become :class:`Interrupted`, a full or read-only disk a
-    :class:`MachineError`, each saying so.
+    :class:`MachineError`, each saying so. ``swapped`` is called once the new folder is in
+    place, the lock still held (a pull's saved progress is removed then).
     """
     folder = Path(folder)
     check_target(folder)
@@ -85,6 +88,8 @@ def rebuilt(folder: Path, command: str) -> Iterator[Path]:
             with atomic_folder(folder) as staging:
                 yield staging
                 _keep_logs(folder, staging)
+            if swapped is not None:
+                swapped()
         except BaseException as error:
             translated = _stopped(error, folder, existed)
             if translated is None:

@@ -34,6 +34,7 @@ from reconcile.render import write_report_pdf, write_statements, write_workbook
 from reconcile.render.statement_files import RECORD_FILE as STATEMENT_RECORD
 from reconcile.result_store import write_result
 from reconcile.runfolder import rebuilt
+from reconcile.sources.saved import PullProgress
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +68,16 @@ def run(
     out: Path | None = None,
     progress: Progress | None = None,
     compare: Path | None = None,
+    resume: bool = False,
 ) -> RunOutcome:
     """Pull every source, write the snapshot, reconcile and write ``summary.json``.
 
     Spreadsheet errors (``ValidationFailed``) and missing secrets stop the run before any
     request is made; a failing source (``SourceError``) before anything is written.
     ``compare`` is a previous run folder: its ``result/`` is read first (a bad folder stops
-    the run before any request) and the changes since it go into the outputs.
+    the run before any request) and the changes since it go into the outputs. The pull's
+    progress is kept beside the run folder until the run folder is in place; ``resume``
+    continues the pull an earlier, stopped run left there (``sources/saved.py``).
     """
     from reconcile.inputs import read_inputs
     from reconcile.snapshot import run_folder, write_snapshot
@@ -84,9 +88,13 @@ def run(
     previous = read_previous(compare) if compare is not None else None
     inputs = read_inputs(config)  # fail fast (exit 2) before any network traffic
     folder = run_folder(config, out)
-    with rebuilt(folder, "run") as staging:  # a folder that cannot be written fails here
-        with timed("pull"):
-            pulled = pull_all(config, progress=progress or NullProgress())
+    saved = PullProgress(folder, config)
+    with (
+        saved.explained("run"),
+        rebuilt(folder, "run", swapped=saved.discard) as staging,  # unwritable: fails here
+    ):
+        with timed("pull"), saved.opened(resume=resume):
+            pulled = pull_all(config, progress=progress or NullProgress(), saved=saved)
         with timed("snapshot"):
             snapshot = write_snapshot(staging, pulled, config)
         warnings = tuple(w for stats in pulled.stats.values() for w in stats.get("warnings", ()))
@@ -109,20 +117,26 @@ def require_pullable(config: Config) -> None:
 
 
 def pull(
-    config: Config, *, out: Path | None = None, progress: Progress | None = None
+    config: Config,
+    *,
+    out: Path | None = None,
+    progress: Progress | None = None,
+    resume: bool = False,
 ) -> tuple[Path, Any]:
     """``reconcile pull``: every configured source into ``<run folder>/snapshot/``.
 
     Returns the snapshot folder and the :class:`~reconcile.sources.PullResult` (row counts,
-    warnings) for the caller to report.
+    warnings) for the caller to report. ``resume`` as for :func:`run`.
     """
     from reconcile.snapshot import run_folder, write_snapshot
     from reconcile.sources import pull_all
 
     require_pullable(config)
     folder = run_folder(config, out)
-    with rebuilt(folder, "pull") as staging:
-        pulled = pull_all(config, progress=progress or NullProgress())
+    saved = PullProgress(folder, config)
+    with saved.explained("pull"), rebuilt(folder, "pull", swapped=saved.discard) as staging:
+        with saved.opened(resume=resume):
+            pulled = pull_all(config, progress=progress or NullProgress(), saved=saved)
         snapshot = write_snapshot(staging, pulled, config)
     return folder / snapshot.name, pulled
 

@@ -78,6 +78,8 @@ def _write_tables(folder: Path, pulled: PullResult, config: Config) -> dict[str,
             "reauthentications": stats["reauthentications"],
             "warnings": stats["warnings"],
         }
+        if stats["resumed"]:  # answers an interrupted run of this pull had received
+            sources[name]["requests_resumed"] = stats["resumed"]
     return {
         "format": FORMAT_VERSION,
         "created_at": _iso(dt.datetime.now(dt.UTC)),

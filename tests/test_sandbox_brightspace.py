@@ -16,6 +16,7 @@ from reconcile.sandbox import (
     BRIGHTSPACE_TOKEN,
     Sandbox,
 )
+from reconcile.sandbox.cli import budget_report
 from reconcile.sandbox.platform import brightspace_app_jwks
 from tests.sandbox_org import BS_USER, BS_USERS, tiny_org
 
@@ -317,7 +318,7 @@ def test_tokens_expire_after_their_lifetime() -> None:
 
 
 def test_rate_limit_exhausted_gives_429_with_retry_after() -> None:
-    with Sandbox(tiny_org(), rate_limit_per_minute=3) as sandbox:
+    with Sandbox(tiny_org(), rate_limit_credits=30) as sandbox:
         url = f"{sandbox.base_urls['brightspace']}{LE}/category/1"
         with requests.Session() as session:
             session.headers.update(BEARER)
@@ -329,6 +330,35 @@ def test_rate_limit_exhausted_gives_429_with_retry_after() -> None:
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
         assert "X-Rate-Limit-Remaining" not in refused.headers
         assert "X-Rate-Limit-Reset" not in refused.headers
+
+
+def test_the_bucket_is_credits_a_minute_from_the_first_call() -> None:
+    """D2L: a bucket of credits per minute, 10 a call, refilled every minute. A shortened
+    minute (1.2 s) reports its reset in its own seconds (a sixtieth of it, 0.02 s), never
+    before the refill; the first window opens with the first call; what each window spent
+    and every refusal are counted."""
+    with Sandbox(tiny_org(), rate_limit_credits=25, rate_limit_window_s=1.2) as sandbox:
+        time.sleep(0.3)  # idle time before the first call is not part of any window
+        url = f"{sandbox.base_urls['brightspace']}{LE}/category/1"
+        with requests.Session() as session:
+            session.headers.update(BEARER)
+            first, second, refused = (session.get(url) for _ in range(3))
+            refused_at = time.monotonic()
+            reset = float(first.headers["X-Rate-Limit-Reset"])
+            assert (first.status_code, second.status_code, refused.status_code) == (200, 200, 429)
+            assert [first.headers["X-Rate-Limit-Remaining"]] == ["15"]
+            assert second.headers["X-Rate-Limit-Remaining"] == "5"  # 5 credits pay no call
+            assert 1.0 < reset <= 1.2 and round(reset / 0.02, 6) == round(reset / 0.02)
+            refill = float(refused.headers["Retry-After"])
+            time.sleep(max(0.0, refused_at + refill - time.monotonic()) + 0.05)
+            again = session.get(url)
+        assert again.status_code == 200 and again.headers["X-Rate-Limit-Remaining"] == "15"
+        assert sandbox.credits.charged == [20, 10]
+        assert sandbox.credits.refused == 1
+        assert budget_report(sandbox) == [
+            "Brightspace credits: 25 a window of 1.2s; spent per window: 20, 10; "
+            "calls refused (429): 1"
+        ]
 
 
 def test_repeat_bookmark_points_back_at_the_same_page(

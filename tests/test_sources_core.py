@@ -275,6 +275,33 @@ def test_rate_limit_headers_pace_before_a_429(server: Scripted) -> None:
         assert client.stats.retries == {}
 
 
+def test_a_429_from_a_server_without_rate_headers_does_not_pace_the_source(
+    server: Scripted,
+) -> None:
+    """Thrive sends no rate-limit headers: its one 429 is retried after its Retry-After, and
+    the source's workers go on together afterwards (the credit pacer is for servers that
+    meter credits)."""
+    state = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    def slow(path: str, query: Any, headers: Any) -> Any:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.1)
+        with lock:
+            state["now"] -= 1
+        return (200, {"ok": 1})
+
+    server.script("/rest/v1/first", (429, {}, {"Retry-After": "0"}), (200, {"ok": 1}))
+    server.script("/rest/v1/x", slow)
+    with client_for(server) as client:
+        assert client.get_json("/first") == {"ok": 1}
+        assert client.map(lambda _: client.get_json("/x"), range(8)) == [{"ok": 1}] * 8
+        assert client.stats.rate_limited == 1
+    assert state["most"] >= 2
+
+
 # -- auth ---------------------------------------------------------------------------------
 
 

@@ -450,23 +450,6 @@ def test_cli_pull_writes_snapshot_matching_the_pull(
         assert value and value not in text
 
 
-def test_rate_limit_headers_pace_brightspace_without_a_429(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A bucket of 40 calls per half second (about 80 calls to make): the pull waits for the
-    bucket to refill, guided by X-Rate-Limit-Remaining/Reset, and never provokes a 429."""
-    with Sandbox(people=60, seed=3, rate_limit_per_minute=40, rate_limit_window_s=0.5) as limited:
-        spreadsheets = write_spreadsheets(limited.organisation, tmp_path)
-        path = Path(limited.write_config(tmp_path, spreadsheets, sources=("brightspace",)))
-        for key, value in limited.env().items():
-            monkeypatch.setenv(key, value)
-        policy = HttpPolicy(concurrency=4, backoff_base_seconds=0.01, max_wait_seconds=10)
-        pulled = pull_one(path, "brightspace", policy)
-    assert pulled.stats.retries == {}
-    assert pulled.stats.paced_seconds > 0
-    assert len(pulled.tables["users"]) == len(limited.organisation.bs_users)
-
-
 # -- issue 19: what reaches the user from a strict or hostile server ------------------------
 
 

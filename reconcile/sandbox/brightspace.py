@@ -213,11 +213,11 @@ class Brightspace(Platform):
         allowed, remaining, reset = self.bucket.spend()
         if not allowed:
             response = self.error(429, "the rate limit for this minute is used up")
-            response.headers.append(("Retry-After", str(reset)))
+            response.headers.append(("Retry-After", reset))
             return response, []
         return None, [
             ("X-Rate-Limit-Remaining", str(remaining)),
-            ("X-Rate-Limit-Reset", str(reset)),
+            ("X-Rate-Limit-Reset", reset),
             ("X-Request-Cost", str(self.bucket.cost)),
         ]
 

@@ -26,15 +26,15 @@ def serve_until_stopped(
 ) -> None:
     """Generate an organisation, serve it on 127.0.0.1:``port`` and block until interrupted.
 
-    ``rate_limit`` is Brightspace calls a minute (0: no limit). ``stop_event`` lets a caller
-    (a test) end the wait without a signal.
+    ``rate_limit`` is Brightspace's credits a minute (10 a call; 0: no limit).
+    ``stop_event`` lets a caller (a test) end the wait without a signal.
     """
     echo(f"Generating a sample organisation of {people} people (seed {seed})...")
     org = generate(people, seed)
     sandbox = Sandbox(
         org,
         latency_ms=latency_ms,
-        rate_limit_per_minute=rate_limit or None,
+        rate_limit_credits=rate_limit or None,
         port=port,
     )
     sandbox.start()
@@ -49,7 +49,22 @@ def serve_until_stopped(
             echo("")
     finally:
         sandbox.stop()
+        for line in budget_report(sandbox):
+            echo(line)
         echo("Sandbox stopped.")
+
+
+def budget_report(sandbox: Sandbox) -> list[str]:
+    """With a rate limit: how fully each window's credits were spent and how many calls
+    were refused, so a client's pacing can be judged as D2L would see it."""
+    credits = sandbox.credits
+    if not credits.limited:
+        return []
+    spent = ", ".join(str(n) for n in credits.charged) or "none"
+    return [
+        f"Brightspace credits: {credits.capacity} a window of {credits.window_s:g}s; "
+        f"spent per window: {spent}; calls refused (429): {credits.refused}"
+    ]
 
 
 def describe(sandbox: Sandbox) -> list[str]:

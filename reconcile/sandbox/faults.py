@@ -231,36 +231,57 @@ class Stats:
 
 
 class CreditBucket:
-    """Brightspace's per-minute credit bucket: every call costs ``cost`` credits.
+    """Brightspace's credit bucket, as D2L documents it: a bucket of ``credits`` refilled
+    every minute, every call costing ``cost`` (10) credits.
 
-    ``per_minute`` is the number of calls a window allows (None: no limit, the bucket shows
-    D2L's published 50,000 credits and never empties). The bucket refills at the start of each
-    window of ``window_s`` seconds.
+    ``credits`` is the bucket's size per minute (None: no limit; the bucket shows D2L's
+    published 50,000 credits and never empties). A window of ``window_s`` seconds stands for
+    the minute, so tests can shorten it; the reset it reports is rounded up to a sixtieth of
+    the window (whole seconds for a real minute, as D2L sends them). The first window opens
+    with the first call. ``charged`` (credits spent per window, oldest first) and ``refused``
+    (calls answered 429) say how fully a client used the budget and whether it tripped it.
     """
 
     DEFAULT_CREDITS = 50_000
 
-    def __init__(self, per_minute: int | None, *, cost: int = 10, window_s: float = 60.0) -> None:
+    def __init__(self, credits: int | None, *, cost: int = 10, window_s: float = 60.0) -> None:
         self.cost = cost
         self.window_s = window_s
-        self.limited = per_minute is not None and per_minute > 0
-        self.capacity = per_minute * cost if self.limited and per_minute else self.DEFAULT_CREDITS
+        self.limited = credits is not None and credits > 0
+        self.capacity = credits if self.limited and credits else self.DEFAULT_CREDITS
+        self.refused = 0
+        self.charged: list[int] = []
         self._lock = threading.Lock()
-        self._window_start = time.monotonic()
+        self._window_start: float | None = None
         self._remaining = self.capacity
 
-    def spend(self) -> tuple[bool, int, int]:
+    def spend(self) -> tuple[bool, int, str]:
         """Charge one call: (allowed, credits remaining, seconds until the bucket refills)."""
         with self._lock:
             now = time.monotonic()
+            if self._window_start is None:
+                self._window_start = now
+                self.charged.append(0)
             if now - self._window_start >= self.window_s:
-                elapsed_windows = math.floor((now - self._window_start) / self.window_s)
-                self._window_start += elapsed_windows * self.window_s
+                elapsed = math.floor((now - self._window_start) / self.window_s)
+                self._window_start += elapsed * self.window_s
+                self.charged.extend([0] * elapsed)
                 self._remaining = self.capacity
-            reset = max(1, math.ceil(self._window_start + self.window_s - now))
+            reset = self._seconds(self._window_start + self.window_s - now)
             if not self.limited:
                 return True, self.capacity, reset
             if self._remaining < self.cost:
+                self.refused += 1
                 return False, 0, reset
             self._remaining -= self.cost
+            self.charged[-1] += self.cost
             return True, self._remaining, reset
+
+    def _seconds(self, left: float) -> str:
+        """``left`` rounded up to the window's second (a sixtieth of it), as header text."""
+        unit = self.window_s / 60
+        ticks = max(1, math.ceil(left / unit - 1e-9))
+        if unit == 1:
+            return str(ticks)
+        milliseconds = math.ceil(ticks * unit * 1000 - 1e-6)  # never earlier than the refill
+        return f"{milliseconds / 1000:.3f}".rstrip("0").rstrip(".")

@@ -59,7 +59,7 @@ class Sandbox:
         people: int = 200,
         seed: int = 1,
         latency_ms: float = 0,
-        rate_limit_per_minute: int | None = None,
+        rate_limit_credits: int | None = None,
         token_lifetime_s: float = 3600,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -80,12 +80,12 @@ class Sandbox:
         self._stopping = threading.Event()
         self._thrive_tokens = TokenStore(token_lifetime_s)
         self._brightspace_tokens = TokenStore(token_lifetime_s)
-        bucket = CreditBucket(rate_limit_per_minute, window_s=rate_limit_window_s)
+        self.credits = CreditBucket(rate_limit_credits, window_s=rate_limit_window_s)
         self.refresh_tokens = RefreshTokens(creds.BRIGHTSPACE_REFRESH_TOKEN)
         self.platforms: dict[str, Platform] = {
             "thrive": Thrive(org, self._thrive_tokens, self.faults),
             "brightspace": Brightspace(
-                org, self._brightspace_tokens, self.faults, bucket, self.refresh_tokens
+                org, self._brightspace_tokens, self.faults, self.credits, self.refresh_tokens
             ),
             "coursepath": Coursepath(org, self.faults),
         }

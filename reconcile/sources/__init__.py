@@ -18,6 +18,7 @@ from reconcile.progress import NullProgress, Progress
 from reconcile.sources import brightspace, coursepath, thrive
 from reconcile.sources.base import SourcePull, Window
 from reconcile.sources.http import HttpClient, HttpPolicy, RequestStats, redact
+from reconcile.sources.saved import PullProgress, SavedAnswers
 
 __all__ = [
     "TABLES",
@@ -75,10 +76,20 @@ def make_client(source: Any, policy: HttpPolicy) -> HttpClient:
 
 
 def pull_source(
-    source: Any, window: Window, *, policy: HttpPolicy, progress: Progress | None = None
+    source: Any,
+    window: Window,
+    *,
+    policy: HttpPolicy,
+    progress: Progress | None = None,
+    saved: SavedAnswers | None = None,
 ) -> SourcePull:
-    """Pull one platform's tables with its own client, closed afterwards."""
+    """Pull one platform's tables with its own client, closed afterwards.
+
+    ``saved``: the source's answers of an earlier, interrupted run of this pull (they are
+    handed back instead of asked for again) and where this run's answers are kept.
+    """
     with make_client(source, policy) as client:
+        client.saved = saved
         if isinstance(source, ThriveSource):
             pulled = thrive.pull(client, window, progress=progress)
         elif isinstance(source, BrightspaceSource):
@@ -101,11 +112,13 @@ def pull_all(
     *,
     progress: Progress | None = None,
     policy: HttpPolicy | None = None,
+    saved: PullProgress | None = None,
 ) -> PullResult:
     """Pull every configured source for the config's period; raises SourceError on failure.
 
     ``policy`` overrides ``[http]`` (tests use tiny backoffs); a source's own ``concurrency``
-    still applies.
+    still applies. ``saved`` keeps the pull's progress so that ``--resume`` can continue it
+    (``saved.py``).
     """
     progress = progress or NullProgress()
     window = Window.of(config.period, config.organisation.timezone)
@@ -114,5 +127,11 @@ def pull_all(
         source_policy = policy or HttpPolicy.from_config(
             config.http, concurrency=source.concurrency
         )
-        result.sources[name] = pull_source(source, window, policy=source_policy, progress=progress)
+        result.sources[name] = pull_source(
+            source,
+            window,
+            policy=source_policy,
+            progress=progress,
+            saved=saved.answers(name) if saved is not None else None,
+        )
     return result

@@ -115,6 +115,7 @@ def add_table(
             f"{bad}; the service returned something unusable, so nothing was written: report "
             "the record to the vendor",
             url=client.url(endpoint),
+            resumable=False,
         ) from None
     table, dropped = dedupe(table, keys, stats=result.stats, label=f"{result.source} {endpoint}")
     result.add(name, table, endpoint, dropped)

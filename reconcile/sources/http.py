@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -38,6 +38,9 @@ from requests.adapters import HTTPAdapter
 from reconcile import __version__
 from reconcile.config import Http
 from reconcile.errors import SourceError
+
+if TYPE_CHECKING:
+    from reconcile.sources.saved import SavedAnswers
 
 log = logging.getLogger(__name__)
 
@@ -174,11 +177,18 @@ class Scrubber:
 
 @dataclass
 class RequestStats:
-    """Requests per endpoint (every attempt counts), retries, and what the guards caught."""
+    """Requests per endpoint (every attempt counts), retries, and what the guards caught.
+
+    ``rate_limited``: answers that were a 429 (the pacer exists so that there are none).
+    ``resumed``: answers an earlier, interrupted run of the pull received (saved.py), handed
+    back instead of asked for again; they are not in ``requests``.
+    """
 
     requests: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     retries: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     reauthentications: int = 0
+    rate_limited: int = 0
+    resumed: int = 0
     paced_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -199,6 +209,14 @@ class RequestStats:
         with self._lock:
             self.reauthentications += 1
 
+    def refused_for_rate(self) -> None:
+        with self._lock:
+            self.rate_limited += 1
+
+    def count_resumed(self) -> None:
+        with self._lock:
+            self.resumed += 1
+
     def warn(self, message: str) -> None:
         with self._lock:
             if message in self.warnings:
@@ -212,62 +230,145 @@ class RequestStats:
                 "requests": dict(sorted(self.requests.items())),
                 "retries": dict(sorted(self.retries.items())),
                 "reauthentications": self.reauthentications,
+                "rate_limited": self.rate_limited,
+                "resumed": self.resumed,
                 "paced_seconds": round(self.paced_seconds, 3),
                 "warnings": list(self.warnings),
             }
 
 
 class RateLimitPacer:
-    """Waits for the bucket to refill when Brightspace says it is nearly empty.
+    """One source's share of a credit budget, shared by all its worker threads.
 
-    D2L documents ``X-Rate-Limit-Remaining`` as the credits left this minute and
-    ``X-Rate-Limit-Reset`` as the seconds until the bucket refills (so at most a minute).
-    We keep a reserve of one request's cost per worker thread, count our own requests down
-    between responses (so eight threads do not all spend the last credit), and sleep until
-    the reset instead of provoking a 429. A reset that is not seconds within a minute (an
-    epoch timestamp, milliseconds, a day) is not a form D2L sends: it is ignored, with a
-    warning, rather than trusted to stall every request.
+    D2L documents ``X-Rate-Limit-Remaining`` as the credits left in the current minute,
+    ``X-Rate-Limit-Reset`` as the seconds until the bucket refills, and ``X-Request-Cost`` as
+    what a call costs (10). A large tenant's pull is bound by that budget, so the pacer lets
+    every worker send while the bucket can pay for it and holds them all, together, until
+    the refill: the whole budget is spent each minute and no request provokes a 429.
+
+    - What the server said is kept as the *least* credits and the *earliest* refill any
+      answer of the current window reported: answers overtake one another, and a late
+      answer must not make the bucket look fuller than it is.
+    - Requests sent but not yet answered are counted in flight: a request goes out only if
+      the credits left pay for it and for every one in flight. So the bucket is spent to its
+      last call, whatever the number of workers.
+    - At the refill the bucket is taken to be as full as it was ever seen; an answer whose
+      refill is more than half a window from the current one belongs to another window (an
+      answer of the previous one arriving late is ignored; one of the next is adopted).
+    - A 429 with ``Retry-After`` from a server that sends these headers empties the bucket
+      until then for every worker (from any other server, only that request waits).
+    - A reset that is not seconds within a minute (an epoch timestamp, milliseconds, a day)
+      is not a form D2L sends: it is ignored (``refused_reset`` says so, for a warning)
+      rather than trusted to stall every request.
     """
 
-    def __init__(self, reserve_requests: int) -> None:
-        self._lock = threading.Lock()
-        self._remaining: float | None = None
-        self._reset_at = 0.0
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
         self._cost = DEFAULT_REQUEST_COST
-        self._reserve = max(1, reserve_requests)
+        self._remaining: float | None = None  # None: the server never said
+        self._refill_at: float | None = None  # monotonic; None: not known this window
+        self._previous_refill: float | None = None
+        self._capacity = 0.0  # the fullest the bucket was seen
+        self._span = 0.0  # the longest reset seen: about one window
+        self._in_flight = 0
+        self._stalled_until = 0.0
+        self._stopped = False
         self.refused_reset: str | None = None
 
-    def wait_needed(self) -> float:
-        """Seconds to sleep before the next request (0 when there is budget left)."""
-        with self._lock:
-            now = time.monotonic()
-            if self._remaining is None or now >= self._reset_at:
-                if now >= self._reset_at:
-                    self._remaining = None
-                return 0.0
-            if self._remaining > self._reserve * self._cost:
-                self._remaining -= self._cost
-                return 0.0
-            wait = self._reset_at - now
-            self._remaining = None  # one sleeper per window; the next response tells the truth
-            return wait
+    def acquire(self, on_stall: Callable[[float], None]) -> None:
+        """Wait until the bucket can pay for one more request, and count it in flight.
 
-    def observe(self, headers: Mapping[str, str]) -> None:
+        ``on_stall(seconds)`` is told, once for each stretch of time, how long the source
+        is held for a refill (it may raise to stop the pull: the pacing budget).
+        """
+        with self._changed:
+            while True:
+                if self._stopped:
+                    raise PacerStopped("the pull stopped while this request waited for credits")
+                now = time.monotonic()
+                if self._refill_at is not None and now >= self._refill_at:
+                    self._refilled()
+                if self._fits():
+                    self._in_flight += 1
+                    return
+                if self._refill_at is None:  # refilled: wait for the answers in flight
+                    self._changed.wait(1.0)
+                    continue
+                unaccounted = self._refill_at - max(now, self._stalled_until)
+                if unaccounted > 0:
+                    on_stall(unaccounted)
+                    self._stalled_until = self._refill_at
+                self._changed.wait(self._refill_at - now)
+
+    def stop(self) -> None:
+        """The client is closing (the pull ended or failed): no request waits any longer."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    def release(self, headers: Mapping[str, str] | None, status: int | None = None) -> None:
+        """One request in flight was answered (``headers``) or failed (None)."""
+        with self._changed:
+            self._in_flight -= 1
+            if headers is not None:
+                self._observe(headers, status)
+            self._changed.notify_all()
+
+    def _fits(self) -> bool:
+        if self._remaining is None:
+            return True
+        return self._remaining - (self._in_flight + 1) * self._cost >= 0
+
+    def _refilled(self) -> None:
+        self._remaining = self._capacity
+        self._previous_refill = self._refill_at
+        self._refill_at = None
+
+    def _observe(self, headers: Mapping[str, str], status: int | None) -> None:
+        if status == 429:
+            self._emptied(_number(headers.get("Retry-After")))
+            return
         remaining = _number(headers.get("X-Rate-Limit-Remaining"))
         raw_reset = headers.get("X-Rate-Limit-Reset")
         reset = _number(raw_reset)
         if remaining is None or reset is None:
             return
         if not 0 <= reset <= RESET_WINDOW_SECONDS:
-            with self._lock:
-                self.refused_reset = str(raw_reset)[:40]
+            self.refused_reset = str(raw_reset)[:40]
             return
         cost = _number(headers.get("X-Request-Cost"))
-        with self._lock:
-            self._remaining = remaining
-            self._reset_at = time.monotonic() + reset
-            if cost and cost > 0:
-                self._cost = cost
+        if cost and cost > 0:
+            self._cost = cost
+        refill = time.monotonic() + reset
+        self._span = max(self._span, reset)
+        self._capacity = max(self._capacity, remaining + self._cost)
+        half = self._span / 2
+        current = self._refill_at
+        if current is None:
+            if self._previous_refill is not None and refill <= self._previous_refill + half:
+                return  # an answer from the window that just ended
+            self._remaining, self._refill_at = remaining, refill
+        elif refill > current + half:  # the next window has begun
+            self._previous_refill = current
+            self._remaining, self._refill_at = remaining, refill
+        elif refill >= current - half:  # this window
+            assert self._remaining is not None
+            self._remaining = min(self._remaining, remaining)
+            self._refill_at = min(current, refill)
+
+    def _emptied(self, retry_after: float | None) -> None:
+        """A 429: the bucket is empty until ``Retry-After``, for every worker. From a server
+        that meters no credits (no headers seen), only the request itself waits."""
+        if not self._capacity or retry_after is None:
+            return
+        if 0 <= retry_after <= RESET_WINDOW_SECONDS:
+            self._remaining = 0.0
+            self._refill_at = time.monotonic() + retry_after
+
+
+class PacerStopped(Exception):
+    """Raised in a worker still waiting for credits when its client closes; the pull has
+    already ended (its outcome was decided elsewhere), so nobody reports it."""
 
 
 def _number(value: str | None) -> float | None:
@@ -300,7 +401,8 @@ class HttpClient:
         self.auth = auth
         self.stats = stats or RequestStats()
         self.scrubber = Scrubber()
-        self.pacer = RateLimitPacer(policy.concurrency)
+        self.pacer = RateLimitPacer()
+        self.saved: SavedAnswers | None = None
         self.session = _session_for(self.base_url)
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, policy.concurrency * 2))
         self.session.mount("http://", adapter)
@@ -317,6 +419,7 @@ class HttpClient:
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
+        self.pacer.stop()  # workers held for a refill give up now, not at the refill
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self.session.close()
@@ -361,13 +464,19 @@ class HttpClient:
             return self._pool
 
     # -- errors ---------------------------------------------------------------------------
-    def fail(self, message: str, *, url: str = "", status: int | None = None) -> SourceError:
-        """A SourceError for this source, every secret scrubbed from its text."""
+    def fail(
+        self, message: str, *, url: str = "", status: int | None = None, resumable: bool = True
+    ) -> SourceError:
+        """A SourceError for this source, every secret scrubbed from its text.
+
+        ``resumable=False``: an answer the pull received is what cannot be used.
+        """
         return SourceError(
             self.scrubber.clean(message),
             source=self.source,
             url=self.scrubber.clean(url),
             status=status,
+            resumable=resumable,
         )
 
     # -- requests -------------------------------------------------------------------------
@@ -387,10 +496,30 @@ class HttpClient:
         """GET and decode JSON, retrying what is worth retrying; anything else is a SourceError.
 
         ``missing_ok``: a 404 returns None (a per-user resource the user simply does not have).
+        With ``saved`` answers (a pull that can be resumed, ``saved.py``), an answer an
+        earlier run received is handed back instead of asking again, and each new answer is
+        saved.
         """
-        return self.request_json(
-            "GET", path_or_url, params=params, endpoint=endpoint, missing_ok=missing_ok
+        saved = self.saved
+        if saved is None:
+            return self.request_json(
+                "GET", path_or_url, params=params, endpoint=endpoint, missing_ok=missing_ok
+            )
+        url = self.url(path_or_url)
+        key = saved.key("GET", url, params)
+        earlier = saved.take(key)
+        if earlier is not None:
+            self.stats.count_resumed()
+            return earlier.body if 200 <= earlier.status < 300 else None
+        reply = self.request(
+            "GET",
+            url,
+            params=params,
+            endpoint=endpoint,
+            refusals=(404,) if missing_ok else (),
         )
+        saved.put(key, reply.status, reply.raw)
+        return reply.body if reply.ok else None
 
     def request_json(
         self,
@@ -443,7 +572,6 @@ class HttpClient:
         waited = 0.0
         reauthenticated = False
         while True:
-            self._pace()
             self.stats.count(endpoint, retry=attempt > 0)
             outcome = self._send(outgoing)
             if isinstance(outcome, _Answer) and outcome.status == 401:
@@ -454,7 +582,7 @@ class HttpClient:
             problem, body = self._judge(outcome)
             if problem is None:
                 assert isinstance(outcome, _Answer)
-                return Reply(outcome.status, body)
+                return Reply(outcome.status, body, raw=outcome.body)
             if not problem.retryable and problem.status in refusals:
                 assert isinstance(outcome, _Answer)
                 return Reply(outcome.status, None, self.scrubber.clean(_server_text(outcome)))
@@ -478,18 +606,8 @@ class HttpClient:
             waited += delay
             attempt += 1
 
-    def _pace(self) -> None:
-        """Wait as the rate-limit headers ask, within the source's pacing budget."""
-        refused = self.pacer.refused_reset
-        if refused is not None:
-            self.stats.warn(
-                f"{self.source}: ignored X-Rate-Limit-Reset {refused!r}, which is not the "
-                "seconds-until-reset D2L documents"
-            )
-        wait = self.pacer.wait_needed()
-        if wait <= 0:
-            return
-        wait = min(wait, self.policy.max_wait_seconds)
+    def _stalled(self, wait: float) -> None:
+        """The source waits ``wait`` seconds for its credits to refill: within the budget."""
         spent = self.stats.paced(0.0)
         if spent + wait > self.policy.max_pacing_seconds:
             raise self.fail(
@@ -500,12 +618,37 @@ class HttpClient:
                 "max_pacing_seconds",
                 url=self.base_url,
             )
-        log.info("%s: rate limit nearly spent; pausing %.2fs", self.source, wait)
-        time.sleep(wait)
+        log.info("%s: rate limit spent; all requests wait %.2fs for the refill", self.source, wait)
         self.stats.paced(wait)
 
+    def _warn_of_odd_resets(self) -> None:
+        refused = self.pacer.refused_reset
+        if refused is not None:
+            self.stats.warn(
+                f"{self.source}: ignored X-Rate-Limit-Reset {refused!r}, which is not the "
+                "seconds-until-reset D2L documents"
+            )
+
     def _send(self, outgoing: _Outgoing) -> _Answer | Exception:
-        """One attempt: the answer with its whole body, or the transport error it met."""
+        """One attempt: the answer with its whole body, or the transport error it met.
+
+        The attempt waits for the rate-limit pacer first and tells it what came back.
+        """
+        self.pacer.acquire(self._stalled)
+        outcome: _Answer | Exception | None = None
+        try:
+            outcome = self._attempt(outgoing)
+        finally:
+            if isinstance(outcome, _Answer):
+                self.pacer.release(outcome.response.headers, outcome.status)
+                if outcome.status == 429:
+                    self.stats.refused_for_rate()
+            else:
+                self.pacer.release(None)
+        self._warn_of_odd_resets()
+        return outcome
+
+    def _attempt(self, outgoing: _Outgoing) -> _Answer | Exception:
         started = time.monotonic()
         try:
             response = self.session.request(
@@ -529,7 +672,6 @@ class HttpClient:
             return exc
         finally:
             response.close()
-        self.pacer.observe(response.headers)
         return _Answer(response, body)
 
     def _reauthenticate(self, answer: _Answer, auth: requests.auth.AuthBase | None) -> bool:
@@ -648,6 +790,7 @@ class Reply:
     status: int
     body: Any = None
     message: str = ""
+    raw: bytes = field(default=b"", repr=False)  # the body as it came over the wire
 
     @property
     def ok(self) -> bool:

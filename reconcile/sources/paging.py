@@ -94,7 +94,9 @@ class Paging:
         return redact(self.client.url(self.request.path))
 
     def error(self, problem: str) -> SourceError:
-        return self.client.fail(f"{self.client.source}: {self.where} {problem}", url=self.where)
+        return self.client.fail(
+            f"{self.client.source}: {self.where} {problem}", url=self.where, resumable=False
+        )
 
     def shape_error(self, expected: str) -> SourceError:
         return self.error(
@@ -472,6 +474,7 @@ def on_base_origin(client: HttpClient, link: str, where: str) -> str:
             f"{client.source}: {where} pointed its next page at {what} ({shown}) than the "
             f"configured {base.scheme}://{base.netloc}; refusing to send credentials there",
             url=where,
+            resumable=False,
         )
     return urlunsplit((base.scheme, base.netloc, target.path, target.query, ""))
 
