@@ -134,12 +134,11 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool, debug: bool) -> None:
 @click.pass_obj
 def demo(settings: Settings, out: Path | None, people: int) -> None:
     """Run the whole pipeline against the built-in sandbox: no network, no credentials."""
-    from reconcile.console import progress_for
+    from reconcile.console import progress_bars
     from reconcile.demo import run_demo
 
     echo = _echo(settings)
-    bars = progress_for(quiet=settings.quiet)
-    with bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars):
+    with progress_bars(quiet=settings.quiet) as bars:
         result = run_demo(out=out, people=people, echo=echo, progress=bars)
     _print_outcome(result.outcome, echo)
 
@@ -161,12 +160,10 @@ def run(
 ) -> None:
     """Pull, snapshot, reconcile and render: the monthly job."""
     from reconcile import runs
-    from reconcile.console import progress_for
+    from reconcile.console import progress_bars
 
     config = config_module.load(config_path)
-    bars = progress_for(quiet=settings.quiet)
-    context = bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars)
-    with _issues_on_failure(), context:
+    with _issues_on_failure(), progress_bars(quiet=settings.quiet) as bars:
         outcome = runs.run(
             config,
             as_of=as_of and as_of.date(),
@@ -191,12 +188,10 @@ def run(
 def pull(settings: Settings, config_path: Path, out: Path | None, resume: bool) -> None:
     """Pull every configured source and write a snapshot."""
     from reconcile import runs
-    from reconcile.console import progress_for
+    from reconcile.console import progress_bars
 
     config = config_module.load(config_path)
-    bars = progress_for(quiet=settings.quiet)
-    context = bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars)
-    with context:
+    with progress_bars(quiet=settings.quiet) as bars:
         folder, pulled = runs.pull(config, out=out, progress=bars, resume=resume)
     echo = _echo(settings)
     for (source, table), frame in pulled.tables.items():
@@ -423,12 +418,11 @@ def send(
     resend_unknown: bool,
 ) -> None:
     """E-mail each manager their team's statement (--dry-run: write .eml files instead)."""
-    from reconcile.console import progress_for
+    from reconcile.console import progress_bars
     from reconcile.deliver import send_statements
 
     config = config_module.load(config_path)
-    bars = progress_for(quiet=settings.quiet)
-    with bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars):
+    with progress_bars(quiet=settings.quiet) as bars:
         outcome = send_statements(
             config,
             run_dir,
@@ -518,12 +512,11 @@ def push_completions(settings: Settings, config_path: Path, run_dir: Path, apply
     --apply, creates them and appends every outcome to RUN_DIR/writeback.csv; a re-run skips
     what is done. Exit 3 when Thrive refused or failed any (see writeback.csv).
     """
-    from reconcile.console import progress_for
+    from reconcile.console import progress_bars
     from reconcile.writeback import push_completions as push
 
     config = config_module.load(config_path)
-    bars = progress_for(quiet=settings.quiet)
-    with bars if hasattr(bars, "__enter__") else contextlib.nullcontext(bars):
+    with progress_bars(quiet=settings.quiet) as bars:
         outcome = push(config, run_dir, apply=apply, progress=bars)
     _print_writeback(outcome, _echo(settings))
     if outcome.not_done:

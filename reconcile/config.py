@@ -18,11 +18,11 @@ import os
 import re
 import tomllib
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from reconcile.errors import ConfigError
 
@@ -34,6 +34,10 @@ SYSTEMS = ("thrive", "brightspace", "coursepath")
 WORKBOOK_DETAIL_ROWS = 200_000
 #: Data rows an Excel sheet holds under its header (1,048,576 rows in all).
 EXCEL_DATA_ROWS = 1_048_575
+
+
+#: How reconcile gets a Brightspace token (DESIGN §4, §9).
+BrightspaceAuth = Literal["refresh_token", "private_key_jwt", "token"]
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class BrightspaceSource:
     base_url: str
     le_version: str = "1.84"
     lp_version: str = "1.46"
-    auth: Literal["refresh_token", "private_key_jwt", "token"] = "token"
+    auth: BrightspaceAuth = "token"
     token_env: str | None = None
     token_url: str = BRIGHTSPACE_TOKEN_URL
     client_id_env: str | None = None
@@ -515,7 +519,7 @@ class _Reader:
         return url
 
     def sources(self, t: dict[str, Any]) -> dict[str, Source]:
-        readers = {
+        readers: dict[str, Callable[[dict[str, Any]], Source]] = {
             "thrive": self.thrive,
             "brightspace": self.brightspace,
             "coursepath": self.coursepath,
@@ -580,7 +584,7 @@ class _Reader:
             base_url=self.url(t, s),
             le_version=str(self.take(t, s, "le_version", (str, float), "1.84")),
             lp_version=str(self.take(t, s, "lp_version", (str, float), "1.46")),
-            auth=auth,
+            auth=cast(BrightspaceAuth, auth),
             token_env=self.env_name(t, s, "token_env", required=auth == "token"),
             token_url=self.take(t, s, "token_url", str, BRIGHTSPACE_TOKEN_URL),
             client_id_env=self.env_name(t, s, "client_id_env", required=refresh or jwt),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
+from collections.abc import Iterator
 
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichBars
 
 from reconcile.progress import NullProgress, Progress
@@ -45,7 +47,7 @@ class TerminalProgress:
             console=stderr,
             transient=False,
         )
-        self._ids: dict[str, int] = {}
+        self._ids: dict[str, TaskID] = {}
         self._records: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -56,7 +58,7 @@ class TerminalProgress:
     def __exit__(self, *exc: object) -> None:
         self._bars.stop()
 
-    def _task(self, task: str, total: int | None = None) -> int:
+    def _task(self, task: str, total: int | None = None) -> TaskID:
         if task not in self._ids:
             self._ids[task] = self._bars.add_task(task, total=total, records=0)
             self._records[task] = 0
@@ -79,8 +81,12 @@ class TerminalProgress:
             self._bars.update(task_id, total=done)
 
 
-def progress_for(*, quiet: bool) -> Progress | TerminalProgress:
-    """Bars on an interactive terminal; silence when piped, redirected or --quiet."""
+@contextlib.contextmanager
+def progress_bars(*, quiet: bool) -> Iterator[Progress]:
+    """Bars on an interactive terminal while the block runs; silence when piped, redirected
+    or --quiet."""
     if quiet or not sys.stderr.isatty():
-        return NullProgress()
-    return TerminalProgress()
+        yield NullProgress()
+        return
+    with TerminalProgress() as bars:
+        yield bars

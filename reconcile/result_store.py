@@ -80,7 +80,7 @@ def _rules_json(rules: Rules) -> dict[str, Any]:
 def _rules_from_json(raw: dict[str, Any]) -> Rules:
     dates = ("period_start", "period_end", "as_of")
     known = {f.name for f in dataclasses.fields(Rules)}
-    values = {
+    values: dict[str, Any] = {
         k: dt.date.fromisoformat(v) if k in dates else v for k, v in raw.items() if k in known
     }
     return Rules(**values)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -219,7 +219,8 @@ def plan(result: Result, done: pd.DataFrame | None = None) -> list[WritebackRow]
         ["employee_id", "completed_at", "source_system", "record_id"], kind="stable"
     )
     columns = [f.name for f in fields(WritebackRow) if f.name in table.columns]
-    return [WritebackRow(**record) for record in table[columns].to_dict("records")]
+    records: list[dict[str, Any]] = table[columns].to_dict("records")  # type: ignore[assignment]
+    return [WritebackRow(**record) for record in records]
 
 
 def _candidates(result: Result) -> pd.DataFrame:
@@ -284,7 +285,7 @@ def _skip_reasons(table: pd.DataFrame) -> pd.Series:
         table["thrive_accounts"] > 1,
         table["completed_at"] == "",
     ]
-    choices = [
+    choices: list[Any] = [
         "already in Thrive (a Thrive completion)",
         "the Courses sheet gives this course no thrive_content_id",
         "the completion's account matches nobody on the roster",
@@ -292,7 +293,8 @@ def _skip_reasons(table: pd.DataFrame) -> pd.Series:
         several,
         "the completion has no date",
     ]
-    return pd.Series(np.select(conditions, choices, default=""), index=table.index, dtype=object)
+    reasons = np.select(conditions, choices, default="")
+    return pd.Series(reasons, index=table.index, dtype=object)
 
 
 def _skip_repeats(table: pd.DataFrame) -> pd.DataFrame:
@@ -330,7 +332,8 @@ def _skip_done(table: pd.DataFrame, done: pd.DataFrame | None) -> pd.DataFrame:
 
 def _text(series: pd.Series) -> pd.Series:
     """Plain strings (NA stays NA), whatever the dtype: categorical, string, object."""
-    return series.astype("string").str.strip().replace("", pd.NA)
+    text = series.astype("string").str.strip()
+    return text.mask(text == "")
 
 
 def _utc_text(series: pd.Series) -> pd.Series:
@@ -439,7 +442,7 @@ def _write_plan(path: Path, rows: list[WritebackRow]) -> Path:
 def _outcome(
     rows: list[WritebackRow], path: Path, *, applied: bool, stopped: bool = False
 ) -> WritebackOutcome:
-    counts: Mapping[str, int] = pd.Series([r.outcome for r in rows], dtype=object).value_counts()
+    counts = Counter(r.outcome for r in rows)
     return WritebackOutcome(
         applied=applied,
         planned=int(counts.get(WOULD_CREATE, 0))

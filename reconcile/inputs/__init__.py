@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from reconcile.errors import InputError, ValidationFailed
 from reconcile.inputs import issues as issues_module
 from reconcile.inputs import policy as policy_module
 from reconcile.inputs import roster as roster_module
-from reconcile.inputs.aliases import normalise
+from reconcile.inputs.aliases import HeaderMatch, normalise
 from reconcile.inputs.issues import COLUMNS as ISSUE_COLUMNS
 from reconcile.inputs.issues import SEVERITY, Issues
 from reconcile.inputs.reader import Grid, Workbook, csv_dialect, read_csv_grid, sheet_grid, sniff
@@ -109,8 +110,14 @@ def read_inputs(config: Any, *, known_audiences: Iterable[str] | None = None) ->
         frame = guard(
             log.path.name,
             issues,
-            lambda log=log: read_cpd_log(
-                log.path, issues, date_format, sheet=log.sheet, columns=log.columns, people=people
+            partial(
+                read_cpd_log,
+                log.path,
+                issues,
+                date_format,
+                sheet=log.sheet,
+                columns=log.columns,
+                people=people,
             ),
         )
         if frame is not None:
@@ -311,18 +318,18 @@ def _policy_csv_kind(path: Path) -> str:
 
 def _validate_policy(grids: Mapping[str, Grid | None], issues: Issues, date_format: str) -> _Policy:
     policy = _EMPTY_POLICY()
-    if grids.get("requirements") is not None:
+    if (requirements := grids.get("requirements")) is not None:
         policy.requirements = policy_module.validate_requirements(
-            Checked(grids["requirements"], issues, date_format)
+            Checked(requirements, issues, date_format)
         )
-    if grids.get("categories") is not None:
+    if (categories_grid := grids.get("categories")) is not None:
         policy.categories = policy_module.validate_categories(
-            Checked(grids["categories"], issues, date_format)
+            Checked(categories_grid, issues, date_format)
         )
-    if grids.get("courses") is not None:
+    if (courses := grids.get("courses")) is not None:
         categories = policy.categories["category"] if "categories" in grids else None
         policy.courses = policy_module.validate_courses(
-            Checked(grids["courses"], issues, date_format), categories
+            Checked(courses, issues, date_format), categories
         )
     return policy
 
@@ -356,7 +363,7 @@ def _check_files(
     kinds: dict[Path, tuple[str, str | None]] = {}
     for raw in paths:
         path = Path(raw)
-        kind = guard(path.name, issues, lambda path=path: classify(path, books))
+        kind = guard(path.name, issues, partial(classify, path, books))
         if kind is None:
             continue
         if kind[0] == "unrecognised":
@@ -373,7 +380,7 @@ def _check_files(
             continue
         kinds[path] = kind
     policies = [
-        guard(p.name, issues, lambda p=p: read_policy(p, issues, date_format, book=books.get(p)))
+        guard(p.name, issues, partial(read_policy, p, issues, date_format, book=books.get(p)))
         for p, (k, _s) in kinds.items()
         if k == "policy"
     ]
@@ -388,7 +395,8 @@ def _check_files(
             frame = guard(
                 path.name,
                 issues,
-                lambda path=path, sheet=sheet: read_roster(
+                partial(
+                    read_roster,
                     path,
                     issues,
                     date_format,
@@ -405,8 +413,14 @@ def _check_files(
             guard(
                 path.name,
                 issues,
-                lambda path=path, sheet=sheet: read_cpd_log(
-                    path, issues, date_format, sheet=sheet, people=people, book=books.get(path)
+                partial(
+                    read_cpd_log,
+                    path,
+                    issues,
+                    date_format,
+                    sheet=sheet,
+                    people=people,
+                    book=books.get(path),
                 ),
             )
     return issues.frame()
@@ -419,18 +433,18 @@ def classify(path: Path, books: dict[Path, Workbook] | None = None) -> tuple[str
     """
     kind = sniff(path)
     if kind == "csv":
-        partial = {}
+        halfway: dict[str, HeaderMatch] = {}
         complete = {}
         for table in ("roster", "cpd_log", *policy_module.SHEETS):
             result = read_csv_grid(path, table, None, path.name)
             if isinstance(result, Grid):
                 complete[table] = result.match.score
             elif result is not None and table in ("roster", "cpd_log"):
-                partial[table] = result
+                halfway[table] = result
         if complete:
             table = max(complete, key=lambda t: complete[t])
             return ("policy" if table in policy_module.SHEETS else table), None
-        found = _best_partial(partial, None)
+        found = _best_partial(halfway, None)
         if found[0] == "unrecognised" and found[1] is None:
             head = next((r for r in csv_dialect(path).head if any(c.strip() for c in r)), [])
             return "unrecognised", ", ".join(f'"{c.strip()}"' for c in head if c.strip()) or None
@@ -441,18 +455,18 @@ def classify(path: Path, books: dict[Path, Workbook] | None = None) -> tuple[str
     try:
         if policy_sheets(book.sheet_names, None):
             return "policy", None
-        partial = {}
+        halfway_sheets: dict[str, tuple[str, HeaderMatch]] = {}
         for sheet in book.sheet_names:
             for table in ("roster", "cpd_log"):
                 result = sheet_grid(book, sheet, table, None, path.name)
                 if isinstance(result, Grid):
                     return table, sheet
                 if result is not None and (
-                    table not in partial or result.score > partial[table][1].score
+                    table not in halfway_sheets or result.score > halfway_sheets[table][1].score
                 ):
-                    partial[table] = (sheet, result)
-        best = {k: v[1] for k, v in partial.items()}
-        sheet_of = {k: v[0] for k, v in partial.items()}
+                    halfway_sheets[table] = (sheet, result)
+        best = {k: v[1] for k, v in halfway_sheets.items()}
+        sheet_of = {k: v[0] for k, v in halfway_sheets.items()}
         kind_found, seen = _best_partial(best, None)
         if kind_found != "unrecognised":
             return kind_found, sheet_of[kind_found]

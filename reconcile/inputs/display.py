@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich.console import Group, RenderableType
@@ -57,7 +58,7 @@ def blocks(issues: pd.DataFrame) -> Iterator[RenderableType]:
             mark = Text("error", "red") if record.severity == ERROR else Text("warn", "yellow")
             cells = (
                 record.sheet or "",
-                "" if pd.isna(record.row) else str(int(record.row)),
+                _row_text(record.row),
                 record.column or "",
                 _short(record.value),
                 record.problem,
@@ -99,3 +100,8 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _row_text(row: Any) -> str:
+    """The Excel row number as text, blank for a whole-file problem."""
+    return "" if pd.isna(row) else str(int(row))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,7 +111,7 @@ class Issues:
     ) -> None:
         """Record one problem, or a batch when ``row``/``value``/``problem`` are arrays."""
         severity = SEVERITY[code]
-        rows = list(row) if isinstance(row, (pd.Series, np.ndarray, list)) else [row]
+        rows: list[Any] = list(row) if isinstance(row, (pd.Series, np.ndarray, list)) else [row]
         n = len(rows)
         if n == 0:
             return
@@ -118,7 +119,7 @@ class Issues:
             {
                 "file": file,
                 "sheet": sheet,
-                "row": pd.array([None if r is None else int(r) for r in rows], dtype="Int64"),
+                "row": pd.Series([None if r is None else int(r) for r in rows], dtype="Int64"),
                 "column": column,
                 "value": _texts(value, n),
                 "problem": _texts(problem, n),

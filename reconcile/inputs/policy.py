@@ -249,7 +249,9 @@ def validate_cpd_log(
         "minutes": minutes,
         "category": t.text("category"),
         "structured": t.yes_no("structured", blank=None),
-        "file": pd.Categorical.from_codes(np.zeros(t.n, dtype=np.int8), [t.grid.file]),
+        "file": pd.Categorical.from_codes(
+            np.zeros(t.n, dtype=np.int8), categories=pd.Index([t.grid.file])
+        ),
         "source_row": t.grid.rows,
     }
     # copy=False: a million-row log's columns are fresh already; copying them costs time

@@ -24,6 +24,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -157,8 +158,8 @@ class Workbook:
     def __init__(self, path: Path, kind: str) -> None:
         self.path = path
         self.kind = kind
-        self._calamine = None
-        self._openpyxl = None
+        self._calamine: Any = None
+        self._openpyxl: Any = None
         self._cache: dict[str, tuple[list[list[object]], int]] = {}
         self.sheet_names: list[str] = self._open()
 

@@ -73,7 +73,7 @@ class Checked:
         canonical: str,
         *,
         value: pd.Series | None = None,
-        problem: str | pd.Series,
+        problem: str | pd.Series | np.ndarray,
         fix: str | pd.Series,
     ) -> None:
         """Report every row where ``mask`` is true, in one batch.

@@ -9,7 +9,8 @@ read two ways, or a number with a thousands separator, is reported, not interpre
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,7 +129,7 @@ def full_match(text: pd.Series, pattern: str) -> np.ndarray:
     return text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
 
 
-def is_in(text: pd.Series, allowed: object) -> np.ndarray:
+def is_in(text: pd.Series, allowed: Iterable[object]) -> np.ndarray:
     """Membership test; Arrow's hash lookup when the column is Arrow-backed (pandas' own
     ``isin`` on Arrow strings walks the allowed values in Python)."""
     backing = getattr(text.array, "_pa_array", None)
@@ -140,7 +141,7 @@ def is_in(text: pd.Series, allowed: object) -> np.ndarray:
     return text.isin(list(allowed)).to_numpy(dtype=bool)
 
 
-def _arrow_value_set(allowed: object) -> object:
+def _arrow_value_set(allowed: Iterable[object]) -> Any:
     import pyarrow as pa
 
     series = allowed if isinstance(allowed, (pd.Series, pd.Index)) else pd.Series(list(allowed))
@@ -195,7 +196,7 @@ def per_distinct(text: pd.Series, transform: Callable[[pd.Series], pd.Series]) -
 
     values, indices = found
     done = transform(values).astype("str")
-    backing = done.array._pa_array.combine_chunks()
+    backing = done.array._pa_array.combine_chunks()  # type: ignore[attr-defined]
     taken = pc.take(backing, pa.array(indices, mask=indices < 0))
     return pd.Series(pd.array(taken, dtype="str"), index=text.index)
 
@@ -324,10 +325,11 @@ def date_cells(column: pd.Series, date_format: str) -> tuple[np.ndarray, np.ndar
     if kind == "string":
         text = column
     else:
-        is_date = column.map(
-            lambda v: isinstance(v, (dt.date, pd.Timestamp)), na_action="ignore"
-        ).fillna(False)
-        is_date = is_date.to_numpy(dtype=bool)
+        is_date = (
+            column.map(lambda v: isinstance(v, (dt.date, pd.Timestamp)), na_action="ignore")
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
         if is_date.any():
             nanos[is_date] = _day(pd.to_datetime(column[is_date], errors="coerce"))
         text = column.where(~is_date).map(_cell_text, na_action="ignore").astype("str")
@@ -385,7 +387,7 @@ def _fixed_width_dates(text: pd.Series, date_format: str) -> np.ndarray:
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
-def _fixed_width_chunk(chunk: object, date_format: str) -> np.ndarray:
+def _fixed_width_chunk(chunk: Any, date_format: str) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 

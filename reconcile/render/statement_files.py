@@ -120,11 +120,11 @@ def read_record(run_folder: Path) -> Mapping[str, StatementFile]:
         )
     frame = read_log(path, RECORD_COLUMNS, what="statement record")
     out: dict[str, StatementFile] = {}
-    for row in frame.itertuples(index=False):
-        relative = Path(row.file)
+    for statement_id, name, file, sha256 in zip(
+        *(frame[c].astype(str) for c in ("statement_id", "name", "file", "sha256")), strict=True
+    ):
+        relative = Path(file)
         if relative.is_absolute() or ".." in relative.parts:
-            raise InputError(f"{path}: the file {row.file!r} is outside the run folder")
-        out[row.statement_id] = StatementFile(
-            row.statement_id, row.name, folder / relative, row.sha256
-        )
+            raise InputError(f"{path}: the file {file!r} is outside the run folder")
+        out[statement_id] = StatementFile(statement_id, name, folder / relative, sha256)
     return out

@@ -28,7 +28,7 @@ from reconcile.engine.result import Result
 from reconcile.engine.status import STATUSES
 from reconcile.files import atomic_path, remove
 from reconcile.render.ledger_csv import write_ledger_csv
-from reconcile.render.xlsx_columns import Column, column, fitted_width, to_local
+from reconcile.render.xlsx_columns import Column, Kind, column, fitted_width, to_local
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ def _pulled_lookup(pulled_at: PulledAt | None) -> dict[tuple[str, str], Any]:
 
 def _people_columns(result: Result, tz: str) -> list[Column]:
     p = result.people
-    spec = [
+    spec: list[tuple[str, Kind, str]] = [
         ("Employee ID", "text", "employee_id"),
         ("Name", "text", "name"),
         ("Email", "text", "email"),
@@ -254,7 +254,7 @@ def _people_columns(result: Result, tz: str) -> list[Column]:
 
 def _activity_columns(result: Result, tz: str) -> list[Column]:
     a = result.activities
-    spec = [
+    spec: list[tuple[str, Kind, str]] = [
         ("System", "text", "system"),
         ("Record ID", "text", "record_id"),
         ("Account ID", "text", "account_id"),
@@ -276,7 +276,7 @@ def _activity_columns(result: Result, tz: str) -> list[Column]:
 
 def _completion_columns(result: Result, tz: str) -> list[Column]:
     c = result.completions
-    spec = [
+    spec: list[tuple[str, Kind, str]] = [
         ("System", "text", "system"),
         ("Record ID", "text", "record_id"),
         ("Account ID", "text", "account_id"),
@@ -300,7 +300,7 @@ def _completion_columns(result: Result, tz: str) -> list[Column]:
 
 def _exception_columns(result: Result, tz: str) -> list[Column]:
     e = result.exceptions
-    spec = [
+    spec: list[tuple[str, Kind, str]] = [
         ("Type", "text", "type"),
         ("Severity", "text", "severity"),
         ("Employee ID", "text", "employee_id"),
@@ -314,7 +314,7 @@ def _exception_columns(result: Result, tz: str) -> list[Column]:
 
 def _category_columns(result: Result, tz: str) -> list[Column]:
     c = result.categories
-    spec = [
+    spec: list[tuple[str, Kind, str]] = [
         ("Category", "text", "category"),
         ("People", "int", "people"),
         ("Counted (min)", "int", "counted"),
@@ -328,7 +328,10 @@ def _category_columns(result: Result, tz: str) -> list[Column]:
 
 def _department_columns(result: Result, tz: str) -> list[Column]:
     d = result.departments
-    spec = [("Department", "text", "department"), ("People", "int", "people")]
+    spec: list[tuple[str, Kind, str]] = [
+        ("Department", "text", "department"),
+        ("People", "int", "people"),
+    ]
     spec += [(s, "int", s) for s in STATUSES]
     spec += [
         ("Required (min)", "int", "required"),
@@ -584,9 +587,9 @@ class _Writer:
         sheet = r.sources_sheet()
         for source in sorted(set(sheet["Source"].astype(str))):
             whens = [
-                to_local(w, self.tz)
+                when
                 for (s, _t), w in self.pulled.items()
-                if s == source and w not in (None, "")
+                if s == source and (when := to_local(w, self.tz)) is not None
             ]
             if whens:
                 rows.append((source, _serial(max(whens)), "datetime"))

@@ -13,7 +13,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
@@ -76,7 +77,7 @@ _TITLES = {
 
 def _version_ok(version: str, *, minimum: int) -> bool:
     found = re.fullmatch(r"1\.(\d{1,2})", version)
-    return bool(found) and int(found.group(1)) >= minimum
+    return found is not None and int(found.group(1)) >= minimum
 
 
 class Brightspace(Platform):
@@ -103,8 +104,8 @@ class Brightspace(Platform):
         self._targets = org.bs_targets.set_index("UserId")
         self._categories = org.bs_categories.sort_values(["SortOrder", "Id"]).reset_index(drop=True)
         self._lookups = {
-            "category": {int(r.Id): _field(r) for r in org.bs_categories.itertuples()},
-            "method": {int(r.Id): _field(r) for r in org.bs_methods.itertuples()},
+            "category": {int(r["Id"]): _field(r) for r in org.bs_categories.to_dict("records")},
+            "method": {int(r["Id"]): _field(r) for r in org.bs_methods.to_dict("records")},
         }
         self.routes = self._routes()
 
@@ -430,7 +431,7 @@ class Brightspace(Platform):
 
     def _record(self, request: Request, version: str, recordId: str) -> Response:
         self._check_le(version)
-        found = np.flatnonzero(self.rec_id == int(recordId)) if recordId.isdigit() else []
+        found = np.flatnonzero(self.rec_id == int(recordId)) if recordId.isdigit() else np.array([])
         if not len(found):
             raise NotFound(f"no CPD record {recordId}")
         r = self._records.iloc[int(found[0])]
@@ -463,11 +464,11 @@ class Brightspace(Platform):
         positions = positions[self.rec_state[positions] == 1]
         structured = self.rec_structured[positions]
         minutes = self.rec_minutes[positions]
-        target = self._targets.loc[user] if user in self._targets.index else None
+        target: Any = self._targets.loc[user] if user in self._targets.index else None
         offset = int(target["OffsetMinutes"]) if target is not None else 0
         categories = []
-        for category in self._categories.itertuples():
-            in_category = self.rec_category[positions] == int(category.Id)
+        for category in self._categories.to_dict("records"):
+            in_category = self.rec_category[positions] == int(category["Id"])
             categories.append(
                 {
                     "Category": _field(category),
@@ -527,10 +528,11 @@ def _next_origin(host: str, form: str) -> str:
     return f"{scheme}://{netloc}"
 
 
-def _field(row: object) -> dict[str, object]:
+def _field(row: Mapping[Any, Any]) -> dict[str, object]:
+    """A category or method as D2L's CPD lookups show it."""
     return {
-        "Id": int(row.Id),  # type: ignore[attr-defined]
-        "Name": str(row.Name),  # type: ignore[attr-defined]
-        "SortOrder": int(row.SortOrder),  # type: ignore[attr-defined]
-        "InUse": bool(row.InUse),  # type: ignore[attr-defined]
+        "Id": int(row["Id"]),
+        "Name": str(row["Name"]),
+        "SortOrder": int(row["SortOrder"]),
+        "InUse": bool(row["InUse"]),
     }

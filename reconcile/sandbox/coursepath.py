@@ -47,7 +47,7 @@ _MEMBER_FIELDS = ("id", "email", "name", "externalId", "company", "department", 
 
 def _grouped(links: pd.DataFrame, owner: str, member_positions: pd.Index) -> dict[str, np.ndarray]:
     """Owner id → positions (into the members table) of its members, in link order."""
-    positions = member_positions.get_indexer(links["memberId"].astype(str))
+    positions = member_positions.get_indexer(pd.Index(links["memberId"].astype(str)))
     owners = links[owner].astype(str).to_numpy()
     keep = positions >= 0
     frame = pd.DataFrame({"owner": owners[keep], "position": positions[keep]})

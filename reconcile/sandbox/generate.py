@@ -151,8 +151,7 @@ def _take(vocab: list[str] | tuple[str, ...], codes: np.ndarray) -> pd.Series:
 
 def _null_where(series: pd.Series, mask: np.ndarray) -> pd.Series:
     out = series.astype(STR)
-    out[np.asarray(mask)] = pd.NA
-    return out.reset_index(drop=True)
+    return out.mask(np.asarray(mask, dtype=bool)).reset_index(drop=True)
 
 
 def normalise_title(titles: pd.Series) -> pd.Series:
@@ -222,7 +221,14 @@ COMP_FIELDS = (
 
 
 def _rows(fields: tuple[str, ...], n: int, **values: object) -> dict[str, np.ndarray]:
-    defaults = {"uacct": -1, "variant": False, "state": 1, "kind": -1, "orig": -1, "rpl": False}
+    defaults: dict[str, object] = {
+        "uacct": -1,
+        "variant": False,
+        "state": 1,
+        "kind": -1,
+        "orig": -1,
+        "rpl": False,
+    }
     defaults |= {"completed": True, "success": True, "score": np.nan, "enrol_lag": 7}
     out = {}
     for name in fields:
@@ -1619,7 +1625,7 @@ class _Assembler:
                     {
                         "kind": _take(KINDS, kinds),
                         "system": _take(SYSTEM_NAMES, np.full(len(rows), system)),
-                        "record_id": self.ids_by_pos[system].loc[rows],
+                        "record_id": self.ids_by_pos[system].loc[rows.tolist()],
                         "account_id": self.account_id(system, person, a["uacct"][rows]),
                         "employee_id": self.employee_id.take(person),
                         "minutes": a["minutes"][rows].astype(np.int64),
@@ -1633,7 +1639,7 @@ class _Assembler:
                 continue
             kinds = c["kind"][rows]
             person = c["person"][rows]
-            detail = np.where(
+            reasons = np.where(
                 kinds == K["unlogged_completion"],
                 "passed completion with no logged activity",
                 "completion dated outside the period (local date)",
@@ -1643,11 +1649,11 @@ class _Assembler:
                     {
                         "kind": _take(KINDS, kinds),
                         "system": _take(SYSTEM_NAMES, np.full(len(rows), system)),
-                        "record_id": self.comp_ids_by_pos[system].loc[rows],
+                        "record_id": self.comp_ids_by_pos[system].loc[rows.tolist()],
                         "account_id": self.account_id(system, person, c["uacct"][rows]),
                         "employee_id": self.employee_id.take(person),
                         "minutes": v.course_value[c["course"][rows]].astype(np.int64),
-                        "detail": pd.Series(detail, dtype=STR),
+                        "detail": pd.Series(reasons, dtype=STR),
                     }
                 )
             )

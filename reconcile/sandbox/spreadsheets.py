@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -142,11 +143,12 @@ def _cells(frame: pd.DataFrame, column: Column) -> list[object]:
         flags = series.fillna(False).to_numpy(dtype=bool)
         return np.where(flags, "Yes", no).tolist() if no else ["Yes" if f else None for f in flags]
     if column.kind == "number":
-        values = series.to_numpy(dtype=object, na_value=None)
+        values = series.astype(object).where(series.notna(), None).tolist()
         return [
             None if v is None else (int(v) if float(v).is_integer() else float(v)) for v in values
         ]
-    return series.astype("string").to_numpy(dtype=object, na_value=None).tolist()
+    text = series.astype("string")
+    return text.astype(object).where(text.notna(), None).tolist()
 
 
 def _csv_column(frame: pd.DataFrame, column: Column) -> pd.Series:
@@ -235,7 +237,7 @@ def _sheet(sheet, frame: pd.DataFrame, columns: tuple[Column, ...], header, date
 
 def _writer(sheet, column: Column, date) -> Callable[[int, int, object], object]:
     if column.kind == "date":
-        return lambda r, c, v: sheet.write_datetime(r, c, dt.datetime.combine(v, dt.time()), date)
+        return lambda r, c, v: sheet.write_datetime(r, c, _midnight(v), date)
     if column.kind == "number":
         return sheet.write_number
     return sheet.write_string
@@ -268,3 +270,8 @@ def _csv(path: Path, frame: pd.DataFrame, columns: tuple[Column, ...]) -> None:
     )
     with _atomic(path) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+
+
+def _midnight(day: Any) -> dt.datetime:
+    """A date cell's value as the datetime XlsxWriter writes (midnight of that day)."""
+    return dt.datetime.combine(day, dt.time())

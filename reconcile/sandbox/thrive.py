@@ -222,11 +222,11 @@ class Thrive(Platform):
 
         user_ids = org.thrive_users["id"].astype(str)
         self._user_codes = pd.Index(user_ids)
-        self._entry_users = self._user_codes.get_indexer(entries["userId"].astype(str))
+        self._entry_users = self._user_codes.get_indexer(pd.Index(entries["userId"].astype(str)))
         self._entry_minutes = entries["durationMinutes"].to_numpy(dtype=np.int64)
         offsets = org.thrive_summary_offsets
         self._offsets = np.zeros(len(user_ids), dtype=np.int64)
-        codes = self._user_codes.get_indexer(offsets["userId"].astype(str))
+        codes = self._user_codes.get_indexer(pd.Index(offsets["userId"].astype(str)))
         known = codes >= 0
         np.add.at(self._offsets, codes[known], offsets["offsetMinutes"].to_numpy()[known])
         self._summary_cache: dict[tuple[int, int], np.ndarray] = {}
@@ -433,7 +433,7 @@ class Thrive(Platform):
         chosen = set(wanted or self.faults.modes.thrive_default_statuses)
         chosen -= set(_names(request, "omitStatuses"))
         table = self.users.table
-        statuses = np.asarray(table.column("status").raw(np.arange(len(table))), dtype=object)
+        statuses = np.array(table.column("status").raw(np.arange(len(table))), dtype=object)
         positions = np.flatnonzero(np.isin(statuses, list(chosen))).astype(np.int64)
         return self._envelope(request, self.users, positions=positions)
 
@@ -525,7 +525,7 @@ class Thrive(Platform):
         wanted = request.arg("userIds")
         if wanted:
             codes = self._user_codes.get_indexer(
-                [u.strip() for u in wanted.split(",") if u.strip()]
+                pd.Index([u.strip() for u in wanted.split(",") if u.strip()])
             )
             users = np.unique(codes[codes >= 0])
         total = len(users)

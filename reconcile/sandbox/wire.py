@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -207,7 +207,7 @@ class Column:
     def take(self, positions: np.ndarray) -> list[str]:
         raise NotImplementedError
 
-    def raw(self, positions: Sequence[int]) -> list[Any]:
+    def raw(self, positions: Sequence[int] | np.ndarray) -> list[Any]:
         raise NotImplementedError
 
     def inserted(self, at: int, values: Sequence[Any]) -> Column:
@@ -252,7 +252,7 @@ class TextColumn(Column):
     def take(self, positions: np.ndarray) -> list[str]:
         return self._render(self._python(self.values.take(np.asarray(positions, dtype=np.int64))))
 
-    def raw(self, positions: Sequence[int]) -> list[Any]:
+    def raw(self, positions: Sequence[int] | np.ndarray) -> list[Any]:
         return self._python(self.values.take(np.asarray(positions, dtype=np.int64)))
 
     def inserted(self, at: int, values: Sequence[Any]) -> TextColumn:
@@ -295,7 +295,7 @@ class IntColumn(Column):
     def take(self, positions: np.ndarray) -> list[str]:
         return list(map(str, self.values[positions].tolist()))
 
-    def raw(self, positions: Sequence[int]) -> list[Any]:
+    def raw(self, positions: Sequence[int] | np.ndarray) -> list[Any]:
         return self.values[np.asarray(positions, dtype=np.int64)].tolist()
 
     def inserted(self, at: int, values: Sequence[Any]) -> IntColumn:
@@ -339,7 +339,7 @@ class InstantColumn(IntColumn):
         self.millis = millis
 
     def _text(self, ns: np.ndarray) -> np.ndarray:
-        unit = "ms" if self.millis else "s"
+        unit: Literal["ms", "s"] = "ms" if self.millis else "s"
         return np.datetime_as_string(
             ns.astype("datetime64[ns]").astype(f"datetime64[{unit}]"), unit=unit
         )
@@ -371,7 +371,7 @@ class InstantColumn(IntColumn):
 class FragmentColumn(Column):
     """Ready JSON fragments, for small tables (and floats, whose rendering varies)."""
 
-    def __init__(self, fragments: Sequence[str]) -> None:
+    def __init__(self, fragments: Sequence[str] | np.ndarray) -> None:
         self.values = np.asarray(list(fragments), dtype=object)
 
     def __len__(self) -> int:
@@ -383,7 +383,7 @@ class FragmentColumn(Column):
     def take(self, positions: np.ndarray) -> list[str]:
         return self.values[positions].tolist()
 
-    def raw(self, positions: Sequence[int]) -> list[Any]:
+    def raw(self, positions: Sequence[int] | np.ndarray) -> list[Any]:
         return self.values[np.asarray(positions, dtype=np.int64)].tolist()
 
     def inserted(self, at: int, values: Sequence[Any]) -> FragmentColumn:
@@ -569,7 +569,7 @@ class Table:
         stop = len(self) if high is None else int(np.searchsorted(self.keys, high, side="right"))
         return start, max(start, stop)
 
-    def raw_rows(self, positions: Sequence[int]) -> dict[str, list[Any]]:
+    def raw_rows(self, positions: Sequence[int] | np.ndarray) -> dict[str, list[Any]]:
         return {name: col.raw(positions) for name, col in self.columns.items()}
 
     def insert(self, at: int, values: dict[str, list[Any]], keys: list[int] | None) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import jwt
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_encode
 from requests.auth import AuthBase, HTTPBasicAuth
@@ -345,7 +346,7 @@ class PrivateKeyJwt(OAuthBearer):
         self._client_id = client_id
         self._pem = private_key_pem
         try:
-            self._key = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256).prepare_key(
+            key = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256).prepare_key(
                 private_key_pem
             )
         except (ValueError, TypeError, jwt.exceptions.InvalidKeyError):
@@ -354,12 +355,13 @@ class PrivateKeyJwt(OAuthBearer):
                 "PEM form (-----BEGIN PRIVATE KEY-----); check the file or variable named in "
                 "[sources.brightspace]"
             ) from None
-        if not hasattr(self._key, "private_numbers"):
+        if not isinstance(key, RSAPrivateKey):
             raise ConfigError(
                 f"{key_origin or 'the Brightspace private key'} holds a public key; the config "
                 "must name the app's private key"
             )
-        self.kid = key_thumbprint(self._key.public_key())
+        self._key: RSAPrivateKey = key
+        self.kid = key_thumbprint(key.public_key())
 
     def __repr__(self) -> str:
         return f"PrivateKeyJwt(token_url={self.token_url!r}, client_id=***, key=***)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,20 +98,20 @@ def add_table(
     endpoint: str,
     keys: tuple[str, ...],
     *,
-    extra: dict[str, tuple[str, Iterable[Any]]] | None = None,
+    extra: Mapping[str, tuple[str, Iterable[Any]]] | None = None,
 ) -> None:
     """Type ``records`` into the table ``name``, drop repeated keys, and add it to ``result``.
 
     A value no platform can mean (see ``columns.UnusableValue``) stops the pull here, naming
     the source, the table and the record, before anything is written anywhere.
     """
-    extra = {key: (kind, list(values)) for key, (kind, values) in (extra or {}).items()}
+    listed = {key: (kind, list(values)) for key, (kind, values) in (extra or {}).items()}
     try:
-        table = frame(records, columns, extra=extra)
+        table = frame(records, columns, extra=listed)
     except UnusableValue as bad:
         raise client.fail(
             f"{client.source}: {endpoint} answered a value no {client.source} record can hold "
-            f"in table {name}, record {_record_label(records, bad.position, columns, extra)}: "
+            f"in table {name}, record {_record_label(records, bad.position, columns, listed)}: "
             f"{bad}; the service returned something unusable, so nothing was written: report "
             "the record to the vendor",
             url=client.url(endpoint),

@@ -19,7 +19,7 @@ written.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,7 +178,7 @@ def frame(
     records: Sequence[Any],
     columns: Sequence[Column],
     *,
-    extra: dict[str, tuple[str, Iterable[Any]]] | None = None,
+    extra: Mapping[str, tuple[str, Iterable[Any]]] | None = None,
 ) -> pd.DataFrame:
     """Build a typed frame; ``extra`` adds columns (name → (kind, values)) before the mapped ones.
 

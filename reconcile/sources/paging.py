@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 from reconcile.errors import SourceError
@@ -279,9 +279,14 @@ def _counts(info: Any) -> tuple[int, int] | None:
     if not isinstance(info, dict):
         return None
     total, pages = info.get("totalResults"), info.get("totalPages")
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (total, pages)):
+    if not (_count(total) and _count(pages)):
         return None
     return total, pages
+
+
+def _count(value: Any) -> TypeGuard[int]:
+    """A whole number of records or pages: an int, not a bool, not negative."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _plausible(counts: tuple[int, int], first: int, page_size: int) -> bool:

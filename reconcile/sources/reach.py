@@ -248,7 +248,7 @@ def _thrive_samples(client: HttpClient, window: Window) -> list[_Sample]:
     for name, table in thrive.TABLES.items():
         if name == "audience_members":
             continue
-        params = dict(dates.get(name, {}))
+        params: dict[str, str | int] = dict(dates.get(name, {}))
         if name == "audiences":
             params["limit"] = PROBE_PAGE
         records = sample(name, table.endpoint, params)
