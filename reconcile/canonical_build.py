@@ -2,10 +2,10 @@
 
 Why one module: the loaders speak each platform's dialect (docs/sources.md) and the
 spreadsheet reader speaks HR's (docs/spreadsheets.md); the engine speaks only the canonical
-schema (reconcile/engine/canonical.py). Every field mapping from a platform table to a
-canonical column lives in exactly one function per platform below (``_thrive``,
-``_brightspace``, ``_coursepath``), so a user correcting a mapping for their tenant reads one
-place. Everything is column-wise pandas: no per-row Python.
+schema (reconcile/engine/canonical.py). Every mapping from a platform's pulled table to a
+canonical table is declared as data (``CANONICAL``) in that platform's loader, next to its
+field mapping from the wire, so a user correcting a mapping for their tenant reads one place;
+the spreadsheets' mappings are the tables below. Everything is column-wise pandas.
 
 Every record keeps the snapshot table it came from in ``source_table``
 (``"thrive/cpd_entries"``, ``"policy/Courses"``, ``"spreadsheet/external_cpd.xlsx"``...) so
@@ -22,9 +22,19 @@ import pandas as pd
 
 from reconcile.engine.canonical import CanonicalTables
 from reconcile.errors import IntegrityError
+from reconcile.sources import brightspace, coursepath, thrive
+from reconcile.sources.canonical_map import Derived, Fixed, Source, ToCanonical
 
 Tables = Mapping[tuple[str, str], pd.DataFrame]
 Parts = dict[str, list[pd.DataFrame]]
+
+#: Each platform's mapping from pulled tables to canonical ones, declared in its loader next
+#: to its field mapping (docs/sources.md): correct a tenant's spelling there.
+PLATFORM_MAPPINGS: Mapping[str, tuple[ToCanonical, ...]] = {
+    "thrive": thrive.CANONICAL,
+    "brightspace": brightspace.CANONICAL,
+    "coursepath": coursepath.CANONICAL,
+}
 
 #: Snapshot tables that no canonical table reads, with the disposition they get in the
 #: control totals (so every pulled table is still accounted for, DESIGN §8). Coursepath course
@@ -44,9 +54,7 @@ def build_canonical(tables: Tables, inputs: Any) -> CanonicalTables:
     configured) contributes nothing; nothing assumes all three are there.
     """
     parts: Parts = defaultdict(list)
-    _thrive(tables, parts)
-    _brightspace(tables, parts)
-    _coursepath(tables, parts)
+    _platforms(tables, parts)
     _spreadsheets(inputs, parts)
     frames = {name: _concat(frames) for name, frames in parts.items()}
     frames["people"] = _people(inputs.people)
@@ -94,275 +102,90 @@ def unread_control_totals(
 # --------------------------------------------------------------------------- platforms
 
 
-def _thrive(tables: Tables, parts: Parts) -> None:
-    """Thrive's snapshot tables (docs/sources.md, "thrive") → canonical rows."""
-    get = _getter(tables, "thrive")
-    if (users := get("users")) is not None:
-        parts["accounts"].append(
-            _frame(
-                users,
-                "thrive/users",
-                system="thrive",
-                account_id=users["id"],
-                email=users["email"],
-                external_ref=users["ref"],
-                name=_full_name(users["first_name"], users["last_name"]),
-            )
-        )
-    if (audiences := get("audiences")) is not None:
-        parts["audiences"].append(
-            _frame(
-                audiences,
-                "thrive/audiences",
-                audience_id=audiences["id"],
-                name=audiences["name"],
-                reference=audiences["reference"],
-            )
-        )
-    if (members := get("audience_members")) is not None:
-        parts["memberships"].append(
-            _frame(
-                members,
-                "thrive/audience_members",
-                audience=members["audience_id"],
-                system="thrive",
-                account_id=members["user_id"],
-            )
-        )
-    if (summaries := get("requirements")) is not None:
-        parts["requirements"].append(
-            _frame(
-                summaries,
-                "thrive/requirements",
-                audience=summaries["audience_id"],
-                required_minutes=summaries["required_minutes"],
-                origin="thrive",
-            )
-        )
-    if (categories := get("cpd_categories")) is not None:
-        parts["categories"].append(
-            _frame(categories, "thrive/cpd_categories", category=categories["name"])
-        )
-    if (entries := get("cpd_entries")) is not None:
-        parts["activities"].append(
-            _frame(
-                entries,
-                "thrive/cpd_entries",
-                system="thrive",
-                record_id=entries["log_entry_id"],
-                account_id=entries["user_id"],
-                title=entries["activity_name"],
-                category=entries["category_name"],
-                minutes=entries["duration_minutes"],
-                completed_at=entries["entry_date"],
-                state="published",
-            )
-        )
-    if (totals := get("user_log_summaries")) is not None:
-        parts["platform_totals"].append(
-            _frame(
-                totals,
-                "thrive/user_log_summaries",
-                system="thrive",
-                account_id=totals["user_id"],
-                minutes=totals["duration_minutes"],
-            )
-        )
-    if (contents := get("contents")) is not None:
-        parts["catalogue"].append(
-            _frame(
-                contents,
-                "thrive/contents",
-                system="thrive",
-                course_id=contents["id"],
-                title=contents["title"],
-                cpd_minutes=contents["duration_minutes"],
-                origin="content",
-            )
-        )
-    if (completions := get("completions")) is not None:
-        parts["completions"].append(
-            _frame(
-                completions,
-                "thrive/completions",
-                system="thrive",
-                record_id=completions["id"],
-                account_id=completions["user_id"],
-                course_id=completions["content_id"],
-                completed_at=completions["completed_at"],
-                passed=True,  # DESIGN §6.5: Thrive completions count as passed
-            )
-        )
-
-
-def _brightspace(tables: Tables, parts: Parts) -> None:
-    """Brightspace's snapshot tables (docs/sources.md, "brightspace") → canonical rows."""
-    get = _getter(tables, "brightspace")
-    if (users := get("users")) is not None:
-        parts["accounts"].append(
-            _frame(
-                users,
-                "brightspace/users",
-                system="brightspace",
-                account_id=users["user_id"],
-                email=users["external_email"],
-                external_ref=users["org_defined_id"],
-                name=_full_name(users["first_name"], users["last_name"]),
-            )
-        )
-    if (records := get("records")) is not None:
-        draft = records["record_state_id"].eq(2).fillna(False).to_numpy(dtype=bool)
-        parts["activities"].append(
-            _frame(
-                records,
-                "brightspace/records",
-                system="brightspace",
-                record_id=records["record_id"].astype("str"),
-                account_id=records["user_id"],
-                title=records["record_name"],
-                category=records["category_name"],
-                structured=records["is_structured"],
-                minutes=records["credit_minutes"],
-                completed_at=records["date_completed"],
-                state=pd.Series(draft, index=records.index).map(
-                    {True: "draft", False: "published"}
-                ),
-            )
-        )
-    if (targets := get("targets")) is not None:
-        parts["targets"].append(
-            _frame(
-                targets,
-                "brightspace/targets",
-                system="brightspace",
-                account_id=targets["user_id"],
-                structured_required=targets["structured_denominator"],
-                unstructured_required=targets["unstructured_denominator"],
-                structured_done=targets["structured_numerator"],
-                unstructured_done=targets["unstructured_numerator"],
-            )
-        )
-
-
-def _coursepath(tables: Tables, parts: Parts) -> None:
-    """Coursepath's snapshot tables (docs/sources.md, "coursepath") → canonical rows."""
-    get = _getter(tables, "coursepath")
-    if (members := get("members")) is not None:
-        parts["accounts"].append(
-            _frame(
-                members,
-                "coursepath/members",
-                system="coursepath",
-                account_id=members["member_id"],
-                email=members["email"],
-                external_ref=members["external_id"],
-                name=members["name"],
-            )
-        )
-    if (courses := get("courses")) is not None:
-        parts["catalogue"].append(
-            _frame(
-                courses,
-                "coursepath/courses",
-                system="coursepath",
-                course_id=courses["course_id"],
-                title=courses["name"],
-                origin="content",  # a title only: CPD minutes come from the Courses sheet
-            )
-        )
-    if (results := get("results")) is not None:
-        course_id = results["course_id"].astype("str")
-        passed = results["completed"].fillna(False) & results["success"].fillna(False)
-        parts["completions"].append(
-            _frame(
-                results,
-                "coursepath/results",
-                system="coursepath",
-                record_id=course_id + ":" + results["member_id"].astype("str"),
-                account_id=results["member_id"],
-                course_id=course_id,
-                completed_at=results["completed_at"],
-                passed=passed.astype("boolean"),
-                score=results["score"],
-                certificate=results["certificate_url"],
-            )
-        )
+def _platforms(tables: Tables, parts: Parts) -> None:
+    """Every pulled table a platform's ``CANONICAL`` mapping names → canonical rows."""
+    for source, mappings in PLATFORM_MAPPINGS.items():
+        for mapping in mappings:
+            pulled = tables.get((source, mapping.table))
+            if pulled is not None:
+                parts[mapping.canonical].append(mapping.apply(pulled, source))
 
 
 # --------------------------------------------------------------------------- spreadsheets
 
 
+#: The policy workbook's sheets → canonical tables (the reader has named their columns).
+POLICY = (
+    ToCanonical(
+        "Requirements",
+        "requirements",
+        {
+            "audience": "audience",
+            "required_minutes": "required_minutes",
+            "structured_minutes": "structured_minutes",
+            "origin": Fixed("policy"),
+        },
+    ),
+    ToCanonical(
+        "Categories",
+        "categories",
+        {
+            "category": "category",
+            "structured": "structured",
+            "min_minutes": "min_minutes",
+            "max_minutes": "max_minutes",
+        },
+    ),
+    ToCanonical(
+        "Courses",
+        "catalogue",
+        {
+            "system": "system",
+            "course_id": "course_id",
+            "title": "title",
+            "cpd_minutes": "cpd_minutes",
+            "category": "category",
+            "structured": "structured",
+            "thrive_content_id": "thrive_content_id",
+            "origin": Fixed("policy"),
+        },
+    ),
+)
+#: The roster's audiences column (one row per person and audience named).
+ROSTER_AUDIENCES = {"audience": "audience", "employee_id": "employee_id"}
+#: A CPD log's rows: the record id is the row number Excel shows; the account the employee
+#: id typed, else the e-mail; the date is already local.
+CPD_LOG: dict[str, Source] = {
+    "system": Fixed("spreadsheet"),
+    "record_id": Derived(lambda log: log["source_row"].astype("int64").astype("str")),
+    "account_id": Derived(lambda log: log["employee_id"].fillna(log["email"])),
+    "title": "title",
+    "category": "category",
+    "structured": "structured",
+    "minutes": "minutes",
+    "local_date": "date",
+    "state": Fixed("published"),
+}
+
+
 def _spreadsheets(inputs: Any, parts: Parts) -> None:
     """Roster audiences, the policy workbook's three sheets and the CPD logs → canonical rows."""
-    roster_file = _roster_file(inputs)
-    mem = inputs.memberships
-    if len(mem):
-        parts["memberships"].append(
-            _frame(
-                mem,
-                f"roster/{roster_file}",
-                audience=mem["audience"],
-                employee_id=mem["employee_id"],
-            )
-        )
-    req = inputs.requirements
-    if len(req):
-        parts["requirements"].append(
-            _frame(
-                req,
-                "policy/Requirements",
-                audience=req["audience"],
-                required_minutes=req["required_minutes"],
-                structured_minutes=req["structured_minutes"],
-                origin="policy",
-            )
-        )
-    cat = inputs.categories
-    if len(cat):
-        parts["categories"].append(
-            _frame(
-                cat,
-                "policy/Categories",
-                category=cat["category"],
-                structured=cat["structured"],
-                min_minutes=cat["min_minutes"],
-                max_minutes=cat["max_minutes"],
-            )
-        )
-    courses = inputs.courses
-    if len(courses):
-        parts["catalogue"].append(
-            _frame(
-                courses,
-                "policy/Courses",
-                system=courses["system"],
-                course_id=courses["course_id"],
-                title=courses["title"],
-                cpd_minutes=courses["cpd_minutes"],
-                category=courses["category"],
-                structured=courses["structured"],
-                thrive_content_id=courses["thrive_content_id"],
-                origin="policy",
-            )
-        )
+    sheets = {
+        "Requirements": inputs.requirements,
+        "Categories": inputs.categories,
+        "Courses": inputs.courses,
+    }
+    for mapping in POLICY:
+        if len(sheets[mapping.table]):
+            parts[mapping.canonical].append(mapping.apply(sheets[mapping.table], "policy"))
+    if len(inputs.memberships):
+        audiences = ToCanonical(_roster_file(inputs), "memberships", ROSTER_AUDIENCES)
+        parts["memberships"].append(audiences.apply(inputs.memberships, "roster"))
     log = inputs.cpd_log
     if len(log):
-        parts["activities"].append(
-            pd.DataFrame(
-                {
-                    "system": "spreadsheet",
-                    "record_id": log["source_row"].astype("int64").astype("str"),
-                    "account_id": log["employee_id"].fillna(log["email"]),
-                    "title": log["title"],
-                    "category": log["category"],
-                    "structured": log["structured"],
-                    "minutes": log["minutes"],
-                    "local_date": log["date"],
-                    "state": "published",
-                    "source_table": "spreadsheet/" + log["file"].astype("str"),
-                }
-            )
-        )
+        rows = ToCanonical("cpd_logs", "activities", CPD_LOG).apply(log, "spreadsheet")
+        rows["source_table"] = ("spreadsheet/" + log["file"].astype("str")).to_numpy()  # its file
+        parts["activities"].append(rows)
 
 
 def _people(people: pd.DataFrame) -> pd.DataFrame:
@@ -417,29 +240,6 @@ def _roster_file(inputs: Any) -> str:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _getter(tables: Tables, source: str):
-    def get(table: str) -> pd.DataFrame | None:
-        return tables.get((source, table))
-
-    return get
-
-
-def _frame(like: pd.DataFrame, source_table: str, **columns: Any) -> pd.DataFrame:
-    """A frame of ``columns`` (Series or scalars) with ``like``'s length and a source_table."""
-    data = {
-        name: (value.reset_index(drop=True) if isinstance(value, pd.Series) else value)
-        for name, value in columns.items()
-    }
-    data["source_table"] = source_table
-    return pd.DataFrame(data, index=pd.RangeIndex(len(like)))
-
-
-def _full_name(first: pd.Series, last: pd.Series) -> pd.Series:
-    joined = first.fillna("").astype("str") + " " + last.fillna("").astype("str")
-    joined = joined.str.strip()
-    return joined.where(joined != "", None)
 
 
 def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from reconcile.config import BrightspaceSource
 from reconcile.progress import NullProgress, Progress
 from reconcile.sources.auth import authenticated_client, brightspace_auth
 from reconcile.sources.base import SourcePull, Window, add_table, utc_text
+from reconcile.sources.canonical_map import Derived, Fixed, ToCanonical, as_text, full_name
 from reconcile.sources.columns import Column
 from reconcile.sources.http import HttpClient, HttpPolicy
 from reconcile.sources.paging import BookmarkPages, ListRequest, NextLinkPages, fetch_list
@@ -59,6 +60,56 @@ TARGET_CATEGORIES = (  # TargetProgress.CategoryProgress[]
     C("structured_denominator", "Structured.Denominator", "int"),
     C("unstructured_numerator", "Unstructured.Numerator", "int"),
     C("unstructured_denominator", "Unstructured.Denominator", "int"),
+)
+
+
+#: Each pulled Brightspace table → the canonical table it feeds (applied by canonical_build.py).
+CANONICAL = (
+    ToCanonical(
+        "users",
+        "accounts",
+        {
+            "system": Fixed("brightspace"),
+            "account_id": "user_id",
+            "email": "external_email",
+            "external_ref": "org_defined_id",
+            "name": full_name("first_name", "last_name"),
+        },
+    ),
+    ToCanonical(
+        "records",
+        "activities",
+        {
+            "system": Fixed("brightspace"),
+            "record_id": as_text("record_id"),
+            "account_id": "user_id",
+            "title": "record_name",
+            "category": "category_name",
+            "structured": "is_structured",
+            "minutes": "credit_minutes",
+            "completed_at": "date_completed",
+            "state": Derived(  # RecordStateId 2 is a draft: pending, not counted
+                lambda records: (
+                    records["record_state_id"]
+                    .eq(2)
+                    .fillna(False)
+                    .map({True: "draft", False: "published"})
+                )
+            ),
+        },
+    ),
+    ToCanonical(
+        "targets",
+        "targets",
+        {
+            "system": Fixed("brightspace"),
+            "account_id": "user_id",
+            "structured_required": "structured_denominator",
+            "unstructured_required": "unstructured_denominator",
+            "structured_done": "structured_numerator",
+            "unstructured_done": "unstructured_numerator",
+        },
+    ),
 )
 
 

@@ -15,6 +15,7 @@ from reconcile.config import CoursepathSource, secret
 from reconcile.progress import NullProgress, Progress
 from reconcile.sources.auth import CoursepathJwt, authenticated_client
 from reconcile.sources.base import SourcePull, Window, add_table
+from reconcile.sources.canonical_map import Derived, Fixed, ToCanonical, as_text
 from reconcile.sources.columns import Column
 from reconcile.sources.http import HttpClient, HttpPolicy
 from reconcile.sources.paging import ListRequest, OffsetPages, fetch_list
@@ -40,6 +41,50 @@ RESULT = (  # GET /courses/{courseId}/members/{memberId}/coursemember
     C("score", "score", "float", optional=True),
     C("success", "success", "bool"),
     C("certificate_url", "certificateUrl", "str", optional=True),
+)
+#: Each pulled Coursepath table → the canonical table it feeds (applied by canonical_build.py).
+CANONICAL = (
+    ToCanonical(
+        "members",
+        "accounts",
+        {
+            "system": Fixed("coursepath"),
+            "account_id": "member_id",
+            "email": "email",
+            "external_ref": "external_id",
+            "name": "name",
+        },
+    ),
+    ToCanonical(  # a title only: CPD minutes come from the Courses sheet
+        "courses",
+        "catalogue",
+        {
+            "system": Fixed("coursepath"),
+            "course_id": "course_id",
+            "title": "name",
+            "origin": Fixed("content"),
+        },
+    ),
+    ToCanonical(
+        "results",
+        "completions",
+        {
+            "system": Fixed("coursepath"),
+            "record_id": Derived(  # one result per course and member
+                lambda r: r["course_id"].astype("str") + ":" + r["member_id"].astype("str")
+            ),
+            "account_id": "member_id",
+            "course_id": as_text("course_id"),
+            "completed_at": "completed_at",
+            "passed": Derived(  # completed and successful
+                lambda r: (r["completed"].fillna(False) & r["success"].fillna(False)).astype(
+                    "boolean"
+                )
+            ),
+            "score": "score",
+            "certificate": "certificate_url",
+        },
+    ),
 )
 ENDPOINTS = {
     "members": "/members",

@@ -21,6 +21,7 @@ from reconcile.config import ThriveSource, secret
 from reconcile.progress import NullProgress, Progress
 from reconcile.sources.auth import BasicAuth, authenticated_client, client_credentials
 from reconcile.sources.base import SourcePull, Window, add_table
+from reconcile.sources.canonical_map import Fixed, ToCanonical, full_name
 from reconcile.sources.columns import Column
 from reconcile.sources.http import HttpClient, HttpPolicy
 from reconcile.sources.paging import (
@@ -137,6 +138,82 @@ TABLES: dict[str, Table] = {
         ("id",),
     ),
 }
+
+
+#: Each pulled Thrive table → the canonical table it feeds (applied by canonical_build.py).
+CANONICAL = (
+    ToCanonical(
+        "users",
+        "accounts",
+        {
+            "system": Fixed("thrive"),
+            "account_id": "id",
+            "email": "email",
+            "external_ref": "ref",
+            "name": full_name("first_name", "last_name"),
+        },
+    ),
+    ToCanonical(
+        "audiences", "audiences", {"audience_id": "id", "name": "name", "reference": "reference"}
+    ),
+    ToCanonical(
+        "audience_members",
+        "memberships",
+        {"audience": "audience_id", "system": Fixed("thrive"), "account_id": "user_id"},
+    ),
+    ToCanonical(
+        "requirements",
+        "requirements",
+        {
+            "audience": "audience_id",
+            "required_minutes": "required_minutes",
+            "origin": Fixed("thrive"),
+        },
+    ),
+    ToCanonical("cpd_categories", "categories", {"category": "name"}),
+    ToCanonical(
+        "cpd_entries",
+        "activities",
+        {
+            "system": Fixed("thrive"),
+            "record_id": "log_entry_id",
+            "account_id": "user_id",
+            "title": "activity_name",
+            "category": "category_name",
+            "minutes": "duration_minutes",
+            "completed_at": "entry_date",
+            "state": Fixed("published"),
+        },
+    ),
+    ToCanonical(
+        "user_log_summaries",
+        "platform_totals",
+        {"system": Fixed("thrive"), "account_id": "user_id", "minutes": "duration_minutes"},
+    ),
+    ToCanonical(  # a content's duration is the CPD value when the Courses sheet gives none
+        "contents",
+        "catalogue",
+        {
+            "system": Fixed("thrive"),
+            "course_id": "id",
+            "title": "title",
+            "cpd_minutes": "duration_minutes",
+            "origin": Fixed("content"),
+        },
+    ),
+    ToCanonical(  # DESIGN §6.5: Thrive completions count as passed
+        "completions",
+        "completions",
+        {
+            "system": Fixed("thrive"),
+            "record_id": "id",
+            "account_id": "user_id",
+            "course_id": "content_id",
+            "completed_at": "completed_at",
+            "passed": Fixed(True),
+        },
+    ),
+)
 
 
 UNIT_MINUTES = {"minutes": 1.0, "minute": 1.0, "hours": 60.0, "hour": 60.0, "seconds": 1 / 60}
