@@ -255,8 +255,10 @@ class RateLimitPacer:
     - At the refill the bucket is taken to be as full as it was ever seen; an answer whose
       refill is more than half a window from the current one belongs to another window (an
       answer of the previous one arriving late is ignored; one of the next is adopted).
-    - A 429 with ``Retry-After`` from a server that sends these headers empties the bucket
-      until then for every worker (from any other server, only that request waits).
+    - A 429 with ``Retry-After`` from a server that sends these headers holds every worker
+      until then (from any other server, only that request waits). The hold is kept apart
+      from the bucket: answers to requests sent before the 429 still report the credits
+      they saw, and must not lift it.
     - A reset that is not seconds within a minute (an epoch timestamp, milliseconds, a day)
       is not a form D2L sends: it is ignored (``refused_reset`` says so, for a warning)
       rather than trusted to stall every request.
@@ -272,6 +274,7 @@ class RateLimitPacer:
         self._span = 0.0  # the longest reset seen: about one window
         self._in_flight = 0
         self._stalled_until = 0.0
+        self._held_until = 0.0  # monotonic; a 429's Retry-After
         self._stopped = False
         self.refused_reset: str | None = None
 
@@ -288,17 +291,19 @@ class RateLimitPacer:
                 now = time.monotonic()
                 if self._refill_at is not None and now >= self._refill_at:
                     self._refilled()
-                if self._fits():
+                held = now < self._held_until
+                if not held and self._fits():
                     self._in_flight += 1
                     return
-                if self._refill_at is None:  # refilled: wait for the answers in flight
+                until = self._held_until if held else self._refill_at
+                if until is None:  # refilled: wait for the answers in flight
                     self._changed.wait(1.0)
                     continue
-                unaccounted = self._refill_at - max(now, self._stalled_until)
+                unaccounted = until - max(now, self._stalled_until)
                 if unaccounted > 0:
                     on_stall(unaccounted)
-                    self._stalled_until = self._refill_at
-                self._changed.wait(self._refill_at - now)
+                    self._stalled_until = until
+                self._changed.wait(until - now)
 
     def stop(self) -> None:
         """The client is closing (the pull ended or failed): no request waits any longer."""
@@ -357,13 +362,12 @@ class RateLimitPacer:
             self._refill_at = min(current, refill)
 
     def _emptied(self, retry_after: float | None) -> None:
-        """A 429: the bucket is empty until ``Retry-After``, for every worker. From a server
-        that meters no credits (no headers seen), only the request itself waits."""
+        """A 429: every worker is held until ``Retry-After``. From a server that meters no
+        credits (no headers seen), only the request itself waits."""
         if not self._capacity or retry_after is None:
             return
         if 0 <= retry_after <= RESET_WINDOW_SECONDS:
-            self._remaining = 0.0
-            self._refill_at = time.monotonic() + retry_after
+            self._held_until = max(self._held_until, time.monotonic() + retry_after)
 
 
 class PacerStopped(Exception):
