@@ -13,10 +13,6 @@ memory the process kept from the steps before. Generation is vectorised and not 
 The floor: one groupby-sum of minutes per (person, category), one ``duplicated`` over
 (person, title, minutes, date), one merge of the totals onto people. Any engine must do at
 least that much; the ratio engine ÷ floor is the figure to watch.
-
-Each child first applies the allocator settings a run applies before it reconciles
-(``reconcile.memory.keep_freed_memory``), so the figures are those of a real run; the floor
-runs under the same settings.
 """
 
 from __future__ import annotations
@@ -36,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import contextlib
 
 from reconcile.engine import CanonicalTables, Rules, reconcile
-from reconcile.memory import keep_freed_memory
 
 ACTIVITIES_PER_PERSON = 20
 COMPLETIONS_PER_PERSON = 5
@@ -298,7 +293,6 @@ def _child(n_people: int, queue) -> None:
 
 
 def _run(n_people: int, queue) -> None:
-    keep_freed_memory()  # as a run does before it reconciles (reconcile/memory.py)
     tables = generate(n_people)
     floor_s, floor_mem = _measure(floor, tables)
     engine_s, engine_mem = _measure(reconcile, tables, RULES)

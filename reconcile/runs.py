@@ -22,7 +22,6 @@ from reconcile.config import Config, require_secrets
 from reconcile.engine import Result, Rules, reconcile, summary
 from reconcile.engine.changes import Changes, compare, summary_changes
 from reconcile.errors import ConfigError, InputError
-from reconcile.memory import keep_freed_memory
 from reconcile.progress import NullProgress, Progress
 from reconcile.render import write_report_pdf, write_statements, write_workbook
 from reconcile.result_store import write_result
@@ -206,7 +205,6 @@ def _reconcile_snapshot(
     from reconcile.inputs import read_inputs
     from reconcile.snapshot import read_snapshot
 
-    keep_freed_memory()  # the pull is over: from here on, reuse freed memory (memory.py)
     tables, manifest = read_snapshot(snapshot)
     if inputs is None:
         inputs = read_inputs(config, known_audiences=known_audiences(tables))

@@ -8,12 +8,9 @@ side by side on two threads (``_SecondThread``), with the same result as one aft
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,7 +31,6 @@ from reconcile.engine.result import Result
 from reconcile.engine.rules import Rules
 from reconcile.engine.status import STATUSES, progress, reasons, statuses
 from reconcile.engine.text import (
-    encoding_memo,
     factorize,
     fill_text,
     normalise_ids,
@@ -46,7 +42,6 @@ from reconcile.engine.text import (
 )
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class _Clock:
@@ -60,28 +55,6 @@ class _Clock:
         now = time.perf_counter()
         log.debug("engine stage %-40s %6.2f s", self.stage, now - self.last)
         self.last, self.stage = now, next_stage
-
-
-class _SecondThread:
-    """A second thread for stages that do not depend on each other.
-
-    Why: most of the engine's time is spent inside numpy, Arrow and pandas kernels that let
-    go of the interpreter lock, so on a two-core machine two independent stages take little
-    more than the longer of the two. Tasks run one at a time, in the order they were
-    submitted, each in a copy of the caller's context, so they share the run's memo of string
-    encodings (``text.encoding_memo``). Leaving the block waits for every task; a task's
-    exception is raised by its ``result()``.
-    """
-
-    def __enter__(self) -> _SecondThread:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-engine")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
-        return self._pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 class _AccountIndex:
@@ -126,11 +99,10 @@ class _AccountIndex:
 
 def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     """Reconcile canonical tables under ``rules``; raise IntegrityError if figures don't add up."""
-    with encoding_memo(), _SecondThread() as second:
-        return _reconcile(tables, rules, second)
+    return _reconcile(tables, rules)
 
 
-def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> Result:
+def _reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     clock = _Clock()
     validate_canonical(tables)
     people = tables.people.sort_values("employee_id", kind="stable").reset_index(drop=True)
@@ -153,11 +125,11 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     # vocabularies and then the ledger.
     acts = tables.activities
     comps = tables.completions
-    act_people_later = second.submit(index.lookup_pairs, acts["system"], acts["account_id"])
-    comp_people_later = second.submit(index.lookup, comps["system"], comps["account_id"])
-    comp_dates_later = second.submit(local_dates, comps["completed_at"], None, rules.timezone)
-    owed_later = second.submit(_requirements, tables, people, index, win, rules)
-    managers_later = second.submit(_manager_names, people)
+    act_people_later = index.lookup_pairs(acts["system"], acts["account_id"])
+    comp_people_later = index.lookup(comps["system"], comps["account_id"])
+    comp_dates_later = local_dates(comps["completed_at"], None, rules.timezone)
+    owed_later = _requirements(tables, people, index, win, rules)
+    managers_later = _manager_names(people)
 
     clock.tick("shared vocabularies: titles and categories")
     # shared vocabularies: titles and categories
@@ -196,7 +168,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     act_structured = ledger.structured_flags(
         acts["structured"], course_struct, act_course, cat_structured, act_ckey
     )
-    act_person, act_pair, act_pairs = act_people_later.result()
+    act_person, act_pair, act_pairs = act_people_later
     codes = ledger.dispositions(act_person, act_date, acts["state"], acts["minutes"], rules)
     dup_rows, dup_of = ledger.find_duplicates(
         np.flatnonzero(codes == -1),
@@ -212,8 +184,8 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
 
     clock.tick("5. completions")
     # 5. completions
-    comp_person = comp_people_later.result()
-    comp_date = comp_dates_later.result()
+    comp_person = comp_people_later
+    comp_date = comp_dates_later
     passed = (
         comps["passed"].fillna(False).to_numpy(dtype=bool)
         | (comps["system"] == "thrive").to_numpy()
@@ -245,7 +217,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     )
     comp_disp = comp.dispositions(comp_frame, counted_frame, rules)
     # the record id each completion matched, for the ledger, is looked up on the second thread
-    matched_ids_later = second.submit(_matched_ids, acts, comp_disp["matched_row"].to_numpy())
+    matched_ids_later = _matched_ids(acts, comp_disp["matched_row"].to_numpy())
     comp_codes = comp_disp["code"].to_numpy()
     comp_structured = ledger.resolve_structured(
         pd.Series(pd.NA, index=range(len(comps)), dtype="boolean"),
@@ -284,7 +256,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
     )
 
     clock.tick("3. requirements (waiting for the second thread)")
-    owed = owed_later.result()
+    owed = owed_later
     required, s_required, exempt, req = owed.required, owed.s_required, owed.exempt, owed.req
     person_aud, mem_person, tgt_person = owed.person_aud, owed.mem_person, owed.tgt_person
 
@@ -340,7 +312,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         }
     )
     # each person's Reason is written on the second thread while this one builds the ledgers
-    reason_later = second.submit(_reasons, reason_frame, unmet, cat_names)
+    reason_later = _reasons(reason_frame, unmet, cat_names)
 
     clock.tick("ledgers")
     # ledgers
@@ -381,7 +353,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
             "category": _named(comp_ckey, cat_names),
             "structured": comp_structured,
             "disposition": pd.Categorical.from_codes(comp_codes, categories=comp.DISPOSITIONS),
-            "matched_record_id": matched_ids_later.result(),
+            "matched_record_id": matched_ids_later,
             "thrive_content_id": comp_course["thrive_content_id"],  # for push-completions
             "source_table": comps["source_table"],
         }
@@ -414,8 +386,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         targets_person=tgt_person,
         totals_person=totals_person,
     )
-    mismatches_later = second.submit(
-        totals.mismatches,
+    mismatches_later = totals.mismatches(
         tables,
         index,
         act_out,
@@ -425,7 +396,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
         totals_person=totals_person,
         targets_person=tgt_person,
     )
-    sources_later = second.submit(_control_totals, tables, keys, accounts_out, act_out, comp_out)
+    sources_later = _control_totals(tables, keys, accounts_out, act_out, comp_out)
     found = [
         _account_exceptions(people, accounts_out, matches, act_out, comp_out, employee, rules),
         _orphan_exceptions(tables.accounts, act_out, comp_out),
@@ -441,7 +412,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
             "email": people["email"],
             "department": people["department"],
             "manager_id": people["manager_id"],
-            "manager": managers_later.result(),
+            "manager": managers_later,
             "audiences": owed.audiences,
             "required": required,
             "structured_required": s_required,
@@ -451,7 +422,7 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
             "shortfall": shortfall,
             "progress": pct,
             "status": pd.Categorical(status, categories=STATUSES),
-            "reason": reason_later.result(),
+            "reason": reason_later,
             "full_required": reason_frame["full_required"],
             "requirement_basis": req["basis"],
             "window_start": win["window_start"],
@@ -461,13 +432,11 @@ def _reconcile(tables: CanonicalTables, rules: Rules, second: _SecondThread) -> 
             "capped": reason_frame["capped"],
         }
     )
-    exc = exceptions.combine(
-        [*found, mismatches_later.result(), _input_exceptions(tables.input_issues)]
-    )
+    exc = exceptions.combine([*found, mismatches_later, _input_exceptions(tables.input_issues)])
 
     clock.tick("roll-ups")
     rolled = rollups.build(people_out, person_aud, per_category, cat_names, unmet, mins)
-    sources = sources_later.result()
+    sources = sources_later
     clock.tick("done")
     return Result(
         rules=rules,

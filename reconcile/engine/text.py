@@ -6,34 +6,12 @@ and normalising the uniques keeps the string work proportional to the vocabulary
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 _PUNCTUATION = r"[^\w\s]|_"
-
-#: Per-run memo of Arrow dictionary encodings, keyed by the (immutable) Arrow array's identity.
-#: The array itself is kept in the value so its id cannot be reused while the memo lives.
-_ENCODINGS: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
-    "reconcile_encodings", default=None
-)
-
-
-@contextlib.contextmanager
-def encoding_memo() -> Iterator[None]:
-    """Within this block each Arrow string column is dictionary-encoded once, however often
-    it is factorised (the ledger, platform totals and control totals all key on the same
-    2-million-row system / account columns). The memo is dropped on exit."""
-    token = _ENCODINGS.set({})
-    try:
-        yield
-    finally:
-        _ENCODINGS.reset(token)
 
 
 def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -42,17 +20,11 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     pandas' own factorize of an Arrow-backed string column with many distinct values is about
     2.5x slower than Arrow's dictionary encoding, and every key column of millions of
     activities goes through here. Falls back to ``pd.factorize`` for any other storage.
-    Inside :func:`encoding_memo` the arrays returned are shared and read-only.
     """
     arr = getattr(values.array, "_pa_array", None)
     if arr is None or (not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type)):
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         return codes.astype(np.int64), np.asarray(uniques, dtype=object)
-    memo = _ENCODINGS.get()
-    hit = memo.get(id(arr)) if memo is not None else None
-    if hit is not None and hit[0] is arr:
-        return hit[1], hit[2]
-    source = arr
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
     packed = _packed(arr) if len(arr) >= _PACK_FROM else None
@@ -63,11 +35,6 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         dictionary = encoded.dictionary
     uniques = np.asarray(dictionary.to_pylist(), dtype=object)
-    if memo is not None:
-        # shared, not copied (two million codes per key column): read-only for every caller
-        codes.flags.writeable = False
-        uniques.flags.writeable = False
-        memo[id(source)] = (source, codes, uniques)
     return codes, uniques
 
 
