@@ -1,8 +1,25 @@
-"""Rule 5: course completions against logged activities.
+"""Stage 5, completions (§6.5): course completions against the logged activities.
 
-A passed completion of a course with a CPD value *matches* a counted activity of the same
-person with the same normalised title within ``completion_match_days``; then only the activity
-counts. Unmatched ones are ``unlogged_completion`` and count when crediting is on.
+A completion's CPD minutes come from the Courses sheet (system + course_id), else, for Thrive,
+the content's duration; its title is its own, else the catalogue's. Thrive completions count
+as passed.
+
+One disposition per completion, the first that applies: ``unmatched`` → ``out_of_period`` →
+``future_dated`` → ``duplicate`` (the same person and normalised title — else the same course
+— twice: the best one stays, passed first, then the earliest, then system order, then record
+id) → ``matched`` (passed, worth CPD minutes, and a *counted* activity of the person with the
+same normalised title within ``completion_match_days``: then only the activity counts) →
+``credited`` (passed, worth minutes, not logged, crediting on) → ``not_credited`` (failed, no
+CPD value, or crediting off). Of several activities, the nearest in date is matched; equally
+near, the earlier day; on one day, the first in the ledger's order.
+
+Claims: a counted activity naming a Courses-sheet course with no completion of that title by
+the person (other than unmatched or future-dated ones) is an ``unverified_claim``; with only
+failed ones, ``failed_course_logged``. Both still count.
+
+Exceptions: ``unlogged_completion`` (every passed, valued completion no activity matched,
+saying whether it was credited), ``future_dated``, ``unverified_claim``,
+``failed_course_logged``.
 """
 
 from __future__ import annotations
@@ -10,8 +27,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reconcile.engine.period import as_datetime
+from reconcile.engine import exceptions
+from reconcile.engine.catalogue import Catalogue
+from reconcile.engine.ledger import ledger_order
+from reconcile.engine.period import as_datetime, in_period
 from reconcile.engine.rules import Rules
+from reconcile.engine.text import normalise_names, normalise_titles, per_distinct
 
 DISPOSITIONS = (
     "unmatched",
@@ -22,113 +43,180 @@ DISPOSITIONS = (
     "credited",
     "not_credited",
 )
-UNMATCHED, OUT, FUTURE, DUPLICATE, MATCHED, CREDITED, NOT_CREDITED = range(7)
+UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DUPLICATE, MATCHED, CREDITED, NOT_CREDITED = range(7)
+CLAIMS = ("verified", "failed", "unverified")
 
 
-def dispositions(frame: pd.DataFrame, counted: pd.DataFrame, rules: Rules) -> pd.DataFrame:
-    """Disposition per completion and the ledger row of the activity it matched.
-
-    ``frame``: person, local_date, title_key, course_key, passed, value (CPD minutes, NaN for
-    none), rank, instant, record_id, row. ``counted``: person, title_key, local_date, instant,
-    rank, record_id, row of the counted activities. Returns columns ``code`` and
-    ``matched_row`` (-1 where none).
-    """
-    n = len(frame)
-    code = np.full(n, -1, dtype=np.int8)
-    date = frame["local_date"].to_numpy()
-    start, end = as_datetime(rules.period_start), as_datetime(rules.period_end)
-    checks = (
-        (UNMATCHED, frame["person"].to_numpy() < 0),
-        (OUT, np.isnat(date) | (date < start) | (date > end)),
-        (FUTURE, date > as_datetime(rules.as_of)),
+def describe(completions: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """``completions`` with the course's facts (title filled in, ``cpd_minutes``,
+    ``thrive_content_id``), ``title_key``, ``category_key``, ``structured`` (the course's, else
+    its category's) and ``passed`` (always for Thrive)."""
+    course = catalogue.course_facts(completions).set_axis(completions.index)
+    title = completions["title"].fillna(course["title"])
+    category_key = per_distinct(course["category"], normalise_names)
+    structured = course["structured"].fillna(catalogue.category_structured(category_key))
+    passed = completions["passed"].fillna(False).astype(bool) | (completions["system"] == "thrive")
+    return completions.assign(
+        title=title,
+        title_key=per_distinct(title, normalise_titles),
+        cpd_minutes=course["cpd_minutes"].astype("float64"),
+        category_key=category_key,
+        structured=structured.fillna(False).astype(bool),
+        passed=passed.to_numpy(dtype=bool),
+        thrive_content_id=course["thrive_content_id"].astype("str"),
     )
-    for value, applies in checks:
-        code[(code == -1) & applies] = value
-    code[_duplicates(frame, code == -1)] = DUPLICATE
-    matched_row = np.full(n, -1, dtype=np.int64)
-    passed = frame["passed"].to_numpy(dtype=bool)
-    valued = np.nan_to_num(frame["value"].to_numpy(dtype="float64"), nan=0.0) > 0
-    eligible = np.flatnonzero((code == -1) & passed & valued)
-    if len(eligible) and len(counted):
-        found = _match(frame.iloc[eligible], counted, rules.completion_match_days)
-        matched_row[eligible] = found
-        code[eligible[found >= 0]] = MATCHED
-    open_rows = code == -1
-    credit = open_rows & passed & valued & rules.count_unlogged_completions
-    code[credit] = CREDITED
-    code[code == -1] = NOT_CREDITED
-    return pd.DataFrame({"code": code, "matched_row": matched_row})
 
 
-def _duplicates(frame: pd.DataFrame, candidate: np.ndarray) -> np.ndarray:
-    """Same person and course (normalised title, else course): the best one stays.
-
-    Best = passed first, then earliest, then system order, then record id.
-    """
-    idx = np.flatnonzero(candidate)
-    if not len(idx):
-        return idx
-    sub = frame.iloc[idx].assign(
-        key=np.where(
-            frame["title_key"].to_numpy()[idx] >= 0,
-            frame["title_key"].to_numpy()[idx],
-            -2 - frame["course_key"].to_numpy()[idx],
-        ),
-        failed=~frame["passed"].to_numpy(dtype=bool)[idx],
-        at=idx,
+def dispose(completions: pd.DataFrame, activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """``completions`` with ``disposition`` and ``matched_row`` (the ledger row of the
+    activity it matched, -1 for none)."""
+    local_date = completions["local_date"]
+    code = np.select(
+        [
+            completions["person"].to_numpy() < 0,
+            ~in_period(local_date, rules),
+            (local_date > as_datetime(rules.as_of)).to_numpy(),
+        ],
+        [UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED],
+        default=NOT_CREDITED,
     )
-    sub = sub[sub.duplicated(["person", "key"], keep=False).to_numpy()]
-    sub = sub.sort_values(["person", "key", "failed", "local_date", "instant", "rank", "record_id"])
-    dup = sub.duplicated(["person", "key"], keep="first").to_numpy()
-    return sub["at"].to_numpy()[dup]
-
-
-def _match(eligible: pd.DataFrame, counted: pd.DataFrame, days: int) -> np.ndarray:
-    """Ledger row of the nearest counted activity with the same person and title, or -1.
-
-    Equally near: the earlier day, and on one day the activity that comes first in the
-    ledger's order (instant, system, record id), as duplicates are ordered.
-    """
-    left_title = eligible["title_key"].to_numpy()
-    right_title = counted["title_key"].to_numpy()
-    # only activities whose title some completion carries can match: sort far fewer rows
-    carried = np.zeros(max(left_title.max(initial=-1), right_title.max(initial=-1)) + 2, bool)
-    carried[left_title + 1] = True
-    wanted = np.flatnonzero(carried[right_title + 1])
-    # (person, title) as one int64 key: merge_asof's "by" is far cheaper on a single integer
-    width = len(carried)
-    left = pd.DataFrame(
-        {
-            "key": eligible["person"].to_numpy().astype(np.int64) * width + (left_title + 1),
-            "date": eligible["local_date"].to_numpy(),
-            "at": np.arange(len(eligible)),
-        }
-    ).sort_values("date", kind="stable")
-    right_person = counted["person"].to_numpy()[wanted].astype(np.int64)
-    right = pd.DataFrame(
-        {
-            "key": right_person * width + (right_title[wanted] + 1),
-            "date": counted["local_date"].to_numpy()[wanted],
-            "instant": counted["instant"].to_numpy()[wanted],
-            "rank": counted["rank"].to_numpy()[wanted],
-            "record_id": counted["record_id"].to_numpy()[wanted],
-            "activity_row": counted["row"].to_numpy()[wanted],
-        }
+    code[_duplicates(completions[code == NOT_CREDITED])] = DUPLICATE
+    valued = completions["passed"].to_numpy() & (completions["cpd_minutes"].fillna(0) > 0)
+    eligible = completions[(code == NOT_CREDITED) & valued.to_numpy()]
+    counted = activities[(activities["disposition"] == "counted").to_numpy()]
+    matched_row = nearest_activity(eligible, counted, rules.completion_match_days)
+    code[matched_row.index.to_numpy()] = MATCHED
+    if rules.count_unlogged_completions:
+        code[(code == NOT_CREDITED) & valued.to_numpy()] = CREDITED
+    return completions.assign(
+        disposition=pd.Categorical.from_codes(code, categories=DISPOSITIONS),
+        matched_row=matched_row.reindex(completions.index, fill_value=-1).to_numpy(),
     )
-    # one candidate per (person, title, day): the first in ledger order
-    right = right.sort_values(["key", "date", "instant", "rank", "record_id"], kind="stable")
-    right = right.drop_duplicates(["key", "date"])[["key", "date", "activity_row"]]
-    right = right.sort_values("date", kind="stable")
-    joined = pd.merge_asof(
-        left,
-        right,
-        on="date",
-        by="key",
-        direction="nearest",
-        tolerance=pd.Timedelta(days=days),
+
+
+def _duplicates(candidates: pd.DataFrame) -> np.ndarray:
+    """Rows of the completions that repeat a better one of the same person and course."""
+    titled = candidates["title_key"].notna().to_numpy()
+    same_course = ["person", "title_key", "course_system", "course_id_key"]
+    keyed = ledger_order(candidates).assign(
+        course_system=candidates["system"].where(~titled),
+        course_id_key=candidates["course_id"].where(~titled),
+        failed=~candidates["passed"],
     )
-    out = np.full(len(eligible), -1, dtype=np.int64)
-    hit = joined["activity_row"].notna().to_numpy()
-    out[joined["at"].to_numpy()[hit]] = joined["activity_row"].to_numpy()[hit].astype(np.int64)
-    out[left_title < 0] = -1
-    return out
+    keyed = keyed[keyed.duplicated(same_course, keep=False).to_numpy()]
+    best_first = keyed.sort_values(
+        [*same_course, "failed", "local_date", "instant", "system_rank", "record_id"]
+    )
+    return best_first.index[best_first.duplicated(same_course).to_numpy()].to_numpy()
+
+
+def nearest_activity(completions: pd.DataFrame, activities: pd.DataFrame, days: int) -> pd.Series:
+    """The counted activity each completion matches (ledger row), for those that match one:
+    same person and normalised title, within ``days``; nearest first, then the earlier day,
+    then the first in the ledger's order."""
+    on = ["person", "title_key"]
+    pairs = pd.merge(
+        completions[[*on, "local_date"]].dropna(subset=["title_key"]).reset_index(),
+        ledger_order(activities)[[*on, "local_date", "instant", "system_rank", "record_id"]]
+        .dropna(subset=["title_key"])
+        .reset_index(),
+        on=on,
+        suffixes=("", "_activity"),
+    )
+    pairs["apart"] = (pairs["local_date_activity"] - pairs["local_date"]).abs()
+    pairs = pairs[(pairs["apart"] <= pd.Timedelta(days=days)).to_numpy()]
+    nearest = pairs.sort_values(
+        ["index", "apart", "local_date_activity", "instant", "system_rank", "record_id"]
+    ).drop_duplicates("index")
+    return pd.Series(
+        nearest["index_activity"].to_numpy(dtype=np.int64),
+        index=pd.Index(nearest["index"].to_numpy(dtype=np.int64)),
+    )
+
+
+def claims(activities: pd.DataFrame, completions: pd.DataFrame) -> pd.Categorical:
+    """For counted activities naming a Courses-sheet course: verified / failed / unverified."""
+    claimed = (activities["disposition"] == "counted").to_numpy() & (
+        activities["course"] >= 0
+    ).to_numpy()
+    usable = ~completions["disposition"].isin(["unmatched", "future_dated"]).to_numpy()
+    seen = completions[usable].dropna(subset=["title_key"])
+    outcome = seen.groupby(["person", "title_key"], as_index=False)["passed"].any()
+    found = activities.loc[claimed, ["person", "title_key"]].merge(
+        outcome, on=["person", "title_key"], how="left"
+    )["passed"]
+    verdict = np.where(
+        found.isna(), "unverified", np.where(found.fillna(False), "verified", "failed")
+    )
+    out = pd.Series(np.nan, index=activities.index, dtype=object)
+    out[claimed] = verdict
+    return pd.Categorical(out, categories=CLAIMS)
+
+
+# ------------------------------------------------------------------------------ exceptions
+
+
+def unlogged_completions(completions: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """``unlogged_completion``: passed, worth CPD minutes, and no activity logs it."""
+    disposition = completions["disposition"]
+    unlogged = (disposition == "credited") | (
+        (disposition == "not_credited")
+        & completions["passed"]
+        & (completions["cpd_minutes"].fillna(0) > 0)
+    )
+    found = completions[unlogged.to_numpy()]
+    detail = [
+        f"{title} completed {day:%Y-%m-%d} with no matching CPD entry within "
+        f"{rules.completion_match_days} days; "
+        + ("credited" if outcome == "credited" else "not credited (crediting off)")
+        for title, day, outcome in zip(
+            found["title"].fillna(found["course_id"]),
+            found["local_date"],
+            found["disposition"],
+            strict=True,
+        )
+    ]
+    return exceptions.of_records("unlogged_completion", found, found["cpd_minutes"], detail)
+
+
+def future_dated(completions: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """``future_dated``: completed after as_of, not counted yet (as a future-dated activity)."""
+    future = completions[(completions["disposition"] == "future_dated").to_numpy()]
+    detail = [
+        f"{title} completed {day:%Y-%m-%d}, after {rules.as_of}; not counted yet"
+        for title, day in zip(
+            future["title"].fillna(future["course_id"]), future["local_date"], strict=True
+        )
+    ]
+    return exceptions.of_records("future_dated", future, future["cpd_minutes"].fillna(0), detail)
+
+
+def unproven_claims(activities: pd.DataFrame) -> pd.DataFrame:
+    """``unverified_claim`` and ``failed_course_logged``: still counted, worth a look."""
+    unverified = activities[(activities["claim"] == "unverified").to_numpy()]
+    failed = activities[(activities["claim"] == "failed").to_numpy()]
+    return pd.concat(
+        [
+            exceptions.of_records(
+                "unverified_claim",
+                unverified,
+                unverified["minutes"],
+                [
+                    f"{title}: names a catalogue course but no completion of it was found; "
+                    "still counted"
+                    for title in unverified["title"]
+                ],
+            ),
+            exceptions.of_records(
+                "failed_course_logged",
+                failed,
+                failed["minutes"],
+                [
+                    f"{title}: names a catalogue course the person did not pass; "
+                    "still counted, check it"
+                    for title in failed["title"]
+                ],
+            ),
+        ],
+        ignore_index=True,
+    )
