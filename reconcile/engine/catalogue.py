@@ -55,9 +55,16 @@ class Catalogue:
         """The Courses-sheet row each activity names (-1: none): its own course_id in the
         same system, else its normalised title equal to a course's (the first such course)."""
         by_title = self.courses.dropna(subset=["title_key"]).drop_duplicates("title_key")
-        course = _lookup(activities, by_title, ["title_key"])
-        by_id = _lookup(activities, self.courses, ["system", "course_id"])
-        return by_id.where(by_id >= 0, course)
+        first_by_title = pd.Series(by_title.index, index=by_title["title_key"].astype("str"))
+        course = activities["title_key"].map(first_by_title).astype("float64")
+        has_id = activities["course_id"].notna().to_numpy()
+        on = ["system", "course_id"]
+        by_id = activities.loc[has_id, on].merge(
+            self.courses[on].dropna().reset_index(names="course"), on=on, how="left"
+        )
+        found = by_id["course"].to_numpy(dtype="float64")
+        course[has_id] = np.where(np.isnan(found), course[has_id].to_numpy(), found)
+        return course.fillna(-1).astype(np.int64)
 
     def course_facts(self, completions: pd.DataFrame) -> pd.DataFrame:
         """Per completion: title, cpd_minutes, category, structured, thrive_content_id.
@@ -108,13 +115,5 @@ def category_names(*spellings: pd.Series) -> pd.Series:
 
 
 def display_categories(keys: pd.Series, names: pd.Series) -> pd.Categorical:
-    """Each record's category by its display name (a categorical: few names, many records)."""
-    categories = pd.Categorical(keys)
-    return categories.rename_categories(names.reindex(categories.categories).to_numpy())
-
-
-def _lookup(records: pd.DataFrame, courses: pd.DataFrame, on: list[str]) -> pd.Series:
-    """The ``courses`` row label matching each record on ``on`` (-1: none, or a key missing)."""
-    table = courses[on].assign(course=courses.index.to_numpy()).dropna(subset=on)
-    found = records[on].merge(table, on=on, how="left")["course"]
-    return pd.Series(found.fillna(-1).to_numpy(dtype=np.int64), index=records.index)
+    """Each record's category by its display name (``keys``: categorical category keys)."""
+    return keys.cat.rename_categories(names.reindex(keys.cat.categories).to_numpy()).array

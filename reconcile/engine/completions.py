@@ -29,10 +29,16 @@ import pandas as pd
 
 from reconcile.engine import exceptions
 from reconcile.engine.catalogue import Catalogue
-from reconcile.engine.ledger import ledger_order
+from reconcile.engine.ledger import ORDER_COLUMNS, in_ledger_order
 from reconcile.engine.period import as_datetime, in_period
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import normalise_names, normalise_titles, per_distinct
+from reconcile.engine.text import (
+    iso_days,
+    normalise_names,
+    normalise_titles,
+    on_shared_categories,
+    per_distinct,
+)
 
 DISPOSITIONS = (
     "unmatched",
@@ -80,14 +86,16 @@ def dispose(completions: pd.DataFrame, activities: pd.DataFrame, rules: Rules) -
         [UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED],
         default=NOT_CREDITED,
     )
-    code[_duplicates(completions[code == NOT_CREDITED])] = DUPLICATE
-    valued = completions["passed"].to_numpy() & (completions["cpd_minutes"].fillna(0) > 0)
-    eligible = completions[(code == NOT_CREDITED) & valued.to_numpy()]
-    counted = activities[(activities["disposition"] == "counted").to_numpy()]
-    matched_row = nearest_activity(eligible, counted, rules.completion_match_days)
+    same_course = ["person", "title_key", "course_id", "passed", *ORDER_COLUMNS]
+    code[_duplicates(completions.loc[code == NOT_CREDITED, same_course])] = DUPLICATE
+    valued = completions["passed"].to_numpy() & (completions["cpd_minutes"] > 0).to_numpy()
+    eligible = completions.loc[
+        (code == NOT_CREDITED) & valued, ["person", "title_key", "local_date"]
+    ]
+    matched_row = nearest_activity(eligible, activities, rules.completion_match_days)
     code[matched_row.index.to_numpy()] = MATCHED
     if rules.count_unlogged_completions:
-        code[(code == NOT_CREDITED) & valued.to_numpy()] = CREDITED
+        code[(code == NOT_CREDITED) & valued] = CREDITED
     return completions.assign(
         disposition=pd.Categorical.from_codes(code, categories=DISPOSITIONS),
         matched_row=matched_row.reindex(completions.index, fill_value=-1).to_numpy(),
@@ -95,43 +103,43 @@ def dispose(completions: pd.DataFrame, activities: pd.DataFrame, rules: Rules) -
 
 
 def _duplicates(candidates: pd.DataFrame) -> np.ndarray:
-    """Rows of the completions that repeat a better one of the same person and course."""
-    titled = candidates["title_key"].notna().to_numpy()
-    same_course = ["person", "title_key", "course_system", "course_id_key"]
-    keyed = ledger_order(candidates).assign(
-        course_system=candidates["system"].where(~titled),
-        course_id_key=candidates["course_id"].where(~titled),
+    """Rows of the completions that repeat a better one of the same person and course (the
+    same normalised title, else the same system and course_id)."""
+    titled = candidates["title_key"].notna()
+    same_course = ["person", "title_key", "untitled_system", "untitled_course"]
+    keyed = candidates.assign(
+        untitled_system=candidates["system"].where(~titled),
+        untitled_course=candidates["course_id"].where(~titled),
         failed=~candidates["passed"],
     )
     keyed = keyed[keyed.duplicated(same_course, keep=False).to_numpy()]
-    best_first = keyed.sort_values(
-        [*same_course, "failed", "local_date", "instant", "system_rank", "record_id"]
-    )
+    best_first = in_ledger_order(keyed, [*same_course, "failed"])
     return best_first.index[best_first.duplicated(same_course).to_numpy()].to_numpy()
 
 
 def nearest_activity(completions: pd.DataFrame, activities: pd.DataFrame, days: int) -> pd.Series:
-    """The counted activity each completion matches (ledger row), for those that match one:
+    """The counted activity each completion matches (its ledger row), indexed by completion:
     same person and normalised title, within ``days``; nearest first, then the earlier day,
     then the first in the ledger's order."""
     on = ["person", "title_key"]
-    pairs = pd.merge(
-        completions[[*on, "local_date"]].dropna(subset=["title_key"]).reset_index(),
-        ledger_order(activities)[[*on, "local_date", "instant", "system_rank", "record_id"]]
-        .dropna(subset=["title_key"])
-        .reset_index(),
-        on=on,
-        suffixes=("", "_activity"),
+    counted = (activities["disposition"] == "counted").to_numpy()
+    completed = completions[[*on, "local_date"]].dropna(subset=["title_key"])
+    # only activities whose title some completion carries can match: far fewer to pair
+    carried = activities["title_key"].isin(completed["title_key"].unique()).to_numpy()
+    logged = activities.loc[counted & carried, [*on, "local_date"]]
+    completed["title_key"], logged["title_key"] = on_shared_categories(
+        completed["title_key"], logged["title_key"]
     )
-    pairs["apart"] = (pairs["local_date_activity"] - pairs["local_date"]).abs()
-    pairs = pairs[(pairs["apart"] <= pd.Timedelta(days=days)).to_numpy()]
-    nearest = pairs.sort_values(
-        ["index", "apart", "local_date_activity", "instant", "system_rank", "record_id"]
-    ).drop_duplicates("index")
-    return pd.Series(
-        nearest["index_activity"].to_numpy(dtype=np.int64),
-        index=pd.Index(nearest["index"].to_numpy(dtype=np.int64)),
+    pairs = completed.reset_index(names="completion").merge(
+        logged.reset_index(names="activity"), on=on, suffixes=("", "_activity")
     )
+    apart = (pairs["local_date_activity"] - pairs["local_date"]).abs()
+    pairs = pairs[(apart <= pd.Timedelta(days=days)).to_numpy()]
+    near = activities.loc[pairs["activity"], ORDER_COLUMNS].assign(
+        completion=pairs["completion"].to_numpy(), apart=apart[pairs.index].to_numpy()
+    )
+    nearest = in_ledger_order(near, ["completion", "apart"]).drop_duplicates("completion")
+    return pd.Series(nearest.index.to_numpy(), index=pd.Index(nearest["completion"].to_numpy()))
 
 
 def claims(activities: pd.DataFrame, completions: pd.DataFrame) -> pd.Categorical:
@@ -140,11 +148,13 @@ def claims(activities: pd.DataFrame, completions: pd.DataFrame) -> pd.Categorica
         activities["course"] >= 0
     ).to_numpy()
     usable = ~completions["disposition"].isin(["unmatched", "future_dated"]).to_numpy()
-    seen = completions[usable].dropna(subset=["title_key"])
-    outcome = seen.groupby(["person", "title_key"], as_index=False)["passed"].any()
-    found = activities.loc[claimed, ["person", "title_key"]].merge(
-        outcome, on=["person", "title_key"], how="left"
-    )["passed"]
+    claim = activities.loc[claimed, ["person", "title_key"]]
+    seen = completions.loc[usable, ["person", "title_key", "passed"]].dropna(subset=["title_key"])
+    claim["title_key"], seen["title_key"] = on_shared_categories(
+        claim["title_key"], seen["title_key"]
+    )
+    outcome = seen.groupby(["person", "title_key"], observed=True, as_index=False)["passed"].any()
+    found = claim.merge(outcome, on=["person", "title_key"], how="left")["passed"]
     verdict = np.where(
         found.isna(), "unverified", np.where(found.fillna(False), "verified", "failed")
     )
@@ -155,6 +165,18 @@ def claims(activities: pd.DataFrame, completions: pd.DataFrame) -> pd.Categorica
 
 # ------------------------------------------------------------------------------ exceptions
 
+#: What an exception about a completion reads of it.
+RECORD_COLUMNS = [
+    "employee_id",
+    "system",
+    "record_id",
+    "course_id",
+    "title",
+    "local_date",
+    "cpd_minutes",
+    "disposition",
+]
+
 
 def unlogged_completions(completions: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """``unlogged_completion``: passed, worth CPD minutes, and no activity logs it."""
@@ -164,15 +186,15 @@ def unlogged_completions(completions: pd.DataFrame, rules: Rules) -> pd.DataFram
         & completions["passed"]
         & (completions["cpd_minutes"].fillna(0) > 0)
     )
-    found = completions[unlogged.to_numpy()]
+    found = completions.loc[unlogged.to_numpy(), RECORD_COLUMNS]
     detail = [
-        f"{title} completed {day:%Y-%m-%d} with no matching CPD entry within "
+        f"{title} completed {day} with no matching CPD entry within "
         f"{rules.completion_match_days} days; "
         + ("credited" if outcome == "credited" else "not credited (crediting off)")
         for title, day, outcome in zip(
-            found["title"].fillna(found["course_id"]),
-            found["local_date"],
-            found["disposition"],
+            found["title"].fillna(found["course_id"]).tolist(),
+            iso_days(found["local_date"]),
+            found["disposition"].tolist(),
             strict=True,
         )
     ]
@@ -181,11 +203,15 @@ def unlogged_completions(completions: pd.DataFrame, rules: Rules) -> pd.DataFram
 
 def future_dated(completions: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """``future_dated``: completed after as_of, not counted yet (as a future-dated activity)."""
-    future = completions[(completions["disposition"] == "future_dated").to_numpy()]
+    future = completions.loc[
+        (completions["disposition"] == "future_dated").to_numpy(), RECORD_COLUMNS
+    ]
     detail = [
-        f"{title} completed {day:%Y-%m-%d}, after {rules.as_of}; not counted yet"
+        f"{title} completed {day}, after {rules.as_of}; not counted yet"
         for title, day in zip(
-            future["title"].fillna(future["course_id"]), future["local_date"], strict=True
+            future["title"].fillna(future["course_id"]).tolist(),
+            iso_days(future["local_date"]),
+            strict=True,
         )
     ]
     return exceptions.of_records("future_dated", future, future["cpd_minutes"].fillna(0), detail)
@@ -193,8 +219,9 @@ def future_dated(completions: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 def unproven_claims(activities: pd.DataFrame) -> pd.DataFrame:
     """``unverified_claim`` and ``failed_course_logged``: still counted, worth a look."""
-    unverified = activities[(activities["claim"] == "unverified").to_numpy()]
-    failed = activities[(activities["claim"] == "failed").to_numpy()]
+    columns = ["employee_id", "system", "record_id", "title", "minutes"]
+    unverified = activities.loc[(activities["claim"] == "unverified").to_numpy(), columns]
+    failed = activities.loc[(activities["claim"] == "failed").to_numpy(), columns]
     return pd.concat(
         [
             exceptions.of_records(
@@ -204,7 +231,7 @@ def unproven_claims(activities: pd.DataFrame) -> pd.DataFrame:
                 [
                     f"{title}: names a catalogue course but no completion of it was found; "
                     "still counted"
-                    for title in unverified["title"]
+                    for title in unverified["title"].tolist()
                 ],
             ),
             exceptions.of_records(
@@ -214,7 +241,7 @@ def unproven_claims(activities: pd.DataFrame) -> pd.DataFrame:
                 [
                     f"{title}: names a catalogue course the person did not pass; "
                     "still counted, check it"
-                    for title in failed["title"]
+                    for title in failed["title"].tolist()
                 ],
             ),
         ],

@@ -110,7 +110,7 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
         [
             identity.unmatched_accounts(people, accounts, activities, completions, rules),
             identity.ambiguous_matches(people, accounts),
-            identity.unlisted_accounts(accounts, activities, completions),
+            identity.unlisted_accounts(activities, completions),
             ledger.duplicate_activities(activities),
             ledger.implausible_minutes(activities, rules),
             ledger.future_dated(activities, rules),
@@ -150,5 +150,6 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
 
 
 def _with_owner(records: pd.DataFrame, owners: identity.Owners) -> pd.DataFrame:
-    """``records`` with the ``person`` (row in people, -1: nobody) their account belongs to."""
-    return records.reset_index(drop=True).assign(person=owners.of(records))
+    """``records`` with the ``account`` they name (row in accounts, -1: not listed) and its
+    ``person`` (row in people, -1: nobody)."""
+    return records.reset_index(drop=True).join(owners.of(records))

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reconcile.engine.catalogue import Catalogue
-from reconcile.engine.text import whole_minutes
+from reconcile.engine.text import join_per_person, on_shared_categories, whole_minutes
 
 
 def per_category(
@@ -28,17 +28,20 @@ def per_category(
     """Per (person, category_key): ``minutes`` and ``structured_minutes`` earned, then
     ``counted``, ``counted_structured`` and ``capped`` (minutes over the cap)."""
     columns = ["person", "category_key", "structured"]
-    counted = activities[(activities["disposition"] == "counted").to_numpy()]
-    credited = completions[(completions["disposition"] == "credited").to_numpy()]
+    counted = activities.loc[
+        (activities["disposition"] == "counted").to_numpy(), [*columns, "minutes"]
+    ]
+    credited = completions.loc[
+        (completions["disposition"] == "credited").to_numpy(), [*columns, "cpd_minutes"]
+    ]
+    counted["category_key"], credited["category_key"] = on_shared_categories(
+        counted["category_key"], credited["category_key"]
+    )
     earned = pd.concat(
-        [
-            counted[columns].assign(minutes=counted["minutes"]),
-            credited[columns].assign(minutes=credited["cpd_minutes"]),
-        ],
-        ignore_index=True,
+        [counted, credited.rename(columns={"cpd_minutes": "minutes"})], ignore_index=True
     )
     earned["structured_minutes"] = earned["minutes"].where(earned["structured"], 0.0)
-    per = earned.groupby(["person", "category_key"], dropna=False)[
+    per = earned.groupby(["person", "category_key"], dropna=False, observed=True)[
         ["minutes", "structured_minutes"]
     ].sum()
     per = per.reset_index()
@@ -83,19 +86,14 @@ def unmet_minimums(
 def minimum_notes(unmet: pd.DataFrame, names: pd.Series, n_people: int) -> pd.Series:
     """Per person, "category minimum not met: Ethics 30 of 60 min, Law 0 of 60 min" (the
     categories in alphabetical order); "" when every minimum is met."""
-    notes = pd.Series(
-        [
-            f"{name} {counted:,} of {minimum:,} min"
-            for name, counted, minimum in zip(
-                unmet["category_key"].map(names),
-                whole_minutes(unmet["counted"]),
-                whole_minutes(unmet["minimum"]),
-                strict=True,
-            )
-        ],
-        index=unmet["person"].to_numpy(),
-        dtype="str",
-    )
-    joined = notes.sort_values().groupby(level=0).agg(", ".join)
-    text = "category minimum not met: " + joined
-    return text.reindex(range(n_people), fill_value="").astype("str")
+    notes = [
+        f"{name} {counted:,} of {minimum:,} min"
+        for name, counted, minimum in zip(
+            unmet["category_key"].map(names).tolist(),
+            whole_minutes(unmet["counted"]).tolist(),
+            whole_minutes(unmet["minimum"]).tolist(),
+            strict=True,
+        )
+    ]
+    joined = join_per_person(unmet["person"], pd.Series(notes, dtype="str"), n_people, ", ")
+    return ("category minimum not met: " + joined).where(joined != "", "")

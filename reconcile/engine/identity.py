@@ -27,7 +27,13 @@ from reconcile.engine import exceptions
 from reconcile.engine.canonical import PLATFORMS
 from reconcile.engine.period import in_period
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import Normaliser, normalise_emails, normalise_ids
+from reconcile.engine.text import (
+    Normaliser,
+    distinct_pairs,
+    given,
+    normalise_emails,
+    normalise_ids,
+)
 
 MATCHED, UNMATCHED, AMBIGUOUS = "matched", "unmatched", "ambiguous"
 EXPLICIT, REFERENCE, EMAIL = "explicit id", "external reference", "email"
@@ -58,14 +64,15 @@ class Roster:
         candidates = np.full(n, None, dtype=object)
         undecided = np.ones(n, dtype=bool)
         for step, holders, keys in self._steps(accounts, explicit):
-            found = holders.reindex(keys.where(undecided).to_numpy())
+            asking = np.flatnonzero(undecided & keys.notna().to_numpy())
+            found = holders.reindex(keys.iloc[asking].to_numpy())
             count = found["count"].fillna(0).to_numpy()
-            one, several = count == 1, count > 1
-            person[one] = found["person"].to_numpy()[one]
+            one, several = asking[count == 1], asking[count > 1]
+            person[one] = found["person"].to_numpy()[count == 1]
             match[one], match[several] = MATCHED, AMBIGUOUS
-            candidates[several] = found["candidates"].to_numpy()[several]
-            rule[one | several] = step
-            undecided &= count == 0
+            candidates[several] = found["candidates"].to_numpy()[count > 1]
+            rule[one], rule[several] = step, step
+            undecided[one], undecided[several] = False, False
         return pd.DataFrame(
             {
                 "person": person,
@@ -81,7 +88,8 @@ class Roster:
         if explicit:
             ids = normalise_ids(accounts["account_id"])
             for system, holders in self.explicit_ids.items():
-                yield EXPLICIT, holders, ids.where((accounts["system"] == system).to_numpy())
+                if len(holders):  # most rosters have no explicit id column
+                    yield EXPLICIT, holders, ids.where((accounts["system"] == system).to_numpy())
         yield REFERENCE, self.references, _keys(accounts["external_ref"], normalise_ids)
         yield EMAIL, self.emails, _keys(accounts["email"], normalise_emails)
 
@@ -104,39 +112,40 @@ def _holders(values: pd.Series, normalise: Normaliser) -> pd.DataFrame:
 
 
 class Owners:
-    """(system, account id) → person row, for every table that names an account."""
+    """Which listed account, and through it which person, each record names."""
 
     def __init__(self, roster: Roster, accounts: pd.DataFrame) -> None:
         self.roster = roster
-        known = pd.DataFrame(
+        self.person = np.append(accounts["person"].to_numpy(dtype=np.int64), -1)
+        listed = pd.DataFrame(
             {
-                "system": accounts["system"].to_numpy(),
-                "key": normalise_ids(accounts["account_id"]).to_numpy(),
-                "person": accounts["person"].to_numpy(),
+                "system": accounts["system"],
+                "key": normalise_ids(accounts["account_id"]),
+                "account": np.arange(len(accounts)),
             }
         )
         # two accounts whose ids differ only in spaces: the first one listed decides
-        self.known = known.dropna(subset=["key"]).drop_duplicates(["system", "key"])
+        self.listed = listed.dropna(subset=["key"]).drop_duplicates(["system", "key"])
 
-    def of(self, records: pd.DataFrame) -> np.ndarray:
-        """Person row per record (-1: its account matches nobody, or is not listed)."""
-        wanted = pd.DataFrame(
-            {
-                "system": records["system"].to_numpy(),
-                "key": normalise_ids(records["account_id"]).to_numpy(),
-            }
-        )
-        lookup = pd.concat([self.known, self._log_people(wanted)], ignore_index=True)
-        lookup = lookup.drop_duplicates(["system", "key"])
-        person = wanted.merge(lookup, on=["system", "key"], how="left")["person"]
-        return person.fillna(-1).to_numpy(dtype=np.int64)
+    def of(self, records: pd.DataFrame) -> pd.DataFrame:
+        """Per record: ``account`` (its row in the accounts table, -1: not listed) and
+        ``person`` (-1: nobody). Worked out once per distinct (system, account id): millions
+        of records name a few hundred thousand accounts."""
+        pair, named = distinct_pairs(records["system"], records["account_id"])
+        named["key"] = normalise_ids(named["account_id"])
+        account = named.merge(self.listed, on=["system", "key"], how="left")["account"]
+        account = account.fillna(-1).to_numpy(dtype=np.int64)
+        person = self.person[account]  # the extra last slot: -1 for an account not listed
+        from_log = (named["system"] == "spreadsheet").to_numpy()
+        person[from_log] = self._log_people(named.loc[from_log, "key"])
+        return pd.DataFrame({"account": account[pair], "person": person[pair]})
 
-    def _log_people(self, wanted: pd.DataFrame) -> pd.DataFrame:
+    def _log_people(self, ids: pd.Series) -> np.ndarray:
         """CPD-log rows name a person by employee id or e-mail (no explicit-id step)."""
-        ids = wanted.loc[(wanted["system"] == "spreadsheet").to_numpy(), "key"].dropna().unique()
-        named = pd.DataFrame({"account_id": ids, "email": ids, "external_ref": ids}, dtype="str")
-        person = self.roster.match(named.assign(system="spreadsheet"), explicit=False)["person"]
-        return pd.DataFrame({"system": "spreadsheet", "key": named["account_id"], "person": person})
+        named = pd.DataFrame({"account_id": ids, "email": ids, "external_ref": ids})
+        return self.roster.match(named.assign(system="spreadsheet"), explicit=False)[
+            "person"
+        ].to_numpy()
 
 
 # ------------------------------------------------------------------------------ exceptions
@@ -151,18 +160,17 @@ def unmatched_accounts(
 ) -> pd.DataFrame:
     """``unmatched_account`` per listed account matching nobody: its in-period minutes are
     shown (not counted) with a "did you mean" hint, and what to fix."""
-    unmatched = accounts[(accounts["match"] == UNMATCHED).to_numpy()].reset_index(drop=True)
+    unmatched = accounts[(accounts["match"] == UNMATCHED).to_numpy()]
     earned = _minutes_per_account(activities, completions, rules)
-    on = ["system", "account_id"]
-    minutes = unmatched[on].merge(earned, on=on, how="left")["minutes"].fillna(0.0)
+    minutes = earned.reindex(unmatched.index, fill_value=0.0)
     who = unmatched["email"].fillna(unmatched["name"]).fillna("no e-mail")
     hints = suggest_names(people, unmatched["name"])
     detail = [
         f"account {ident} matches no roster person (no id, reference or e-mail match); "
         f"its {spent:,.0f} min in the period are not counted"
-        + (f"; did you mean {hint}?" if isinstance(hint, str) else "")
+        + (f"; did you mean {hint}?" if given(hint) else "")
         + "; add the account id to the roster or fix the e-mail"
-        for ident, spent, hint in zip(who, minutes, hints, strict=True)
+        for ident, spent, hint in zip(who.tolist(), minutes.tolist(), hints.tolist(), strict=True)
     ]
     return exceptions.rows(
         "unmatched_account",
@@ -181,7 +189,9 @@ def ambiguous_matches(people: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFr
         f"account matches several roster people by {rule}: "
         + ", ".join(str(employee_id[row]) for row in candidates)
         + "; keep the id on one roster row only"
-        for rule, candidates in zip(ambiguous["match_rule"], ambiguous["candidates"], strict=True)
+        for rule, candidates in zip(
+            ambiguous["match_rule"].tolist(), ambiguous["candidates"].tolist(), strict=True
+        )
     ]
     return exceptions.rows(
         "ambiguous_match",
@@ -191,22 +201,17 @@ def ambiguous_matches(people: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFr
     )
 
 
-def unlisted_accounts(
-    accounts: pd.DataFrame, activities: pd.DataFrame, completions: pd.DataFrame
-) -> pd.DataFrame:
+def unlisted_accounts(activities: pd.DataFrame, completions: pd.DataFrame) -> pd.DataFrame:
     """One ``unmatched_account`` per account that records name but the users list lacks (or
     per person a CPD log names who is not on the roster), with its records' minutes."""
     unowned = pd.concat(
-        [
-            _unmatched_records(activities, "minutes"),
-            _unmatched_records(completions, "cpd_minutes"),
-        ]
+        [_unmatched_records(activities, "minutes"), _unmatched_records(completions, "cpd_minutes")]
     )
+    unowned = unowned[(unowned["account"] < 0).to_numpy()]
     per_account = unowned.groupby(["system", "account_id"], sort=True)["minutes"].agg(
         ["sum", "size"]
     )
-    listed = pd.MultiIndex.from_frame(accounts[["system", "account_id"]])
-    per_account = per_account[~per_account.index.isin(listed)].reset_index()
+    per_account = per_account.reset_index()
     detail = [
         (
             f"CPD log names {account}, who is not on the roster; "
@@ -217,7 +222,10 @@ def unlisted_accounts(
         )
         + f"; {size} record(s) not counted"
         for system, account, size in zip(
-            per_account["system"], per_account["account_id"], per_account["size"], strict=True
+            per_account["system"].tolist(),
+            per_account["account_id"].tolist(),
+            per_account["size"].tolist(),
+            strict=True,
         )
     ]
     return exceptions.rows(
@@ -230,35 +238,28 @@ def unlisted_accounts(
 
 
 def _unmatched_records(ledger: pd.DataFrame, minutes: str) -> pd.DataFrame:
-    """(system, account_id, minutes) of a ledger's records that belong to nobody."""
-    records = ledger[(ledger["disposition"] == UNMATCHED).to_numpy()]
-    return pd.DataFrame(
-        {
-            "system": records["system"],
-            "account_id": records["account_id"],
-            "minutes": records[minutes].clip(lower=0).fillna(0.0),
-        }
+    """system, account_id, account (-1: not listed), local_date and minutes (none or
+    negative: 0) of a ledger's records that belong to nobody."""
+    columns = ["system", "account_id", "account", "local_date", minutes]
+    unmatched = ledger.loc[(ledger["disposition"] == UNMATCHED).to_numpy(), columns]
+    return unmatched.rename(columns={minutes: "minutes"}).assign(
+        minutes=lambda records: records["minutes"].clip(lower=0).fillna(0.0)
     )
 
 
 def _minutes_per_account(
     activities: pd.DataFrame, completions: pd.DataFrame, rules: Rules
-) -> pd.DataFrame:
-    """Minutes an unmatched account would have earned in the period: its logged activities'
-    minutes and its passed completions' CPD value. A Coursepath account only has completions:
-    leaving them out would show 0 min for an account that really holds hours."""
-    parts = []
-    for ledger, minutes, passed in (
-        (activities, "minutes", None),
-        (completions, "cpd_minutes", "passed"),
-    ):
-        keep = (ledger["disposition"] == UNMATCHED).to_numpy() & in_period(
-            ledger["local_date"], rules
-        )
-        if passed is not None:
-            keep &= ledger[passed].to_numpy(dtype=bool)
-        parts.append(_unmatched_records(ledger[keep], minutes))
-    return pd.concat(parts).groupby(["system", "account_id"], as_index=False)["minutes"].sum()
+) -> pd.Series:
+    """Minutes an unmatched account would have earned in the period, by account (row in
+    accounts): its logged activities' minutes and its passed completions' CPD value. A
+    Coursepath account only has completions: leaving them out would show 0 min for an account
+    that really holds hours."""
+    passed = completions[completions["passed"].to_numpy(dtype=bool)]
+    earned = pd.concat(
+        [_unmatched_records(activities, "minutes"), _unmatched_records(passed, "cpd_minutes")]
+    )
+    earned = earned[in_period(earned["local_date"], rules) & (earned["account"] >= 0).to_numpy()]
+    return earned.groupby("account")["minutes"].sum()
 
 
 def suggest_names(people: pd.DataFrame, names: pd.Series) -> pd.Series:

@@ -33,9 +33,16 @@ import pandas as pd
 from reconcile.engine import exceptions
 from reconcile.engine.canonical import SYSTEM_ORDER
 from reconcile.engine.catalogue import Catalogue
-from reconcile.engine.period import DAY, as_datetime, in_period
+from reconcile.engine.period import as_datetime, in_period
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import is_draft, normalise_names, normalise_titles, per_distinct
+from reconcile.engine.text import (
+    first_known,
+    is_draft,
+    iso_days,
+    normalise_names,
+    normalise_titles,
+    per_distinct,
+)
 
 DISPOSITIONS = (
     "unmatched",
@@ -55,8 +62,10 @@ def describe(activities: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     activities = activities.assign(title_key=per_distinct(activities["title"], normalise_titles))
     course = catalogue.course_named(activities)
     courses = catalogue.courses
-    category_key = per_distinct(activities["category"], normalise_names)
-    category_key = category_key.fillna(_of_course(courses["category_key"], course))
+    category_key = first_known(
+        per_distinct(activities["category"], normalise_names),
+        _of_course(courses["category_key"], course),
+    )
     structured = activities["structured"].astype("boolean")
     structured = structured.fillna(_of_course(courses["structured"], course).astype("boolean"))
     structured = structured.fillna(catalogue.category_structured(category_key))
@@ -69,7 +78,7 @@ def describe(activities: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
 
 def _of_course(values: pd.Series, course: pd.Series) -> pd.Series:
     """``values`` of each record's course (missing where it names none)."""
-    return pd.Series(values.reindex(course.to_numpy()).to_numpy(), index=course.index)
+    return values.reindex(course.to_numpy()).set_axis(course.index)
 
 
 def dispose(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
@@ -87,7 +96,8 @@ def dispose(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
         [UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DRAFT, IMPLAUSIBLE],
         default=COUNTED,
     )
-    duplicate_row = find_duplicates(activities[code == COUNTED], rules.duplicate_window_days)
+    candidates = activities.loc[code == COUNTED, [*SAME_RECORD, *ORDER_COLUMNS]]
+    duplicate_row = find_duplicates(candidates, rules.duplicate_window_days)
     code[duplicate_row.index.to_numpy()] = DUPLICATE
     return activities.assign(
         disposition=pd.Categorical.from_codes(code, categories=DISPOSITIONS),
@@ -101,37 +111,40 @@ def plausible(minutes: pd.Series, rules: Rules) -> np.ndarray:
     return (values > 0) & (values <= rules.max_activity_minutes)
 
 
-def ledger_order(records: pd.DataFrame) -> pd.DataFrame:
-    """``records`` with the tie-breaks of the ledger's order: ``instant`` (a CPD-log row has
-    none: last) and ``system_rank`` (platforms before spreadsheets)."""
-    ranks = {system: rank for rank, system in enumerate(SYSTEM_ORDER)}
-    return records.assign(
-        instant=records["completed_at"],
-        system_rank=records["system"].map(ranks).fillna(len(ranks)).astype(np.int64),
-    )
+#: What makes two activities the same one logged twice (§6.4).
+SAME_RECORD = ["person", "title_key", "minutes"]
+#: What the ledger's order reads.
+ORDER_COLUMNS = ["local_date", "completed_at", "system", "record_id"]
+
+
+def in_ledger_order(records: pd.DataFrame, first_by: list[str]) -> pd.DataFrame:
+    """``records`` sorted by ``first_by``, then in the ledger's order: local date, instant (a
+    CPD-log row has none: last), system (platforms before spreadsheets), record id."""
+    systems, names = pd.factorize(records["system"])
+    rank = [SYSTEM_ORDER.index(s) if s in SYSTEM_ORDER else len(SYSTEM_ORDER) for s in names]
+    ranked = records.assign(system_rank=np.append(rank, len(SYSTEM_ORDER))[systems])
+    return ranked.sort_values([*first_by, "local_date", "completed_at", "system_rank", "record_id"])
 
 
 def find_duplicates(candidates: pd.DataFrame, window_days: int) -> pd.Series:
     """The ledger row each duplicate repeats, indexed by the duplicate's ledger row.
 
-    Only records that share person, title and minutes with another can be duplicates: the
-    groups are sorted and walked in order, all groups at once, one step per rank.
+    Only records that share person, title and minutes with another can be duplicates: their
+    groups are put in the ledger's order and walked all at once, one step per rank.
     """
-    group_by = ["person", "title_key", "minutes"]
-    shared = candidates[candidates.duplicated(group_by, keep=False).to_numpy()]
-    ordered = ledger_order(shared).sort_values(
-        [*group_by, "local_date", "instant", "system_rank", "record_id"]
-    )
-    grouped = ordered.groupby(group_by, sort=False, dropna=False)
+    shared = candidates[candidates.duplicated(SAME_RECORD, keep=False).to_numpy()]
+    ordered = in_ledger_order(shared, SAME_RECORD)
+    grouped = ordered.groupby(SAME_RECORD, sort=False, dropna=False, observed=True)
     group = grouped.ngroup().to_numpy()
     rank = grouped.cumcount().to_numpy()
-    day = ((ordered["local_date"] - pd.Timestamp(0)) // pd.Timedelta(DAY)).to_numpy()
+    day = ordered["local_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     row = ordered.index.to_numpy()
     # per group, the day and row of the last record that counted: at first, the group's first
     last_day = np.zeros(group.max(initial=-1) + 1, dtype=np.int64)
     last_row = np.zeros_like(last_day)
-    last_day[group[rank == 0]], last_row[group[rank == 0]] = day[rank == 0], row[rank == 0]
-    repeats, originals = [], []
+    first = rank == 0
+    last_day[group[first]], last_row[group[first]] = day[first], row[first]
+    repeats, originals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for step in range(1, rank.max(initial=0) + 1):
         at = np.flatnonzero(rank == step)
         repeat = day[at] - last_day[group[at]] <= window_days
@@ -139,14 +152,14 @@ def find_duplicates(candidates: pd.DataFrame, window_days: int) -> pd.Series:
         originals.append(last_row[group[at[repeat]]])
         counts = at[~repeat]
         last_day[group[counts]], last_row[group[counts]] = day[counts], row[counts]
-    if not repeats:
-        return pd.Series([], index=pd.Index([], dtype=np.int64), dtype=np.int64)
-    return pd.Series(np.concatenate(originals), index=np.concatenate(repeats))
+    return pd.Series(np.concatenate(originals), index=pd.Index(np.concatenate(repeats)))
 
 
 def pending_minutes(activities: pd.DataFrame, rules: Rules, n_people: int) -> pd.Series:
     """Per person: the minutes of drafts that would count once approved."""
-    drafts = activities[(activities["disposition"] == "draft").to_numpy()]
+    drafts = activities.loc[
+        (activities["disposition"] == "draft").to_numpy(), ["person", "minutes"]
+    ]
     waiting = drafts["minutes"].where(plausible(drafts["minutes"], rules), 0.0)
     per_person = waiting.groupby(drafts["person"].to_numpy()).sum()
     return per_person.reindex(range(n_people), fill_value=0.0)
@@ -155,28 +168,35 @@ def pending_minutes(activities: pd.DataFrame, rules: Rules, n_people: int) -> pd
 def labels(records: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
     """'system:record_id' of ledger row ``rows[i]`` for each i (-1: blank)."""
     named = np.flatnonzero(rows >= 0)
-    text = pd.Series(np.nan, index=range(len(rows)), dtype="str")
-    picked = records.iloc[rows[named]]
-    text.iloc[named] = (picked["system"] + ":" + picked["record_id"]).to_numpy()
-    return pd.Categorical(text)
+    system = records["system"].iloc[rows[named]].tolist()
+    record_id = records["record_id"].iloc[rows[named]].tolist()
+    text = [f"{s}:{r}" for s, r in zip(system, record_id, strict=True)]
+    codes, distinct = pd.factorize(pd.Series(text, dtype="str"))
+    every = np.full(len(rows), -1, dtype=np.int64)
+    every[named] = codes
+    return pd.Categorical.from_codes(every, categories=distinct)
 
 
 # ------------------------------------------------------------------------------ exceptions
 
+#: What an exception about a record reads of it.
+RECORD_COLUMNS = ["employee_id", "system", "record_id", "title", "minutes", "local_date"]
+
 
 def duplicate_activities(activities: pd.DataFrame) -> pd.DataFrame:
     """``duplicate_activity`` per duplicate, naming the record that counts instead."""
-    duplicates = activities[(activities["duplicate_row"] >= 0).to_numpy()]
-    kept = activities.iloc[duplicates["duplicate_row"].to_numpy()]
+    is_duplicate = (activities["duplicate_row"] >= 0).to_numpy()
+    duplicates = activities.loc[is_duplicate, RECORD_COLUMNS]
+    kept = activities[RECORD_COLUMNS].iloc[activities.loc[is_duplicate, "duplicate_row"]]
     detail = [
-        f"same as {system} record {record} ({title}, {minutes:,.0f} min, {day:%Y-%m-%d}); "
+        f"same as {system} record {record} ({title}, {minutes:,.0f} min, {day}); "
         "only that one counts"
         for system, record, title, minutes, day in zip(
-            kept["system"],
-            kept["record_id"],
-            duplicates["title"],
-            duplicates["minutes"],
-            kept["local_date"],
+            kept["system"].tolist(),
+            kept["record_id"].tolist(),
+            duplicates["title"].tolist(),
+            duplicates["minutes"].tolist(),
+            iso_days(kept["local_date"]),
             strict=True,
         )
     ]
@@ -184,11 +204,14 @@ def duplicate_activities(activities: pd.DataFrame) -> pd.DataFrame:
 
 
 def implausible_minutes(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
-    implausible = activities[(activities["disposition"] == "implausible").to_numpy()]
+    """``implausible_minutes``: not counted until the record is corrected."""
+    implausible = activities.loc[
+        (activities["disposition"] == "implausible").to_numpy(), RECORD_COLUMNS
+    ]
     detail = [
         f"{minutes:,.0f} min is not plausible (must be over 0 and at most "
         f"{rules.max_activity_minutes:,}); not counted, correct the record"
-        for minutes in implausible["minutes"]
+        for minutes in implausible["minutes"].tolist()
     ]
     minutes = implausible["minutes"].fillna(0)
     return exceptions.of_records("implausible_minutes", implausible, minutes, detail)
@@ -196,9 +219,11 @@ def implausible_minutes(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 def future_dated(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """``future_dated``: counts once its date has passed."""
-    future = activities[(activities["disposition"] == "future_dated").to_numpy()]
+    future = activities.loc[
+        (activities["disposition"] == "future_dated").to_numpy(), RECORD_COLUMNS
+    ]
     detail = [
-        f"dated {day:%Y-%m-%d}, after {rules.as_of}; not counted yet"
-        for day in future["local_date"]
+        f"dated {day}, after {rules.as_of}; not counted yet"
+        for day in iso_days(future["local_date"])
     ]
     return exceptions.of_records("future_dated", future, future["minutes"].fillna(0), detail)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from reconcile.engine.identity import Owners
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import normalise_ids, normalise_names, whole_minutes
+from reconcile.engine.text import join_per_person, normalise_ids, normalise_names, whole_minutes
 
 
 def audience_keys(audiences: pd.DataFrame, values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -59,7 +59,7 @@ def members(
     first_row = first_row[~first_row.index.duplicated()]
     person = normalise_ids(memberships["employee_id"]).map(first_row)
     by_account = person.isna().to_numpy() & memberships["account_id"].notna().to_numpy()
-    person[by_account] = owners.of(memberships[by_account])
+    person[by_account] = owners.of(memberships[by_account])["person"].to_numpy()
     key, name = audience_keys(audiences, memberships["audience"])
     return memberships.assign(
         person=person.fillna(-1).to_numpy(dtype=np.int64), audience_key=key, audience=name
@@ -171,6 +171,4 @@ def _full_requirements(
 
 def _audience_text(belongs: pd.DataFrame, n_people: int) -> pd.Series:
     """Each person's audiences in alphabetical order, "A; B"; "" for none."""
-    named = belongs.dropna(subset=["audience"]).sort_values(["person", "audience"])
-    text = named.groupby("person")["audience"].agg("; ".join)
-    return text.reindex(range(n_people), fill_value="").astype("str")
+    return join_per_person(belongs["person"], belongs["audience"], n_people, "; ")

@@ -15,7 +15,7 @@ progress is blank. Counted, structured and pending minutes are whole minutes (ha
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -73,72 +73,74 @@ def progress(counted: np.ndarray, required: np.ndarray, blank: np.ndarray) -> np
     return np.where(blank, np.nan, value)
 
 
+class Figures(NamedTuple):
+    """What a person's Reason reads (one row of the people frame)."""
+
+    status: str
+    exempt_reason: Any  #: text, or missing
+    requirement_basis: str  #: audience / target / none
+    employed_days: int
+    counted: int
+    required: int
+    full_required: int
+    structured: int
+    structured_required: int
+    shortfall: int
+    minimum_notes: str  #: the unmet category minimums, "" for none
+    capped: int
+    pending: int
+    start_date: Any  #: Timestamp, or missing
+    leave_date: Any  #: Timestamp, or missing
+    fte: float  #: NaN: full time
+
+
 def reasons(people: pd.DataFrame, rules: Rules) -> pd.Series:
     """Each person's Reason (see :func:`reason`)."""
-    columns = [
-        "status",
-        "exempt_reason",
-        "requirement_basis",
-        "employed_days",
-        "counted",
-        "required",
-        "full_required",
-        "structured",
-        "structured_required",
-        "shortfall",
-        "minimum_notes",
-        "capped",
-        "pending",
-        "start_date",
-        "leave_date",
-        "fte",
-    ]
-    rows = people[columns].to_dict("records")
-    return pd.Series([reason(row, rules) for row in rows], index=people.index, dtype="str")
+    rows = zip(*(people[field].tolist() for field in Figures._fields), strict=True)
+    return pd.Series(
+        [reason(Figures(*row), rules) for row in rows], index=people.index, dtype="str"
+    )
 
 
-def reason(p: dict[str, Any], rules: Rules) -> str:
+def reason(p: Figures, rules: Rules) -> str:
     """One line explaining a person's figure, e.g. "1,020 of 1,200 min (pro-rated from 1,460:
     joined 1 Mar); 180 min short; structured 200 of 300 min; category minimum not met: Ethics
     30 of 60 min; 60 min over category caps; 45 min pending approval". Each clause only when
     it applies."""
-    if p["status"] == "Exempt":
-        return f"Exempt: {p['exempt_reason']}" if given(p["exempt_reason"]) else "Exempt (roster)"
-    if p["status"] == "Not required":
-        if p["employed_days"] == 0:
+    if p.status == "Exempt":
+        return f"Exempt: {p.exempt_reason}" if given(p.exempt_reason) else "Exempt (roster)"
+    if p.status == "Not required":
+        if p.employed_days == 0:
             line = "No requirement: not employed during the period"
-        elif p["requirement_basis"] == "none":
+        elif p.requirement_basis == "none":
             line = "No requirement: no audience with a CPD requirement and no Brightspace target"
         else:
             line = "No requirement: the requirement pro-rates to 0 min"
-        return line + (f"; {p['counted']:,} min logged" if p["counted"] > 0 else "")
-    line = f"{p['counted']:,} of {p['required']:,} min"
-    if rules.prorate and p["full_required"] != p["required"]:
+        return line + (f"; {p.counted:,} min logged" if p.counted > 0 else "")
+    line = f"{p.counted:,} of {p.required:,} min"
+    if rules.prorate and p.full_required != p.required:
         basis = ", ".join(_employment(p, rules))
-        line += f" (pro-rated from {p['full_required']:,}" + (f": {basis})" if basis else ")")
-    if p["shortfall"] > 0:
-        line += f"; {p['shortfall']:,} min short"
-    else:
-        line += "; requirement met"
-    if p["structured_required"] > 0:
-        line += f"; structured {p['structured']:,} of {p['structured_required']:,} min"
-    if p["minimum_notes"]:
-        line += f"; {p['minimum_notes']}"
-    if p["capped"] > 0:
-        line += f"; {p['capped']:,} min over category caps"
-    if p["pending"] > 0:
-        line += f"; {p['pending']:,} min pending approval"
+        line += f" (pro-rated from {p.full_required:,}" + (f": {basis})" if basis else ")")
+    line += f"; {p.shortfall:,} min short" if p.shortfall > 0 else "; requirement met"
+    if p.structured_required > 0:
+        line += f"; structured {p.structured:,} of {p.structured_required:,} min"
+    if p.minimum_notes:
+        line += f"; {p.minimum_notes}"
+    if p.capped > 0:
+        line += f"; {p.capped:,} min over category caps"
+    if p.pending > 0:
+        line += f"; {p.pending:,} min pending approval"
     return line
 
 
-def _employment(p: dict[str, Any], rules: Rules) -> list[str]:
-    """Why the requirement is pro-rated: joined / left inside the period, part-time."""
+def _employment(p: Figures, rules: Rules) -> list[str]:
+    """Why the requirement is pro-rated: joined or left inside the period, part-time."""
     parts = []
-    if given(p["start_date"]) and p["start_date"] > as_datetime(rules.period_start):
-        parts.append(f"joined {_day(p['start_date'])}")
-    if given(p["leave_date"]) and p["leave_date"] < as_datetime(rules.period_end):
-        parts.append(f"left {_day(p['leave_date'])}")
-    fte = 1.0 if not given(p["fte"]) else p["fte"]
+    if given(p.start_date) and p.start_date > as_datetime(rules.period_start):
+        parts.append(f"joined {_day(p.start_date)}")
+    if given(p.leave_date) and p.leave_date < as_datetime(rules.period_end):
+        parts.append(f"left {_day(p.leave_date)}")
+    fte = p.fte if given(p.fte) else 1.0
     if fte < 1:
         parts.append(f"{fte:g} FTE")
     return parts

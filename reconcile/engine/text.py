@@ -44,12 +44,62 @@ def normalise_emails(values: pd.Series) -> pd.Series:
 
 
 def per_distinct(values: pd.Series, normalise: Normaliser) -> pd.Series:
-    """``normalise(values)``, worked out once per distinct value; missing where the value is
-    missing or normalises to nothing (a title of punctuation only has no key)."""
+    """``normalise(values)`` as a categorical, worked out once per distinct value (a few
+    thousand titles across millions of records); missing where the value is missing or
+    normalises to nothing (a title of punctuation only has no key)."""
     codes, uniques = pd.factorize(values)
-    normalised = normalise(pd.Series(uniques, dtype="str"))
-    normalised = normalised.where(normalised.str.len() > 0)
-    return pd.Series(normalised.array.take(codes, allow_fill=True), index=values.index)
+    keys = normalise(pd.Series(uniques, dtype="str"))
+    key_codes, vocabulary = pd.factorize(keys.where(keys.str.len() > 0))
+    # the extra last slot answers a missing value (code -1) with a missing key
+    codes = np.append(key_codes, -1)[codes]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=vocabulary), index=values.index)
+
+
+def distinct_pairs(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per row, the number of its (first, second) pair, and the distinct pairs (columns
+    named after the two Series): a lookup on two text columns then runs once per distinct
+    pair, not once per row. Missing values pair like any other."""
+    a, a_values = pd.factorize(first, use_na_sentinel=False)
+    b, b_values = pd.factorize(second, use_na_sentinel=False)
+    width = max(len(b_values), 1)
+    pair, distinct = pd.factorize(a.astype(np.int64) * width + b)
+    pairs = pd.DataFrame(
+        {first.name: a_values.take(distinct // width), second.name: b_values.take(distinct % width)}
+    )
+    return pair, pairs
+
+
+def on_shared_categories(*keys: pd.Series) -> list[pd.Series]:
+    """The categoricals ``keys`` recoded onto one list of categories, so that they can be
+    compared, merged, filled from one another and concatenated as codes."""
+    categories = pd.Index(pd.unique(np.concatenate([k.cat.categories.to_numpy() for k in keys])))
+    return [k.cat.set_categories(categories) for k in keys]
+
+
+def first_known(*keys: pd.Series) -> pd.Series:
+    """Per row, the first of ``keys`` (categoricals) that is not missing."""
+    first, *others = on_shared_categories(*keys)
+    for other in others:
+        first = first.fillna(other)
+    return first
+
+
+def join_per_person(person: pd.Series, texts: pd.Series, n_people: int, sep: str) -> pd.Series:
+    """Each person's texts in alphabetical order joined by ``sep``; "" for a person with none
+    (``person``: row in people per text)."""
+    per_person: dict[int, list[str]] = {}
+    for row, text in zip(person.tolist(), texts.tolist(), strict=True):
+        if given(text):
+            per_person.setdefault(row, []).append(text)
+    joined = [sep.join(sorted(per_person.get(row, []))) for row in range(n_people)]
+    return pd.Series(joined, dtype="str")
+
+
+def iso_days(dates: pd.Series) -> list[str]:
+    """Each date as "2026-03-01" ("" for none), formatted once per distinct date."""
+    codes, days = pd.factorize(dates)
+    text = [f"{day:%Y-%m-%d}" for day in days] + [""]
+    return [text[code] for code in codes]
 
 
 def given(value: Any) -> bool:

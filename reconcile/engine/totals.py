@@ -21,35 +21,42 @@ import pandas as pd
 from reconcile.engine import exceptions
 from reconcile.engine.period import in_period
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import is_draft, normalise_ids, whole_minutes
+from reconcile.engine.text import is_draft, whole_minutes
 
 PLATFORM_NAMES = {"thrive": "Thrive", "brightspace": "Brightspace", "coursepath": "Coursepath"}
 
 
 def reported(platform_totals: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """(system, account_id, reported, person) per account a platform reports a total for."""
+    """Per listed account a platform reports a total for: ``reported`` minutes, with its
+    ``system``, ``account_id`` and ``person``; indexed by account (row in accounts)."""
     done = targets[["structured_done", "unstructured_done"]]
+    columns = ["system", "account_id", "account", "person"]
     reports = pd.concat(
         [
-            platform_totals[["system", "account_id", "person"]].assign(
-                reported=platform_totals["minutes"]
-            ),
-            targets[["system", "account_id", "person"]]
+            platform_totals[columns].assign(reported=platform_totals["minutes"]),
+            targets[columns]
             .assign(reported=done.sum(axis=1, min_count=1))
             .dropna(subset=["reported"]),
         ],
         ignore_index=True,
     )
-    per_account = reports.groupby(["system", "account_id"], as_index=False)
-    return per_account.agg(reported=("reported", "sum"), person=("person", "first"))
+    listed = reports[(reports["account"] >= 0).to_numpy()]
+    return listed.groupby("account").agg(
+        system=("system", "first"),
+        account_id=("account_id", "first"),
+        person=("person", "first"),
+        reported=("reported", "sum"),
+    )
 
 
 def detail(activities: pd.DataFrame, rules: Rules) -> pd.Series:
-    """Minutes of each account's published in-period records, by (system, account key)."""
+    """Minutes of each account's published records with local dates in the period, by
+    account (row in accounts)."""
     published = in_period(activities["local_date"], rules) & ~is_draft(activities["state"])
-    records = activities[published]
-    key = normalise_ids(records["account_id"])
-    return records["minutes"].fillna(0).groupby([records["system"], key]).sum()
+    records = activities.loc[
+        published & (activities["account"] >= 0).to_numpy(), ["account", "minutes"]
+    ]
+    return records["minutes"].fillna(0).groupby(records["account"]).sum()
 
 
 def mismatches(
@@ -61,11 +68,11 @@ def mismatches(
 ) -> pd.DataFrame:
     """One ``platform_total_mismatch`` per matched account whose figures differ."""
     accounts = reported(platform_totals, targets)
-    accounts = accounts[(accounts["person"] >= 0).to_numpy()].reset_index(drop=True)
-    ours = detail(activities, rules)
-    keys = pd.MultiIndex.from_arrays([accounts["system"], normalise_ids(accounts["account_id"])])
+    accounts = accounts[(accounts["person"] >= 0).to_numpy()]
     accounts["platform"] = whole_minutes(accounts["reported"].fillna(0))
-    accounts["detail"] = whole_minutes(ours.reindex(keys, fill_value=0.0))
+    accounts["detail"] = whole_minutes(
+        detail(activities, rules).reindex(accounts.index, fill_value=0.0)
+    )
     differ = accounts[(accounts["platform"] != accounts["detail"]).to_numpy()]
     difference = differ["platform"] - differ["detail"]
     detail_text = [
@@ -73,7 +80,11 @@ def mismatches(
         f"records add up to {found:,} min ({abs(diff):,} min {'more' if diff > 0 else 'less'})"
         "; check the platform's summary or pull again"
         for system, platform, found, diff in zip(
-            differ["system"], differ["platform"], differ["detail"], difference, strict=True
+            differ["system"].tolist(),
+            differ["platform"].tolist(),
+            differ["detail"].tolist(),
+            difference.tolist(),
+            strict=True,
         )
     ]
     employee_id = people["employee_id"].to_numpy(dtype=object)
