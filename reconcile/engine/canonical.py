@@ -110,12 +110,17 @@ REQUIREMENTS = _cols(
     source_table=Column(TEXT),
 )
 
+#: What names a record: its system, its id there, and the account it belongs to.
+_RECORD = {
+    "system": Column(TEXT, doc='"thrive", "brightspace", "coursepath" or "spreadsheet"'),
+    "record_id": Column(TEXT, doc="the record's id in its system"),
+    "account_id": Column(TEXT, doc="a platform account; in a CPD log, the employee id or e-mail"),
+}
+
 #: Logged CPD: Thrive CPD entries, Brightspace records, spreadsheet CPD logs (system
 #: ``spreadsheet``, ``account_id`` = the row's employee_id, else its email).
 ACTIVITIES = _cols(
-    system=Column(TEXT),
-    record_id=Column(TEXT),
-    account_id=Column(TEXT),
+    **_RECORD,
     title=Column(TEXT),
     category=Column(TEXT, False),
     structured=Column(MAYBE, False, "NA = not said: Courses sheet, then Categories sheet decide"),
@@ -129,9 +134,7 @@ ACTIVITIES = _cols(
 
 #: Course completions: Thrive learning completions, Coursepath course-member results.
 COMPLETIONS = _cols(
-    system=Column(TEXT),
-    record_id=Column(TEXT),
-    account_id=Column(TEXT),
+    **_RECORD,
     course_id=Column(TEXT),
     title=Column(TEXT, False, "NaN: the catalogue's title"),
     completed_at=Column(UTC),
@@ -146,21 +149,21 @@ COMPLETIONS = _cols(
 CATALOGUE = _cols(
     system=Column(TEXT),
     course_id=Column(TEXT),
-    title=Column(TEXT, False),
-    cpd_minutes=Column(MINUTES, False),
-    category=Column(TEXT, False),
-    structured=Column(MAYBE, False),
-    thrive_content_id=Column(TEXT, False),
+    title=Column(TEXT, False, "an activity with this title (normalised) names the course"),
+    cpd_minutes=Column(MINUTES, False, "Courses sheet's CPD minutes; a Thrive content's duration"),
+    category=Column(TEXT, False, "a category name, as on the Categories sheet"),
+    structured=Column(MAYBE, False, "NA = not said: the Categories sheet decides"),
+    thrive_content_id=Column(TEXT, False, "the Thrive content a completion is written back to"),
     origin=Column(TEXT, doc='"policy" or "content"'),
     source_table=Column(TEXT),
 )
 
 #: The Categories policy sheet (and platform category lists, which carry no rules).
 CATEGORIES = _cols(
-    category=Column(TEXT),
+    category=Column(TEXT, doc="compared trimmed, case-folded, runs of spaces as one"),
     structured=Column(MAYBE, False),
-    min_minutes=Column(MINUTES, False),
-    max_minutes=Column(MINUTES, False),
+    min_minutes=Column(MINUTES, False, "a person who owes minutes must count this many here"),
+    max_minutes=Column(MINUTES, False, "minutes above this do not count"),
     source_table=Column(TEXT),
 )
 

@@ -102,9 +102,15 @@ def category_rules(categories: pd.DataFrame) -> pd.DataFrame:
     return rules.astype({"max_minutes": "float64", "min_minutes": "float64"})
 
 
-def category_names(*spellings: pd.Series) -> pd.Series:
-    """Display name per category key: the first spelling met, the sources given in order of
-    preference (the Categories sheet first, then the records, then the course lists)."""
+def category_names(categories: pd.Series, activities: pd.Series, catalogue: Catalogue) -> pd.Series:
+    """Display name per category key: the first spelling met in the Categories sheet (and a
+    platform's category list), else in the records, else in the course lists."""
+    spellings = [
+        categories,
+        activities,
+        catalogue.courses["category"],
+        catalogue.contents["category"],
+    ]
     written = pd.concat(
         [pd.Series(spelling.dropna().unique(), dtype="str") for spelling in spellings],
         ignore_index=True,

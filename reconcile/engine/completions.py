@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from reconcile.engine import exceptions
-from reconcile.engine.catalogue import Catalogue
-from reconcile.engine.ledger import ORDER_COLUMNS, in_ledger_order
+from reconcile.engine.catalogue import Catalogue, display_categories
+from reconcile.engine.ledger import ORDER_COLUMNS, in_ledger_order, labels
 from reconcile.engine.period import as_datetime, in_period
 from reconcile.engine.rules import Rules
 from reconcile.engine.text import (
@@ -142,6 +142,17 @@ def nearest_activity(completions: pd.DataFrame, activities: pd.DataFrame, days: 
     return pd.Series(nearest.index.to_numpy(), index=pd.Index(nearest["completion"].to_numpy()))
 
 
+def shown(
+    completions: pd.DataFrame, activities: pd.DataFrame, category_names: pd.Series
+) -> pd.DataFrame:
+    """``completions`` with the columns the Result shows: ``category`` by its display name
+    and ``matched_record_id`` ('system:record_id' of the activity it matched)."""
+    return completions.assign(
+        category=display_categories(completions["category_key"], category_names),
+        matched_record_id=labels(activities, completions["matched_row"].to_numpy()),
+    )
+
+
 def claims(activities: pd.DataFrame, completions: pd.DataFrame) -> pd.Categorical:
     """For counted activities naming a Courses-sheet course: verified / failed / unverified."""
     claimed = (activities["disposition"] == "counted").to_numpy() & (
@@ -178,6 +189,16 @@ RECORD_COLUMNS = [
 ]
 
 
+def future_dated(completions: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """``future_dated``: completed after as_of, not counted yet (as a future-dated activity)."""
+    future = exceptions.disposed(completions, "future_dated", RECORD_COLUMNS)
+    detail = [
+        f"{title} completed {day}, after {rules.as_of}; not counted yet"
+        for title, day in zip(_called(future), iso_days(future["local_date"]), strict=True)
+    ]
+    return exceptions.of_records("future_dated", future, future["cpd_minutes"].fillna(0), detail)
+
+
 def unlogged_completions(completions: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """``unlogged_completion``: passed, worth CPD minutes, and no activity logs it."""
     disposition = completions["disposition"]
@@ -192,7 +213,7 @@ def unlogged_completions(completions: pd.DataFrame, rules: Rules) -> pd.DataFram
         f"{rules.completion_match_days} days; "
         + ("credited" if outcome == "credited" else "not credited (crediting off)")
         for title, day, outcome in zip(
-            found["title"].fillna(found["course_id"]).tolist(),
+            _called(found),
             iso_days(found["local_date"]),
             found["disposition"].tolist(),
             strict=True,
@@ -201,20 +222,9 @@ def unlogged_completions(completions: pd.DataFrame, rules: Rules) -> pd.DataFram
     return exceptions.of_records("unlogged_completion", found, found["cpd_minutes"], detail)
 
 
-def future_dated(completions: pd.DataFrame, rules: Rules) -> pd.DataFrame:
-    """``future_dated``: completed after as_of, not counted yet (as a future-dated activity)."""
-    future = completions.loc[
-        (completions["disposition"] == "future_dated").to_numpy(), RECORD_COLUMNS
-    ]
-    detail = [
-        f"{title} completed {day}, after {rules.as_of}; not counted yet"
-        for title, day in zip(
-            future["title"].fillna(future["course_id"]).tolist(),
-            iso_days(future["local_date"]),
-            strict=True,
-        )
-    ]
-    return exceptions.of_records("future_dated", future, future["cpd_minutes"].fillna(0), detail)
+def _called(completions: pd.DataFrame) -> list[str]:
+    """What a completion is called in an exception: its title, else its course id."""
+    return completions["title"].fillna(completions["course_id"]).tolist()
 
 
 def unproven_claims(activities: pd.DataFrame) -> pd.DataFrame:

@@ -63,12 +63,10 @@ def usage(
     requirements: pd.DataFrame,
     activities: pd.DataFrame,
     completions: pd.DataFrame,
-    matched: dict[str, pd.DataFrame],
+    platform_totals: pd.DataFrame,
+    targets: pd.DataFrame,
 ) -> dict[str, np.ndarray]:
-    """``used`` / ``unused`` per row of every table that is not a ledger.
-
-    ``matched``: platform_totals and targets with the ``person`` their account matched.
-    """
+    """``used`` / ``unused`` per row of every table that is not a ledger."""
     found = memberships["person"].to_numpy() >= 0
     member_keys = memberships.loc[found, "audience_key"].dropna().unique()
     in_use = {
@@ -78,8 +76,8 @@ def usage(
         & requirements["audience_key"].isin(member_keys).to_numpy(),
         "catalogue": _courses_named(tables.catalogue, activities, completions),
         "categories": _categories_counted(tables.categories, activities, completions),
-        "platform_totals": matched["platform_totals"]["person"].to_numpy() >= 0,
-        "targets": matched["targets"]["person"].to_numpy() >= 0,
+        "platform_totals": platform_totals["person"].to_numpy() >= 0,
+        "targets": targets["person"].to_numpy() >= 0,
     }
     return {name: np.where(used, "used", "unused") for name, used in in_use.items()}
 

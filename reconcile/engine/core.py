@@ -24,7 +24,7 @@ from reconcile.engine import (
     totals,
 )
 from reconcile.engine.canonical import CanonicalTables, validate_canonical
-from reconcile.engine.catalogue import Catalogue, category_names, display_categories
+from reconcile.engine.catalogue import Catalogue, category_names
 from reconcile.engine.result import (
     ACCOUNT_COLUMNS,
     ACTIVITY_COLUMNS,
@@ -39,40 +39,36 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     """Reconcile canonical tables under ``rules``; raise IntegrityError if figures don't add up."""
     validate_canonical(tables)
     people = tables.people.sort_values("employee_id", kind="stable").reset_index(drop=True)
-    roster = pd.CategoricalDtype(people["employee_id"])
     catalogue = Catalogue.build(tables.catalogue, tables.categories)
 
     # 1. identity: the person of every account, and through it of every record
-    matcher = identity.Roster(people)
-    accounts = tables.accounts.reset_index(drop=True)
-    accounts = accounts.join(matcher.match(accounts))
-    owners = identity.Owners(matcher, accounts)
-    activities = _with_owner(tables.activities, owners)
-    completions = _with_owner(tables.completions, owners)
-    platform_totals = _with_owner(tables.platform_totals, owners)
-    targets = _with_owner(tables.targets, owners)
-    for frame in (accounts, activities, completions):
-        frame["employee_id"] = pd.Categorical.from_codes(frame["person"], dtype=roster)
+    roster = identity.Roster(people)
+    accounts = identity.match_accounts(roster, tables.accounts)
+    owners = identity.Owners(roster, accounts)
+    activities, completions, platform_totals, targets = (
+        owners.attach(records)
+        for records in (
+            tables.activities,
+            tables.completions,
+            tables.platform_totals,
+            tables.targets,
+        )
+    )
 
-    # 2. period: local dates, and each person's window
+    # 2. period: each record's local date, each person's window
+    activities, completions = period.dated(activities, rules), period.dated(completions, rules)
     people = period.windows(people, rules)
-    activities["local_date"] = period.local_dates(
-        activities["completed_at"], activities["local_date"], rules.timezone
-    )
-    completions["local_date"] = period.local_dates(
-        completions["completed_at"], None, rules.timezone
-    )
 
-    # 3. requirement
+    # 3. requirement: what each person owes, pro-rated
     memberships = requirements.members(tables.memberships, tables.audiences, people, owners)
     deciding = requirements.deciding_rows(tables.requirements, tables.audiences)
     people = requirements.owed(people, memberships, deciding, targets, rules)
 
-    # 4. ledger
+    # 4. ledger: one disposition per activity
     activities = ledger.dispose(ledger.describe(activities, catalogue), rules)
     people["pending"] = ledger.pending_minutes(activities, rules, len(people))
 
-    # 5. completions
+    # 5. completions: one disposition per completion; activities that claim a course
     completions = completions_stage.describe(completions, catalogue)
     completions = completions_stage.dispose(completions, activities, rules)
     activities["claim"] = completions_stage.claims(activities, completions)
@@ -81,32 +77,51 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
     per_category = credit.per_category(activities, completions, catalogue)
     people = credit.person_totals(people, per_category)
     unmet = credit.unmet_minimums(people, per_category, catalogue)
-    names = category_names(
-        tables.categories["category"],
-        activities["category"],
-        catalogue.courses["category"],
-        catalogue.contents["category"],
-    )
+    names = category_names(tables.categories["category"], activities["category"], catalogue)
 
     # 6. platform totals
     mismatches = totals.mismatches(platform_totals, targets, activities, people, rules)
 
-    # 7. status
+    # 7. status and Reason
     people = status.assess(people, credit.minimum_notes(unmet, names, len(people)), rules)
+    activities = ledger.shown(activities, names)
+    completions = completions_stage.shown(completions, activities, names)
 
-    # the ledgers as the Result shows them
-    activities = activities.assign(
-        category=display_categories(activities["category_key"], names),
-        state=activities["state"].fillna("published"),
-        duplicate_of=ledger.labels(activities, activities["duplicate_row"].to_numpy()),
+    # exceptions: each stage words its own
+    found = _exceptions(tables, people, accounts, activities, completions, mismatches, rules)
+
+    # 8. control totals
+    used = control.usage(
+        tables, memberships, deciding, activities, completions, platform_totals, targets
     )
-    completions = completions.assign(
-        category=display_categories(completions["category_key"], names),
-        matched_record_id=ledger.labels(activities, completions["matched_row"].to_numpy()),
+    sources = control.control_totals(tables, accounts, activities, completions, used)
+
+    # 9. roll-ups
+    people["manager"] = rollups.manager_names(people)
+    belongs = requirements.person_audiences(memberships)
+    return Result(
+        rules=rules,
+        people=people[list(PEOPLE_COLUMNS)],
+        activities=activities[list(ACTIVITY_COLUMNS)],
+        completions=completions[list(COMPLETION_COLUMNS)],
+        accounts=accounts[[*tables.accounts.columns, *ACCOUNT_COLUMNS]],
+        exceptions=found,
+        control_totals=sources,
+        **rollups.build(people, belongs, per_category, unmet, catalogue, names),
     )
 
-    # exceptions
-    found = exceptions.combine(
+
+def _exceptions(
+    tables: CanonicalTables,
+    people: pd.DataFrame,
+    accounts: pd.DataFrame,
+    activities: pd.DataFrame,
+    completions: pd.DataFrame,
+    mismatches: pd.DataFrame,
+    rules: Rules,
+) -> pd.DataFrame:
+    """Every stage's exceptions, in the order of §6, as one sorted table."""
+    return exceptions.combine(
         [
             identity.unmatched_accounts(people, accounts, activities, completions, rules),
             identity.ambiguous_matches(people, accounts),
@@ -121,35 +136,3 @@ def reconcile(tables: CanonicalTables, rules: Rules) -> Result:
             exceptions.input_issues(tables.input_issues),
         ]
     )
-
-    # 8. control totals
-    used = control.usage(
-        tables,
-        memberships,
-        deciding,
-        activities,
-        completions,
-        {"platform_totals": platform_totals, "targets": targets},
-    )
-    sources = control.control_totals(tables, accounts, activities, completions, used)
-
-    # 9. roll-ups
-    people["manager"] = rollups.manager_names(people)
-    belongs = requirements.person_audiences(memberships)
-    rolled = rollups.build(people, belongs, per_category, unmet, catalogue, names)
-    return Result(
-        rules=rules,
-        people=people[list(PEOPLE_COLUMNS)],
-        activities=activities[list(ACTIVITY_COLUMNS)],
-        completions=completions[list(COMPLETION_COLUMNS)],
-        accounts=accounts[[*tables.accounts.columns, *ACCOUNT_COLUMNS]],
-        exceptions=found,
-        control_totals=sources,
-        **rolled,
-    )
-
-
-def _with_owner(records: pd.DataFrame, owners: identity.Owners) -> pd.DataFrame:
-    """``records`` with the ``account`` they name (row in accounts, -1: not listed) and its
-    ``person`` (row in people, -1: nobody)."""
-    return records.reset_index(drop=True).join(owners.of(records))

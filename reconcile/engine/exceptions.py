@@ -70,6 +70,11 @@ def rows(
     )
 
 
+def disposed(ledger: pd.DataFrame, disposition: str, columns: list[str]) -> pd.DataFrame:
+    """The ``columns`` of a ledger's records with ``disposition``."""
+    return ledger.loc[(ledger["disposition"] == disposition).to_numpy(), columns]
+
+
 def of_records(
     kind: str, records: pd.DataFrame, minutes: Any, detail: Sequence[str]
 ) -> pd.DataFrame:

@@ -47,6 +47,8 @@ class Roster:
 
     def __init__(self, people: pd.DataFrame) -> None:
         self.people = people
+        #: Employee ids as a categorical: cheap on millions of records, in roster order.
+        self.employee_ids = pd.CategoricalDtype(people["employee_id"])
         self.explicit_ids = {
             system: _holders(people[f"{system}_id"], normalise_ids) for system in PLATFORMS
         }
@@ -111,6 +113,14 @@ def _holders(values: pd.Series, normalise: Normaliser) -> pd.DataFrame:
     return out
 
 
+def match_accounts(roster: Roster, accounts: pd.DataFrame) -> pd.DataFrame:
+    """``accounts`` with ``person``, ``employee_id``, ``match``, ``match_rule`` and
+    ``candidates`` (see :meth:`Roster.match`)."""
+    matched = accounts.reset_index(drop=True).join(roster.match(accounts))
+    employee_id = pd.Categorical.from_codes(matched["person"], dtype=roster.employee_ids)
+    return matched.assign(employee_id=employee_id)
+
+
 class Owners:
     """Which listed account, and through it which person, each record names."""
 
@@ -126,6 +136,16 @@ class Owners:
         )
         # two accounts whose ids differ only in spaces: the first one listed decides
         self.listed = listed.dropna(subset=["key"]).drop_duplicates(["system", "key"])
+
+    def attach(self, records: pd.DataFrame) -> pd.DataFrame:
+        """``records`` with the ``account`` they name (row in accounts, -1: not listed), its
+        ``person`` (row in people, -1: nobody) and their ``employee_id``."""
+        owner = self.of(records)
+        return records.reset_index(drop=True).assign(
+            account=owner["account"].to_numpy(),
+            person=owner["person"].to_numpy(),
+            employee_id=pd.Categorical.from_codes(owner["person"], dtype=self.roster.employee_ids),
+        )
 
     def of(self, records: pd.DataFrame) -> pd.DataFrame:
         """Per record: ``account`` (its row in the accounts table, -1: not listed) and
@@ -241,7 +261,7 @@ def _unmatched_records(ledger: pd.DataFrame, minutes: str) -> pd.DataFrame:
     """system, account_id, account (-1: not listed), local_date and minutes (none or
     negative: 0) of a ledger's records that belong to nobody."""
     columns = ["system", "account_id", "account", "local_date", minutes]
-    unmatched = ledger.loc[(ledger["disposition"] == UNMATCHED).to_numpy(), columns]
+    unmatched = exceptions.disposed(ledger, UNMATCHED, columns)
     return unmatched.rename(columns={minutes: "minutes"}).assign(
         minutes=lambda records: records["minutes"].clip(lower=0).fillna(0.0)
     )

@@ -32,7 +32,7 @@ import pandas as pd
 
 from reconcile.engine import exceptions
 from reconcile.engine.canonical import SYSTEM_ORDER
-from reconcile.engine.catalogue import Catalogue
+from reconcile.engine.catalogue import Catalogue, display_categories
 from reconcile.engine.period import as_datetime, in_period
 from reconcile.engine.rules import Rules
 from reconcile.engine.text import (
@@ -165,6 +165,16 @@ def pending_minutes(activities: pd.DataFrame, rules: Rules, n_people: int) -> pd
     return per_person.reindex(range(n_people), fill_value=0.0)
 
 
+def shown(activities: pd.DataFrame, category_names: pd.Series) -> pd.DataFrame:
+    """``activities`` with the columns the Result shows: ``category`` by its display name,
+    ``state`` (published unless said), ``duplicate_of`` ('system:record_id')."""
+    return activities.assign(
+        category=display_categories(activities["category_key"], category_names),
+        state=activities["state"].fillna("published"),
+        duplicate_of=labels(activities, activities["duplicate_row"].to_numpy()),
+    )
+
+
 def labels(records: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
     """'system:record_id' of ledger row ``rows[i]`` for each i (-1: blank)."""
     named = np.flatnonzero(rows >= 0)
@@ -205,9 +215,7 @@ def duplicate_activities(activities: pd.DataFrame) -> pd.DataFrame:
 
 def implausible_minutes(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """``implausible_minutes``: not counted until the record is corrected."""
-    implausible = activities.loc[
-        (activities["disposition"] == "implausible").to_numpy(), RECORD_COLUMNS
-    ]
+    implausible = exceptions.disposed(activities, "implausible", RECORD_COLUMNS)
     detail = [
         f"{minutes:,.0f} min is not plausible (must be over 0 and at most "
         f"{rules.max_activity_minutes:,}); not counted, correct the record"
@@ -219,9 +227,7 @@ def implausible_minutes(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 def future_dated(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """``future_dated``: counts once its date has passed."""
-    future = activities.loc[
-        (activities["disposition"] == "future_dated").to_numpy(), RECORD_COLUMNS
-    ]
+    future = exceptions.disposed(activities, "future_dated", RECORD_COLUMNS)
     detail = [
         f"dated {day}, after {rules.as_of}; not counted yet"
         for day in iso_days(future["local_date"])

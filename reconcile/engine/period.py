@@ -30,6 +30,13 @@ def local_dates(instants: pd.Series, given: pd.Series | None, timezone: str) -> 
     return local
 
 
+def dated(records: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """``records`` with the ``local_date`` of each (a date already local, typed in a
+    spreadsheet, is kept)."""
+    given = records.get("local_date")
+    return records.assign(local_date=local_dates(records["completed_at"], given, rules.timezone))
+
+
 def as_datetime(day: dt.date) -> np.datetime64:
     return np.datetime64(day, "us")
 

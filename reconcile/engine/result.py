@@ -49,25 +49,14 @@ EXCEPTION_HEADERS = MappingProxyType(
         "detail": "Detail",
     }
 )
-#: ``Result.people``: the People sheet's columns, then what the other sheets, the PDFs and the
-#: e-mails read (the full requirement and its basis, the window, minutes over category caps).
+#: ``Result.people``: the People sheet's columns with ``manager_id`` before the manager's
+#: name, then what the other sheets, the PDFs and the e-mails read (the full requirement and
+#: its basis, the window, minutes over category caps).
+_SHEET = tuple(PEOPLE_HEADERS)
 PEOPLE_COLUMNS = (
-    "employee_id",
-    "name",
-    "email",
-    "department",
+    *_SHEET[: _SHEET.index("manager")],
     "manager_id",
-    "manager",
-    "audiences",
-    "required",
-    "structured_required",
-    "counted",
-    "structured",
-    "pending",
-    "shortfall",
-    "progress",
-    "status",
-    "reason",
+    *_SHEET[_SHEET.index("manager") :],
     "full_required",
     "requirement_basis",
     "window_start",
