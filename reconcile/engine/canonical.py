@@ -25,7 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype
 
 from reconcile.errors import IntegrityError
 
@@ -40,6 +42,10 @@ UTC = "utc"
 #: Systems in the order that decides ties (the first counts when duplicates tie on date).
 SYSTEM_ORDER: tuple[str, ...] = ("thrive", "brightspace", "coursepath", "spreadsheet")
 PLATFORMS: tuple[str, ...] = ("thrive", "brightspace", "coursepath")
+
+
+#: What a column's ``dtype`` is: numpy's or a pandas extension dtype.
+DtypeObj = np.dtype | ExtensionDtype
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,7 @@ def _default(col: Column, n: int) -> pd.Series:
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]")
     if col.dtype == UTC:
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
-    return pd.Series(float("nan"), index=range(n)).astype(col.dtype)
+    return pd.Series(float("nan"), index=range(n), dtype="str" if col.dtype == TEXT else "float64")
 
 
 def _cast(series: pd.Series, col: Column) -> pd.Series:
@@ -256,7 +262,7 @@ def _cast(series: pd.Series, col: Column) -> pd.Series:
         return pd.to_datetime(series, utc=True)
     if col.dtype == TEXT:
         return series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
-    return pd.to_numeric(series).astype(col.dtype)
+    return pd.to_numeric(series).astype("float64")  # MINUTES and NUMBER
 
 
 def conform(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -282,11 +288,11 @@ def conform(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
-def _is_text(dtype: object) -> bool:
+def _is_text(dtype: DtypeObj) -> bool:
     return isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype)
 
 
-def _dtype_ok(dtype: object, spec: Column) -> bool:
+def _dtype_ok(dtype: DtypeObj, spec: Column) -> bool:
     if spec.dtype == TEXT:
         return _is_text(dtype)
     if spec.dtype == DATE:

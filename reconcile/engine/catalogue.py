@@ -122,4 +122,4 @@ def category_names(categories: pd.Series, activities: pd.Series, catalogue: Cata
 
 def display_categories(keys: pd.Series, names: pd.Series) -> pd.Categorical:
     """Each record's category by its display name (``keys``: categorical category keys)."""
-    return keys.cat.rename_categories(names.reindex(keys.cat.categories).to_numpy()).array
+    return keys.cat.rename_categories(names.reindex(keys.cat.categories).tolist()).array

@@ -49,6 +49,8 @@ DISPOSITIONS = (
     "credited",
     "not_credited",
 )
+#: A disposition column: few labels, millions of records.
+DISPOSITION = pd.CategoricalDtype(list(DISPOSITIONS))
 UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DUPLICATE, MATCHED, CREDITED, NOT_CREDITED = range(7)
 CLAIMS = ("verified", "failed", "unverified")
 
@@ -97,7 +99,7 @@ def dispose(completions: pd.DataFrame, activities: pd.DataFrame, rules: Rules) -
     if rules.count_unlogged_completions:
         code[(code == NOT_CREDITED) & valued] = CREDITED
     return completions.assign(
-        disposition=pd.Categorical.from_codes(code, categories=DISPOSITIONS),
+        disposition=pd.Categorical.from_codes(code, dtype=DISPOSITION),
         matched_row=matched_row.reindex(completions.index, fill_value=-1).to_numpy(),
     )
 

@@ -116,13 +116,13 @@ def control_totals(
     usage_labels: dict[str, np.ndarray] | dict[str, list[str]],
 ) -> pd.DataFrame:
     """The Sources sheet's figures; raises IntegrityError if any table does not balance."""
-    labelled = {
+    labelled: dict[str, tuple[pd.Series, pd.Series]] = {
         "accounts": (accounts["source_table"], accounts["match"]),
         "activities": (activities["source_table"], activities["disposition"]),
         "completions": (completions["source_table"], completions["disposition"]),
     }
-    for name, labels in usage_labels.items():
-        labelled[name] = (getattr(tables, name)["source_table"], pd.Series(labels, dtype="str"))
+    for name, used in usage_labels.items():
+        labelled[name] = (getattr(tables, name)["source_table"], pd.Series(used, dtype="str"))
     rows = []
     for name in CONTROLLED:
         sources, labels = labelled[name]
@@ -145,22 +145,21 @@ def _balanced_row(
     name: str, source_table: str, pulled: int, counts: dict[str, dict[str, int]]
 ) -> dict[str, object]:
     """One Sources row: blank for dispositions that do not apply, 0 for those that do."""
-    row: dict[str, object] = dict.fromkeys(COLUMNS, pd.NA)
-    row.update(dict.fromkeys(APPLIES.get(name, ("used", "unused")), 0))
-    for label, count in counts.get(source_table, {}).items():
-        if label not in row:
-            raise IntegrityError(
-                f"control totals: {source_table} has unknown disposition {label}; "
-                "this is a bug in reconcile, please report it"
-            )
-        row[label] = count
-    total = sum(v for v in row.values() if v is not pd.NA)
+    applies = APPLIES.get(name, ("used", "unused"))
+    found = counts.get(source_table, {})
+    for label in set(found) - set(applies):
+        raise IntegrityError(
+            f"control totals: {source_table} has unknown disposition {label}; "
+            "this is a bug in reconcile, please report it"
+        )
+    total = sum(found.values())
     if total != pulled:
         raise IntegrityError(
             f"control totals: {source_table} pulled {pulled} records but accounts for {total}; "
             "this is a bug in reconcile, please report it with the snapshot"
         )
     system, _, table = str(source_table).partition("/")
+    row = {c: found.get(c, 0) if c in applies else pd.NA for c in COLUMNS}
     return {"source": system, "table": table or name, "canonical": name, "pulled": pulled, **row}
 
 
@@ -174,8 +173,10 @@ def _count(sources: pd.Series, labels: pd.Series) -> dict[str, dict[str, int]]:
     pairs = pd.DataFrame(
         {"source": sources.reset_index(drop=True), "label": labels.reset_index(drop=True)}
     )
-    counted = pairs.groupby(["source", "label"], observed=True).size()
+    counted = pairs.groupby(["source", "label"], observed=True).size().reset_index(name="n")
     out: dict[str, dict[str, int]] = {}
-    for (source, label), count in counted.items():
-        out.setdefault(str(source), {})[str(label)] = int(count)
+    for source, label, n in zip(
+        counted["source"].tolist(), counted["label"].tolist(), counted["n"].tolist(), strict=True
+    ):
+        out.setdefault(str(source), {})[str(label)] = int(n)
     return out

@@ -19,6 +19,7 @@ account that only records name.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,9 @@ class Roster:
             }
         )
 
-    def _steps(self, accounts: pd.DataFrame, explicit: bool):
+    def _steps(
+        self, accounts: pd.DataFrame, explicit: bool
+    ) -> Iterator[tuple[str, pd.DataFrame, pd.Series]]:
         """(step, the roster's holders, each account's key: missing where the step does not
         apply), in precedence order. An account only meets its own system's id column."""
         if explicit:
@@ -153,8 +156,8 @@ class Owners:
         of records name a few hundred thousand accounts."""
         pair, named = distinct_pairs(records["system"], records["account_id"])
         named["key"] = normalise_ids(named["account_id"])
-        account = named.merge(self.listed, on=["system", "key"], how="left")["account"]
-        account = account.fillna(-1).to_numpy(dtype=np.int64)
+        listed = named.merge(self.listed, on=["system", "key"], how="left")["account"]
+        account = listed.fillna(-1).to_numpy(dtype=np.int64)
         person = self.person[account]  # the extra last slot: -1 for an account not listed
         from_log = (named["system"] == "spreadsheet").to_numpy()
         person[from_log] = self._log_people(named.loc[from_log, "key"])
@@ -295,7 +298,7 @@ def suggest_names(people: pd.DataFrame, names: pd.Series) -> pd.Series:
     missing = np.flatnonzero(hints.isna().to_numpy() & wanted.notna().to_numpy())
     if 0 < len(missing) * len(by_name) <= SUGGESTION_BUDGET:
         vocabulary = roster.dropna().drop_duplicates().tolist()
-        for i in missing:
+        for i in missing.tolist():
             near = difflib.get_close_matches(wanted.iloc[i], vocabulary, n=1, cutoff=0.85)
             if near:
                 hints.iloc[i] = by_name[near[0]]

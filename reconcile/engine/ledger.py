@@ -53,6 +53,8 @@ DISPOSITIONS = (
     "duplicate",
     "counted",
 )
+#: A disposition column: few labels, millions of records.
+DISPOSITION = pd.CategoricalDtype(list(DISPOSITIONS))
 UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DRAFT, IMPLAUSIBLE, DUPLICATE, COUNTED = range(7)
 
 
@@ -100,7 +102,7 @@ def dispose(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     duplicate_row = find_duplicates(candidates, rules.duplicate_window_days)
     code[duplicate_row.index.to_numpy()] = DUPLICATE
     return activities.assign(
-        disposition=pd.Categorical.from_codes(code, categories=DISPOSITIONS),
+        disposition=pd.Categorical.from_codes(code, dtype=DISPOSITION),
         duplicate_row=duplicate_row.reindex(activities.index, fill_value=-1).to_numpy(),
     )
 

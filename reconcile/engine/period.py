@@ -52,11 +52,12 @@ def windows(people: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     ``employed_days`` (0 when the window is empty: left before, or joined after, the period),
     ``elapsed`` ((as_of − window start + 1 day) ÷ window days, within [0, 1]) and
     ``window_ended`` (window end ≤ as_of)."""
-    start = as_datetime(rules.period_start)
-    end = as_datetime(rules.period_end)
-    as_of = as_datetime(rules.as_of)
-    window_start = people["start_date"].astype("datetime64[us]").fillna(start).clip(lower=start)
-    window_end = people["leave_date"].astype("datetime64[us]").fillna(end).clip(upper=end)
+    start, end = pd.Timestamp(rules.period_start), pd.Timestamp(rules.period_end)
+    as_of = pd.Timestamp(rules.as_of)
+    joined = people["start_date"].astype("datetime64[us]").fillna(start)
+    left = people["leave_date"].astype("datetime64[us]").fillna(end)
+    window_start = joined.where(joined > start, start)
+    window_end = left.where(left < end, end)
     days = np.maximum(((window_end - window_start) / DAY).to_numpy(dtype="float64") + 1, 0)
     days_in = ((as_of - window_start) / DAY).to_numpy(dtype="float64") + 1
     elapsed = np.where(days > 0, np.clip(days_in / np.maximum(days, 1), 0, 1), 1.0)

@@ -104,7 +104,7 @@ def _categories(
     below = unmet.groupby("category_key")["person"].nunique()
     out = out.reindex(out.index.union(below.index), fill_value=0)
     out["people_below_minimum"] = below.reindex(out.index, fill_value=0).astype(np.int64)
-    out["min_minutes"] = out.index.map(catalogue.categories["min_minutes"]).astype("float64")
+    out["min_minutes"] = catalogue.categories["min_minutes"].reindex(out.index).to_numpy()
     category = names.reindex(out.index).astype("str").fillna("(no category)")
     out["category"] = category.to_numpy()
     for c in ("people", "counted", "structured", "capped"):
