@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reconcile.engine.text import normalise_names, normalise_titles, per_distinct
+from reconcile.engine.text import normalise_names, normalise_titles, normalised_keys
 
 #: What a completion takes from its course.
 COURSE_FACTS = ("title", "cpd_minutes", "category", "structured", "thrive_content_id")
@@ -45,8 +45,8 @@ class Catalogue:
         from_sheet = (catalogue["origin"] == "policy").to_numpy()
         courses = catalogue[from_sheet].drop_duplicates(["system", "course_id"])
         courses = courses.assign(
-            title_key=per_distinct(courses["title"], normalise_titles),
-            category_key=per_distinct(courses["category"], normalise_names),
+            title_key=normalised_keys(courses["title"], normalise_titles),
+            category_key=normalised_keys(courses["category"], normalise_names),
         )
         contents = catalogue[~from_sheet].drop_duplicates(["system", "course_id"])
         return cls(courses, contents, category_rules(categories))
@@ -93,7 +93,7 @@ def category_rules(categories: pd.DataFrame) -> pd.DataFrame:
     """Per category key, each rule's first value given: the sheet's rows before the platform's."""
     from_sheet = categories["source_table"].str.startswith("policy/").to_numpy(dtype=bool)
     rows = categories.assign(
-        key=per_distinct(categories["category"], normalise_names), from_sheet=from_sheet
+        key=normalised_keys(categories["category"], normalise_names), from_sheet=from_sheet
     )
     rows = rows.dropna(subset=["key"]).sort_values("from_sheet", ascending=False, kind="stable")
     first_given = rows.groupby("key", sort=False)[["structured", "max_minutes", "min_minutes"]]

@@ -36,8 +36,8 @@ from reconcile.engine.text import (
     iso_days,
     normalise_names,
     normalise_titles,
+    normalised_keys,
     on_shared_categories,
-    per_distinct,
 )
 
 DISPOSITIONS = (
@@ -61,12 +61,12 @@ def describe(completions: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     its category's) and ``passed`` (always for Thrive)."""
     course = catalogue.course_facts(completions).set_axis(completions.index)
     title = completions["title"].fillna(course["title"])
-    category_key = per_distinct(course["category"], normalise_names)
+    category_key = normalised_keys(course["category"], normalise_names)
     structured = course["structured"].fillna(catalogue.category_structured(category_key))
     passed = completions["passed"].fillna(False).astype(bool) | (completions["system"] == "thrive")
     return completions.assign(
         title=title,
-        title_key=per_distinct(title, normalise_titles),
+        title_key=normalised_keys(title, normalise_titles),
         cpd_minutes=course["cpd_minutes"].astype("float64"),
         category_key=category_key,
         structured=structured.fillna(False).astype(bool),

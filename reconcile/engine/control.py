@@ -28,7 +28,7 @@ import pandas as pd
 from reconcile.engine import completions as completions_stage
 from reconcile.engine import ledger
 from reconcile.engine.canonical import CONTROLLED
-from reconcile.engine.text import normalise_names, per_distinct
+from reconcile.engine.text import normalise_names, normalised_keys
 from reconcile.errors import IntegrityError
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def _categories_counted(
         (completions["disposition"] == "credited").to_numpy(), "category_key"
     ]
     keys = pd.concat([counted, credited]).dropna().unique()
-    return per_distinct(categories["category"], normalise_names).isin(keys).to_numpy()
+    return normalised_keys(categories["category"], normalise_names).isin(keys).to_numpy()
 
 
 def control_totals(

@@ -41,7 +41,7 @@ from reconcile.engine.text import (
     iso_days,
     normalise_names,
     normalise_titles,
-    per_distinct,
+    normalised_keys,
 )
 
 DISPOSITIONS = (
@@ -61,11 +61,11 @@ UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DRAFT, IMPLAUSIBLE, DUPLICATE, COUNTED =
 def describe(activities: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """``activities`` with ``title_key``, ``course`` (the Courses-sheet row it names, -1:
     none), ``category_key`` and ``structured`` resolved."""
-    activities = activities.assign(title_key=per_distinct(activities["title"], normalise_titles))
+    activities = activities.assign(title_key=normalised_keys(activities["title"], normalise_titles))
     course = catalogue.course_named(activities)
     courses = catalogue.courses
     category_key = first_known(
-        per_distinct(activities["category"], normalise_names),
+        normalised_keys(activities["category"], normalise_names),
         _of_course(courses["category_key"], course),
     )
     structured = activities["structured"].astype("boolean")

@@ -1,4 +1,5 @@
-"""Rule 9: roll-ups by department, manager, audience and category.
+"""Stage 9, roll-ups (the Departments and Categories sheets, §7): by department, manager,
+audience and category.
 
 Compliance rate everywhere = Compliant ÷ (people − Exempt − Not required); blank when no one
 in the group owes anything.

@@ -1,8 +1,9 @@
-"""How text is compared (§6 rules 1, 3 and 4), and how figures are rounded.
+"""How text is compared (§6 rules 1, 3 and 4), how records are keyed, and how figures are
+rounded.
 
-Titles, names, ids and e-mails are normalised once per *distinct* value: two million activity
-rows carry a few thousand distinct titles, so the string work follows the vocabulary, not the
-number of records.
+Titles, names, ids and e-mails are normalised once per *distinct* value, and the keys are
+categoricals: two million activity rows carry a few thousand distinct titles, so the string
+work follows the vocabulary, not the number of records.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ def normalise_emails(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().str.casefold()
 
 
-def per_distinct(values: pd.Series, normalise: Normaliser) -> pd.Series:
-    """``normalise(values)`` as a categorical, worked out once per distinct value (a few
-    thousand titles across millions of records); missing where the value is missing or
-    normalises to nothing (a title of punctuation only has no key)."""
+def normalised_keys(values: pd.Series, normalise: Normaliser) -> pd.Series:
+    """The key each value is compared by, ``normalise(values)``, as a categorical worked out
+    once per distinct value; missing where the value is missing or normalises to nothing (a
+    title of punctuation only has no key)."""
     codes, uniques = pd.factorize(values)
     keys = normalise(pd.Series(uniques, dtype="str"))
     key_codes, vocabulary = pd.factorize(keys.where(keys.str.len() > 0))
@@ -109,7 +110,7 @@ def given(value: Any) -> bool:
 
 def is_draft(state: pd.Series) -> np.ndarray:
     """True where a record's state says draft (Brightspace RecordStateId 2), any case."""
-    return (per_distinct(state, lambda s: s.str.casefold()) == "draft").to_numpy(
+    return (normalised_keys(state, lambda s: s.str.casefold()) == "draft").to_numpy(
         dtype=bool, na_value=False
     )
 
