@@ -335,7 +335,7 @@ def main() -> None:
             f"{hwm / 2**20:>11.0f}",
             flush=True,
         )
-    print("targets (100,000 people): engine < 5 s, < 2 GiB peak, ratio <= 5; s/1k people flat")
+    print("limits at 100,000 people: engine < 10 s and <= 5x the floor; grows like the floor")
 
 
 if __name__ == "__main__":
