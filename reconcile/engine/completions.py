@@ -53,6 +53,8 @@ DISPOSITIONS = (
 DISPOSITION = pd.CategoricalDtype(list(DISPOSITIONS))
 UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DUPLICATE, MATCHED, CREDITED, NOT_CREDITED = range(7)
 CLAIMS = ("verified", "failed", "unverified")
+#: A claim column: a verdict for the activities that name a catalogue course, blank elsewhere.
+CLAIM = pd.CategoricalDtype(list(CLAIMS))
 
 
 def describe(completions: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
@@ -137,11 +139,18 @@ def nearest_activity(completions: pd.DataFrame, activities: pd.DataFrame, days: 
     )
     apart = (pairs["local_date_activity"] - pairs["local_date"]).abs()
     pairs = pairs[(apart <= pd.Timedelta(days=days)).to_numpy()]
-    near = activities.loc[pairs["activity"], ORDER_COLUMNS].assign(
-        completion=pairs["completion"].to_numpy(), apart=apart[pairs.index].to_numpy()
+    # most completions have one candidate; only the others need the order that decides
+    several = pairs["completion"].duplicated(keep=False).to_numpy()
+    near = activities.loc[pairs.loc[several, "activity"], ORDER_COLUMNS].assign(
+        completion=pairs.loc[several, "completion"].to_numpy(),
+        apart=apart[pairs.index[several]].to_numpy(),
     )
     nearest = in_ledger_order(near, ["completion", "apart"]).drop_duplicates("completion")
-    return pd.Series(nearest.index.to_numpy(), index=pd.Index(nearest["completion"].to_numpy()))
+    only = pairs[~several]
+    return pd.Series(
+        np.concatenate([only["activity"].to_numpy(), nearest.index.to_numpy()]),
+        index=pd.Index(np.concatenate([only["completion"], nearest["completion"]])),
+    )
 
 
 def shown(
@@ -168,12 +177,13 @@ def claims(activities: pd.DataFrame, completions: pd.DataFrame) -> pd.Categorica
     )
     outcome = seen.groupby(["person", "title_key"], observed=True, as_index=False)["passed"].any()
     found = claim.merge(outcome, on=["person", "title_key"], how="left")["passed"]
-    verdict = np.where(
-        found.isna(), "unverified", np.where(found.fillna(False), "verified", "failed")
+    verdict = np.full(len(activities), -1, dtype=np.int8)  # -1: not a claim
+    verdict[claimed] = np.select(
+        [found.isna().to_numpy(), found.fillna(False).to_numpy(dtype=bool)],
+        [CLAIMS.index("unverified"), CLAIMS.index("verified")],
+        default=CLAIMS.index("failed"),
     )
-    out = pd.Series(np.nan, index=activities.index, dtype=object)
-    out[claimed] = verdict
-    return pd.Categorical(out, categories=CLAIMS)
+    return pd.Categorical.from_codes(verdict, dtype=CLAIM)
 
 
 # ------------------------------------------------------------------------------ exceptions

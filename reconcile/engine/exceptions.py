@@ -123,10 +123,9 @@ def _place(file: str, sheet: Any, row: Any, column: Any) -> str:
 def combine(blocks: list[pd.DataFrame]) -> pd.DataFrame:
     """All exceptions in one frame, ordered by severity, type, person, system, record."""
     listed = pd.concat([rows("input_issue", detail=[]), *blocks], ignore_index=True)
-    order = listed.assign(
-        severity_rank=listed["severity"].map({s: i for i, s in enumerate(SEVERITIES)}),
-        type_rank=listed["type"].map({t: i for i, t in enumerate(TYPES)}).fillna(len(TYPES)),
-    ).sort_values(
-        ["severity_rank", "type_rank", "employee_id", "system", "record_id"], kind="stable"
+    ranked = listed.assign(  # severities and types in the order of their lists
+        severity=pd.Categorical(listed["severity"], categories=SEVERITIES),
+        type=pd.Categorical(listed["type"], categories=TYPES),
     )
-    return listed.loc[order.index].reset_index(drop=True)
+    order = ranked.sort_values(["severity", "type", "employee_id", "system", "record_id"]).index
+    return listed.loc[order].reset_index(drop=True)

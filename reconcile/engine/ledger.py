@@ -98,8 +98,7 @@ def dispose(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
         [UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DRAFT, IMPLAUSIBLE],
         default=COUNTED,
     )
-    candidates = activities.loc[code == COUNTED, [*SAME_RECORD, *ORDER_COLUMNS]]
-    duplicate_row = find_duplicates(candidates, rules.duplicate_window_days)
+    duplicate_row = find_duplicates(activities, code == COUNTED, rules.duplicate_window_days)
     code[duplicate_row.index.to_numpy()] = DUPLICATE
     return activities.assign(
         disposition=pd.Categorical.from_codes(code, dtype=DISPOSITION),
@@ -128,14 +127,16 @@ def in_ledger_order(records: pd.DataFrame, first_by: list[str]) -> pd.DataFrame:
     return ranked.sort_values([*first_by, "local_date", "completed_at", "system_rank", "record_id"])
 
 
-def find_duplicates(candidates: pd.DataFrame, window_days: int) -> pd.Series:
-    """The ledger row each duplicate repeats, indexed by the duplicate's ledger row.
+def find_duplicates(activities: pd.DataFrame, candidate: np.ndarray, window_days: int) -> pd.Series:
+    """The ledger row each duplicate repeats, indexed by the duplicate's ledger row, among the
+    ``candidate`` records (those that reached the duplicate step).
 
     Only records that share person, title and minutes with another can be duplicates: their
     groups are put in the ledger's order and walked all at once, one step per rank.
     """
-    shared = candidates[candidates.duplicated(SAME_RECORD, keep=False).to_numpy()]
-    ordered = in_ledger_order(shared, SAME_RECORD)
+    same = activities.loc[candidate, SAME_RECORD]
+    shared = same.index[same.duplicated(keep=False).to_numpy()]
+    ordered = in_ledger_order(activities.loc[shared, [*SAME_RECORD, *ORDER_COLUMNS]], SAME_RECORD)
     grouped = ordered.groupby(SAME_RECORD, sort=False, dropna=False, observed=True)
     group = grouped.ngroup().to_numpy()
     rank = grouped.cumcount().to_numpy()

@@ -14,13 +14,11 @@ progress is blank. Counted, structured and pending minutes are whole minutes (ha
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from reconcile.engine.period import as_datetime
 from reconcile.engine.rules import Rules
 from reconcile.engine.text import given, round_half_up, whole_minutes
 
@@ -89,14 +87,20 @@ class Figures(NamedTuple):
     minimum_notes: str  #: the unmet category minimums, "" for none
     capped: int
     pending: int
-    start_date: Any  #: Timestamp, or missing
-    leave_date: Any  #: Timestamp, or missing
+    joined: str  #: "1 Mar" when the person joined inside the period, else ""
+    left: str  #: "30 Sep" when the person left inside the period, else ""
     fte: float  #: NaN: full time
 
 
 def reasons(people: pd.DataFrame, rules: Rules) -> pd.Series:
     """Each person's Reason (see :func:`reason`)."""
-    rows = zip(*(people[field].tolist() for field in Figures._fields), strict=True)
+    start, leave = people["start_date"], people["leave_date"]
+    dates = {
+        "joined": _days(start.where(start > pd.Timestamp(rules.period_start))),
+        "left": _days(leave.where(leave < pd.Timestamp(rules.period_end))),
+    }
+    columns = [dates[f] if f in dates else people[f].tolist() for f in Figures._fields]
+    rows = zip(*columns, strict=True)
     return pd.Series(
         [reason(Figures(*row), rules) for row in rows], index=people.index, dtype="str"
     )
@@ -119,7 +123,7 @@ def reason(p: Figures, rules: Rules) -> str:
         return line + (f"; {p.counted:,} min logged" if p.counted > 0 else "")
     line = f"{p.counted:,} of {p.required:,} min"
     if rules.prorate and p.full_required != p.required:
-        basis = ", ".join(_employment(p, rules))
+        basis = ", ".join(_employment(p))
         line += f" (pro-rated from {p.full_required:,}" + (f": {basis})" if basis else ")")
     line += f"; {p.shortfall:,} min short" if p.shortfall > 0 else "; requirement met"
     if p.structured_required > 0:
@@ -133,19 +137,20 @@ def reason(p: Figures, rules: Rules) -> str:
     return line
 
 
-def _employment(p: Figures, rules: Rules) -> list[str]:
+def _employment(p: Figures) -> list[str]:
     """Why the requirement is pro-rated: joined or left inside the period, part-time."""
-    parts = []
-    if given(p.start_date) and p.start_date > as_datetime(rules.period_start):
-        parts.append(f"joined {_day(p.start_date)}")
-    if given(p.leave_date) and p.leave_date < as_datetime(rules.period_end):
-        parts.append(f"left {_day(p.leave_date)}")
+    parts = [f"joined {p.joined}"] if p.joined else []
+    if p.left:
+        parts.append(f"left {p.left}")
     fte = p.fte if given(p.fte) else 1.0
     if fte < 1:
         parts.append(f"{fte:g} FTE")
     return parts
 
 
-def _day(day: dt.date) -> str:
-    """'1 Mar': the period is at most a year or so, the year would be noise."""
-    return f"{day.day} {day:%b}"
+def _days(dates: pd.Series) -> list[str]:
+    """Each date as '1 Mar' ("" for none), formatted once per distinct date: the period is at
+    most a year or so, the year would be noise."""
+    codes, days = pd.factorize(dates)
+    text = [f"{day.day} {day:%b}" for day in days] + [""]
+    return [text[code] for code in codes]
