@@ -54,7 +54,9 @@ def rows(
     def text(values: Any) -> pd.Series:
         if values is None or isinstance(values, str):
             return pd.Series([values] * n, dtype="str")
-        return pd.Series(np.asarray(values, dtype=object), dtype="str")
+        if isinstance(values, pd.Series):
+            return values.astype("str").reset_index(drop=True)
+        return pd.Series(values, dtype="str")
 
     whole = [pd.NA] * n if minutes is None else whole_minutes(np.asarray(minutes, dtype="float64"))
     return pd.DataFrame(

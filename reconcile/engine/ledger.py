@@ -181,10 +181,8 @@ def shown(activities: pd.DataFrame, category_names: pd.Series) -> pd.DataFrame:
 def labels(records: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
     """'system:record_id' of ledger row ``rows[i]`` for each i (-1: blank)."""
     named = np.flatnonzero(rows >= 0)
-    system = records["system"].iloc[rows[named]].tolist()
-    record_id = records["record_id"].iloc[rows[named]].tolist()
-    text = [f"{s}:{r}" for s, r in zip(system, record_id, strict=True)]
-    codes, distinct = pd.factorize(pd.Series(text, dtype="str"))
+    named_records = records[["system", "record_id"]].iloc[rows[named]]
+    codes, distinct = pd.factorize(named_records["system"] + ":" + named_records["record_id"])
     every = np.full(len(rows), -1, dtype=np.int64)
     every[named] = codes
     return pd.Categorical.from_codes(every, categories=distinct)

@@ -89,9 +89,9 @@ def join_per_person(person: pd.Series, texts: pd.Series, n_people: int, sep: str
     """Each person's texts in alphabetical order joined by ``sep``; "" for a person with none
     (``person``: row in people per text)."""
     per_person: dict[int, list[str]] = {}
-    for row, text in zip(person.tolist(), texts.tolist(), strict=True):
-        if given(text):
-            per_person.setdefault(row, []).append(text)
+    written = texts.notna().to_numpy()
+    for row, text in zip(person[written].tolist(), texts[written].tolist(), strict=True):
+        per_person.setdefault(row, []).append(text)
     joined = [sep.join(sorted(per_person.get(row, []))) for row in range(n_people)]
     return pd.Series(joined, dtype="str")
 
