@@ -106,9 +106,9 @@ def _keys(values: pd.Series, normalise: Normaliser) -> pd.Series:
 
 def _holders(values: pd.Series, normalise: Normaliser) -> pd.DataFrame:
     """Per distinct key: how many people hold it, the first of them, and all of them when
-    there are several (a person listed twice under one key is one candidate)."""
+    there are several (each roster row is one person with one key per step)."""
     held = pd.DataFrame({"key": _keys(values, normalise), "person": np.arange(len(values))})
-    held = held.dropna(subset=["key"]).drop_duplicates()
+    held = held.dropna(subset=["key"])
     by_key = held.groupby("key", sort=False)["person"]
     out = pd.DataFrame({"count": by_key.size(), "person": by_key.min()})
     shared = held[held.duplicated("key", keep=False)]

@@ -60,7 +60,7 @@ UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DRAFT, IMPLAUSIBLE, DUPLICATE, COUNTED =
 
 def describe(activities: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """``activities`` with ``title_key``, ``course`` (the Courses-sheet row it names, -1:
-    none), ``category_key`` and ``structured`` resolved."""
+    none), ``category_key``, ``structured`` resolved, and ``draft`` (not published yet)."""
     activities = activities.assign(title_key=normalised_keys(activities["title"], normalise_titles))
     course = catalogue.course_named(activities)
     courses = catalogue.courses
@@ -75,6 +75,7 @@ def describe(activities: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
         course=course,
         category_key=category_key,
         structured=structured.fillna(False).astype(bool),
+        draft=is_draft(activities["state"]),
     )
 
 
@@ -92,7 +93,7 @@ def dispose(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
             activities["person"].to_numpy() < 0,
             ~in_period(local_date, rules),
             (local_date > as_datetime(rules.as_of)).to_numpy(),
-            is_draft(activities["state"]),
+            activities["draft"].to_numpy(),
             ~plausible(activities["minutes"], rules),
         ],
         [UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DRAFT, IMPLAUSIBLE],

@@ -21,7 +21,7 @@ import pandas as pd
 from reconcile.engine import exceptions
 from reconcile.engine.period import in_period
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import is_draft, whole_minutes
+from reconcile.engine.text import whole_minutes
 
 PLATFORM_NAMES = {"thrive": "Thrive", "brightspace": "Brightspace", "coursepath": "Coursepath"}
 
@@ -52,7 +52,7 @@ def reported(platform_totals: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFra
 def detail(activities: pd.DataFrame, rules: Rules) -> pd.Series:
     """Minutes of each account's published records with local dates in the period, by
     account (row in accounts)."""
-    published = in_period(activities["local_date"], rules) & ~is_draft(activities["state"])
+    published = in_period(activities["local_date"], rules) & ~activities["draft"].to_numpy()
     records = activities.loc[
         published & (activities["account"] >= 0).to_numpy(), ["account", "minutes"]
     ]
