@@ -35,11 +35,13 @@ demo: system-libs $(VENV)/.installed
 test: system-libs $(VENV)/.installed-test
 	$(BIN)/ruff check reconcile tests bench
 	$(BIN)/ruff format --check reconcile tests bench
+	$(BIN)/mypy reconcile
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check reconcile tests bench
 	$(BIN)/ruff format --check reconcile tests bench
+	$(BIN)/mypy reconcile
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format reconcile tests bench

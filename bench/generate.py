@@ -2,8 +2,8 @@
 
 Run from the repository root:
 
-    /work/venv/bin/python bench/generate.py            # 10k and 100k people
-    /work/venv/bin/python bench/generate.py 10000      # one size
+    .venv/bin/python bench/generate.py            # 10k and 100k people
+    .venv/bin/python bench/generate.py 10000      # one size
 
 Each measurement runs in a fresh child process, so its peak memory (``ru_maxrss``) is its own.
 For each size the script prints generate()'s wall time and peak RSS, and the same for a

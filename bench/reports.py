@@ -1,7 +1,7 @@
 """The reports benchmark of issue 6: workbook, organisation PDF and manager statements.
 
-    /work/venv/bin/python bench/reports.py                       # 100,000 people, 1,000 statements
-    /work/venv/bin/python bench/reports.py --people 20000 --statements 400   # a quicker look
+    .venv/bin/python bench/reports.py                       # 100,000 people, 1,000 statements
+    .venv/bin/python bench/reports.py --people 20000 --statements 400   # a quicker look
 
 Every figure is printed beside a baseline measured in the same run, because the machine is
 shared and absolute seconds move with its load (the load average is printed too):

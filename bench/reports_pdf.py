@@ -1,6 +1,6 @@
 """Benchmark the PDF half of bench/reports.py: organisation report and manager statements.
 
-    /work/venv/bin/python bench/reports_pdf.py [--statements 1000] [--people 5000]
+    .venv/bin/python bench/reports_pdf.py [--statements 1000] [--people 5000]
 
 Prints ratios against a plain single-process WeasyPrint render of a one-page table measured
 in the same run (the baseline), never absolute pass/fail. Each measured job runs in a fresh

@@ -1,7 +1,7 @@
 """Benchmark compliance.xlsx against XlsxWriter writing the same cells with no styling.
 
-    /work/venv/bin/python bench/reports_xlsx.py                  # 100,000 people, 2M activities
-    /work/venv/bin/python bench/reports_xlsx.py --people 10000   # a quick look
+    .venv/bin/python bench/reports_xlsx.py                  # 100,000 people, 2M activities
+    .venv/bin/python bench/reports_xlsx.py --people 10000   # a quick look
 
 The Result comes from the engine on bench/engine.py's synthetic organisation (20 activities
 and 5 completions per person), built once and not timed. Each writer then runs in its own

@@ -28,7 +28,6 @@ from reconcile.engine import Result, Rules, reconcile, summary
 from reconcile.engine.changes import Changes, compare, summary_changes
 from reconcile.errors import ConfigError, InputError
 from reconcile.files import write_text_atomic
-from reconcile.memory import keep_freed_memory
 from reconcile.progress import NullProgress, Progress
 from reconcile.render import write_report_pdf, write_statements, write_workbook
 from reconcile.render.statement_files import RECORD_FILE as STATEMENT_RECORD
@@ -277,7 +276,6 @@ def _reconcile_snapshot(
     from reconcile.inputs import read_inputs
     from reconcile.snapshot import read_snapshot
 
-    keep_freed_memory()  # the pull is over: from here on, reuse freed memory (memory.py)
     with timed("read"):
         tables, manifest = read_snapshot(snapshot)
         if inputs is None:

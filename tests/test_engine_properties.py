@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from concurrent.futures import Future
 
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconcile.engine import CanonicalTables, Rules, core, reconcile
-from reconcile.engine.text import encoding_memo
+from reconcile.engine import CanonicalTables, Rules, reconcile
 
 RULES = Rules(dt.date(2026, 1, 1), dt.date(2026, 12, 31), dt.date(2026, 9, 30), "Europe/London")
 SETTINGS = settings(
@@ -230,26 +227,3 @@ def test_an_out_of_period_record_changes_nothing_counted(frames, days_before, ti
     assert got.pop("OUT") in ("out_of_period", "unmatched")
     assert got == _dispositions(base)
     assert np.array_equal(base.people["counted"], after.people["counted"])
-
-
-class _InOrder:
-    """Stands in for the engine's second thread: runs each task at once, in this thread."""
-
-    def submit(self, fn, *args, **kwargs):
-        done = Future()
-        done.set_result(fn(*args, **kwargs))
-        return done
-
-
-@SETTINGS
-@given(datasets())
-def test_two_threads_give_the_result_of_one(frames):
-    """The stages run side by side give exactly what they give one after another."""
-    tables = CanonicalTables.build(**frames)
-    threaded = reconcile(tables, RULES)
-    with encoding_memo():
-        in_order = core._reconcile(tables, RULES, _InOrder())
-    for field in dataclasses.fields(threaded):
-        got, expected = getattr(threaded, field.name), getattr(in_order, field.name)
-        if isinstance(got, pd.DataFrame):
-            pd.testing.assert_frame_equal(got, expected, check_exact=True)

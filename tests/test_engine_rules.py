@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 
 import pandas as pd
 import pytest
@@ -836,9 +835,8 @@ def test_a_lost_record_fails_the_run_loudly():
         )
 
 
-def test_a_failure_on_the_second_thread_reaches_the_caller_and_no_thread_stays(monkeypatch):
-    """Control totals run on the engine's second thread: their IntegrityError is raised by
-    reconcile() itself, and the thread is gone when it returns."""
+def test_a_control_totals_failure_reaches_the_caller(monkeypatch):
+    """An imbalance found by the control totals is raised by reconcile() itself."""
 
     from reconcile.engine import control
 
@@ -849,4 +847,3 @@ def test_a_failure_on_the_second_thread_reaches_the_caller_and_no_thread_stays(m
     tables = CanonicalTables.build(people=pd.DataFrame([person()]))
     with pytest.raises(IntegrityError, match=r"bug in reconcile \(test\)"):
         reconcile(tables, rules())
-    assert not [t for t in threading.enumerate() if t.name.startswith("reconcile-engine")]

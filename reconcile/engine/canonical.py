@@ -25,7 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype
 
 from reconcile.errors import IntegrityError
 
@@ -40,6 +42,10 @@ UTC = "utc"
 #: Systems in the order that decides ties (the first counts when duplicates tie on date).
 SYSTEM_ORDER: tuple[str, ...] = ("thrive", "brightspace", "coursepath", "spreadsheet")
 PLATFORMS: tuple[str, ...] = ("thrive", "brightspace", "coursepath")
+
+
+#: What a column's ``dtype`` is: numpy's or a pandas extension dtype.
+DtypeObj = np.dtype | ExtensionDtype
 
 
 @dataclass(frozen=True)
@@ -110,12 +116,17 @@ REQUIREMENTS = _cols(
     source_table=Column(TEXT),
 )
 
+#: What names a record: its system, its id there, and the account it belongs to.
+_RECORD = {
+    "system": Column(TEXT, doc='"thrive", "brightspace", "coursepath" or "spreadsheet"'),
+    "record_id": Column(TEXT, doc="the record's id in its system"),
+    "account_id": Column(TEXT, doc="a platform account; in a CPD log, the employee id or e-mail"),
+}
+
 #: Logged CPD: Thrive CPD entries, Brightspace records, spreadsheet CPD logs (system
 #: ``spreadsheet``, ``account_id`` = the row's employee_id, else its email).
 ACTIVITIES = _cols(
-    system=Column(TEXT),
-    record_id=Column(TEXT),
-    account_id=Column(TEXT),
+    **_RECORD,
     title=Column(TEXT),
     category=Column(TEXT, False),
     structured=Column(MAYBE, False, "NA = not said: Courses sheet, then Categories sheet decide"),
@@ -129,9 +140,7 @@ ACTIVITIES = _cols(
 
 #: Course completions: Thrive learning completions, Coursepath course-member results.
 COMPLETIONS = _cols(
-    system=Column(TEXT),
-    record_id=Column(TEXT),
-    account_id=Column(TEXT),
+    **_RECORD,
     course_id=Column(TEXT),
     title=Column(TEXT, False, "NaN: the catalogue's title"),
     completed_at=Column(UTC),
@@ -146,21 +155,21 @@ COMPLETIONS = _cols(
 CATALOGUE = _cols(
     system=Column(TEXT),
     course_id=Column(TEXT),
-    title=Column(TEXT, False),
-    cpd_minutes=Column(MINUTES, False),
-    category=Column(TEXT, False),
-    structured=Column(MAYBE, False),
-    thrive_content_id=Column(TEXT, False),
+    title=Column(TEXT, False, "an activity with this title (normalised) names the course"),
+    cpd_minutes=Column(MINUTES, False, "Courses sheet's CPD minutes; a Thrive content's duration"),
+    category=Column(TEXT, False, "a category name, as on the Categories sheet"),
+    structured=Column(MAYBE, False, "NA = not said: the Categories sheet decides"),
+    thrive_content_id=Column(TEXT, False, "the Thrive content a completion is written back to"),
     origin=Column(TEXT, doc='"policy" or "content"'),
     source_table=Column(TEXT),
 )
 
 #: The Categories policy sheet (and platform category lists, which carry no rules).
 CATEGORIES = _cols(
-    category=Column(TEXT),
+    category=Column(TEXT, doc="compared trimmed, case-folded, runs of spaces as one"),
     structured=Column(MAYBE, False),
-    min_minutes=Column(MINUTES, False),
-    max_minutes=Column(MINUTES, False),
+    min_minutes=Column(MINUTES, False, "a person who owes minutes must count this many here"),
+    max_minutes=Column(MINUTES, False, "minutes above this do not count"),
     source_table=Column(TEXT),
 )
 
@@ -236,7 +245,7 @@ def _default(col: Column, n: int) -> pd.Series:
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]")
     if col.dtype == UTC:
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
-    return pd.Series(float("nan"), index=range(n)).astype(col.dtype)
+    return pd.Series(float("nan"), index=range(n), dtype="str" if col.dtype == TEXT else "float64")
 
 
 def _cast(series: pd.Series, col: Column) -> pd.Series:
@@ -253,7 +262,7 @@ def _cast(series: pd.Series, col: Column) -> pd.Series:
         return pd.to_datetime(series, utc=True)
     if col.dtype == TEXT:
         return series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
-    return pd.to_numeric(series).astype(col.dtype)
+    return pd.to_numeric(series).astype("float64")  # MINUTES and NUMBER
 
 
 def conform(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -279,11 +288,11 @@ def conform(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
-def _is_text(dtype: object) -> bool:
+def _is_text(dtype: DtypeObj) -> bool:
     return isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype)
 
 
-def _dtype_ok(dtype: object, spec: Column) -> bool:
+def _dtype_ok(dtype: DtypeObj, spec: Column) -> bool:
     if spec.dtype == TEXT:
         return _is_text(dtype)
     if spec.dtype == DATE:

@@ -1,8 +1,16 @@
-"""Minutes that count, per person and category, after category caps; category minimums.
+"""Credit (§6.4-§6.7): the minutes that count, per person and category.
 
-Caps: minutes above a category's ``max_minutes`` do not count. Inside a capped category the
-structured minutes are kept first (a cap never turns structured credit into unstructured), so
-structured = min(structured, cap) and unstructured = min(unstructured, cap − structured kept).
+Counted minutes are the counted activities' and the credited completions' minutes, per person
+and category (categories compared by name, see catalogue.py).
+
+Caps: minutes above a category's ``max_minutes`` do not count. Within a capped category the
+structured minutes are kept first (structured = min(structured, cap), unstructured =
+min(unstructured, cap − structured kept)), so a cap never costs structured credit while
+unstructured minutes are there to drop.
+
+Minimums: a person who owes minutes (required > 0) meets each category's ``min_minutes`` with
+their capped minutes in it (the policy's number as written, not pro-rated). An unmet minimum
+blocks ``Compliant`` and is named in the Reason; minimums do not enter ``On track``.
 """
 
 from __future__ import annotations
@@ -10,106 +18,82 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from reconcile.engine.catalogue import Catalogue
+from reconcile.engine.text import join_per_person, on_shared_categories, whole_minutes
 
-def category_totals(items: pd.DataFrame, caps: np.ndarray) -> pd.DataFrame:
-    """Per (person, category): raw and capped structured / unstructured minutes.
 
-    ``items``: person, category (code, -1 = none), structured (bool), minutes.
-    ``caps``: max minutes per category code (NaN = no cap).
-    """
-    minutes = np.nan_to_num(items["minutes"].to_numpy(dtype="float64"), nan=0.0)
-    s_min = np.where(items["structured"].to_numpy(dtype=bool), minutes, 0.0)
-    per = _group_sums(items["person"].to_numpy(), items["category"].to_numpy(), minutes, s_min)
-    cat = per["category"].to_numpy()
-    cap = np.full(len(per), np.inf)
-    has = cat >= 0
-    if len(caps):
-        cap[has] = np.nan_to_num(caps[cat[has]], nan=np.inf)
-    structured = per["structured"].to_numpy()
-    unstructured = per["minutes"].to_numpy() - structured
-    s_kept = np.minimum(structured, cap)
-    u_kept = np.minimum(unstructured, np.maximum(cap - s_kept, 0))
-    per["counted"] = s_kept + u_kept
-    per["counted_structured"] = s_kept
+def per_category(
+    activities: pd.DataFrame, completions: pd.DataFrame, catalogue: Catalogue
+) -> pd.DataFrame:
+    """Per (person, category_key): ``minutes`` and ``structured_minutes`` earned, then
+    ``counted``, ``counted_structured`` and ``capped`` (minutes over the cap)."""
+    columns = ["person", "category_key", "structured"]
+    counted = activities.loc[
+        (activities["disposition"] == "counted").to_numpy(), [*columns, "minutes"]
+    ]
+    credited = completions.loc[
+        (completions["disposition"] == "credited").to_numpy(), [*columns, "cpd_minutes"]
+    ]
+    counted["category_key"], credited["category_key"] = on_shared_categories(
+        counted["category_key"], credited["category_key"]
+    )
+    earned = pd.concat(
+        [counted, credited.rename(columns={"cpd_minutes": "minutes"})], ignore_index=True
+    )
+    earned["structured_minutes"] = earned["minutes"].where(earned["structured"], 0.0)
+    per = earned.groupby(["person", "category_key"], dropna=False, observed=True)[
+        ["minutes", "structured_minutes"]
+    ].sum()
+    per = per.reset_index()
+    cap = per["category_key"].map(catalogue.categories["max_minutes"]).astype("float64")
+    cap = cap.fillna(np.inf)
+    structured = per["structured_minutes"].clip(upper=cap)
+    unstructured = (per["minutes"] - per["structured_minutes"]).clip(upper=(cap - structured))
+    per["counted"] = structured + unstructured.clip(lower=0)
+    per["counted_structured"] = structured
     per["capped"] = per["minutes"] - per["counted"]
     return per
 
 
-def _group_sums(
-    person: np.ndarray, category: np.ndarray, minutes: np.ndarray, structured: np.ndarray
-) -> pd.DataFrame:
-    """Sums per (person, category) present, sorted by person then category.
-
-    Why not groupby: with integer keys and a small category list, one ``bincount`` over a
-    dense (person × category) grid is several times faster than hashing two million pairs.
-    Falls back to a sort when the grid would be much larger than the data.
-    """
-    person = person.astype(np.int64, copy=False)
-    category = category.astype(np.int64, copy=False)
-    if not len(person):
-        return pd.DataFrame(
-            {
-                "person": person,
-                "category": category,
-                "minutes": minutes,
-                "structured": structured,
-            }
-        )
-    low = int(category.min())
-    width = int(category.max()) - low + 1
-    cells = (int(person.max()) + 1) * width
-    if person.min() >= 0 and cells <= 4 * len(person) + 1_000_000:
-        key = person * width + (category - low)
-        count = np.bincount(key, minlength=cells)
-        present = np.flatnonzero(count)
-        sums = np.bincount(key, weights=minutes, minlength=cells)[present]
-        s_sums = np.bincount(key, weights=structured, minlength=cells)[present]
-        group_person, group_category = present // width, present % width + low
-    else:
-        groups, inverse = np.unique(np.stack([person, category]), axis=1, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        sums = np.bincount(inverse, weights=minutes, minlength=groups.shape[1])
-        s_sums = np.bincount(inverse, weights=structured, minlength=groups.shape[1])
-        group_person, group_category = groups[0], groups[1]
-    return pd.DataFrame(
-        {
-            "person": group_person.astype(np.int64),
-            "category": group_category.astype(np.int64),
-            "minutes": sums,
-            "structured": s_sums,
-        }
+def person_totals(people: pd.DataFrame, per_category: pd.DataFrame) -> pd.DataFrame:
+    """``people`` with ``counted``, ``structured`` and ``capped`` minutes (0 for none)."""
+    sums = per_category.groupby("person")[["counted", "counted_structured", "capped"]].sum()
+    sums = sums.reindex(people.index, fill_value=0.0)
+    return people.assign(
+        counted=sums["counted"], structured=sums["counted_structured"], capped=sums["capped"]
     )
-
-
-def person_sums(per_category: pd.DataFrame, n_people: int) -> pd.DataFrame:
-    """Counted, structured and capped-away minutes per person (zeros for no records)."""
-    out = pd.DataFrame(
-        0.0, index=pd.RangeIndex(n_people), columns=["counted", "structured", "capped"]
-    )
-    if len(per_category):
-        sums = per_category.groupby("person")[["counted", "counted_structured", "capped"]].sum()
-        sums.columns = ["counted", "structured", "capped"]
-        out.loc[sums.index, :] = sums.to_numpy()
-    return out
 
 
 def unmet_minimums(
-    per_category: pd.DataFrame, minimums: pd.Series, people: np.ndarray
+    people: pd.DataFrame, per_category: pd.DataFrame, catalogue: Catalogue
 ) -> pd.DataFrame:
-    """(person, category, counted, minimum) for every minimum a person has not met.
-
-    ``minimums``: min_minutes indexed by category code. ``people``: rows the minimums apply to.
-    """
-    if not len(minimums) or not len(people):
-        return pd.DataFrame({"person": [], "category": [], "counted": [], "minimum": []})
+    """(person, category_key, counted, minimum) for every category minimum a person who owes
+    minutes has not met."""
+    minimums = catalogue.categories["min_minutes"].dropna()
+    owing = people.index[(people["required"] > 0).to_numpy()]
+    every = pd.MultiIndex.from_product([owing, minimums.index], names=["person", "category_key"])
+    have = per_category.set_index(["person", "category_key"])["counted"]
     grid = pd.DataFrame(
         {
-            "person": np.repeat(people, len(minimums)),
-            "category": np.tile(minimums.index.to_numpy(), len(people)),
-            "minimum": np.tile(minimums.to_numpy(), len(people)),
-        }
-    )
-    have = per_category[["person", "category", "counted"]]
-    grid = grid.merge(have, on=["person", "category"], how="left")
-    grid["counted"] = grid["counted"].fillna(0.0)
-    return grid[grid["counted"] < grid["minimum"]].reset_index(drop=True)
+            "counted": have.reindex(every, fill_value=0.0).to_numpy(),
+            "minimum": np.tile(minimums.to_numpy(), len(owing)),
+        },
+        index=every,
+    ).reset_index()
+    return grid[(grid["counted"] < grid["minimum"]).to_numpy()].reset_index(drop=True)
+
+
+def minimum_notes(unmet: pd.DataFrame, names: pd.Series, n_people: int) -> pd.Series:
+    """Per person, "category minimum not met: Ethics 30 of 60 min, Law 0 of 60 min" (the
+    categories in alphabetical order); "" when every minimum is met."""
+    notes = [
+        f"{name} {counted:,} of {minimum:,} min"
+        for name, counted, minimum in zip(
+            unmet["category_key"].map(names).tolist(),
+            whole_minutes(unmet["counted"]).tolist(),
+            whole_minutes(unmet["minimum"]).tolist(),
+            strict=True,
+        )
+    ]
+    joined = join_per_person(unmet["person"], pd.Series(notes, dtype="str"), n_people, ", ")
+    return ("category minimum not met: " + joined).where(joined != "", "")

@@ -1,4 +1,8 @@
-"""Exception rows (type, severity, person, system, record, minutes, detail) and severities.
+"""Exceptions (§6.7): one table of everything a reader must look at.
+
+Each stage writes its own exceptions (identity.py, ledger.py, completions.py, totals.py);
+this module holds their shape, their severities, the input issues' wording, and the order
+they are listed in: by severity, type, employee, system, record (missing last).
 
 Severity says what a reader must do: ``error`` — minutes are wrong or missing until someone
 fixes data; ``warning`` — counted, but worth a look; ``info`` — for the record.
@@ -6,14 +10,14 @@ fixes data; ``warning`` — counted, but worth a look; ``info`` — for the reco
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from reconcile.engine.text import round_half_up
+from reconcile.engine.text import given, whole_minutes
 
 SEVERITY = MappingProxyType(
     {
@@ -30,100 +34,100 @@ SEVERITY = MappingProxyType(
     }
 )
 TYPES = tuple(SEVERITY)
+SEVERITIES = ("error", "warning", "info")
 COLUMNS = ("type", "severity", "employee_id", "system", "record_id", "minutes", "detail")
-_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
 def rows(
     kind: str,
     *,
-    employee_id: pd.Series | np.ndarray | None,
-    system: pd.Series | np.ndarray | str | None,
-    record_id: pd.Series | np.ndarray | None,
-    minutes: pd.Series | np.ndarray | None,
-    detail: pd.Series | np.ndarray,
+    detail: Sequence[str] | pd.Series,
+    employee_id: Any = None,
+    system: Any = None,
+    record_id: Any = None,
+    minutes: Any = None,
 ) -> pd.DataFrame:
-    """A block of exceptions of one type; every argument aligned (or a scalar)."""
+    """Exceptions of one type, one per detail; the other columns aligned with it, a single
+    value for all, or None (blank). Minutes are whole (half up)."""
     n = len(detail)
 
-    def col(values, dtype="str"):
-        if values is None:
-            return pd.Series([np.nan] * n, dtype=dtype)
-        if isinstance(values, str):
-            return pd.Series([values] * n, dtype=dtype)
-        if isinstance(values, pd.Series | pd.Categorical):
-            return pd.Series(values).astype(dtype).reset_index(drop=True)
-        return pd.Series(np.asarray(values, dtype=object), dtype=dtype)
+    def text(values: Any) -> pd.Series:
+        if values is None or isinstance(values, str):
+            return pd.Series([values] * n, dtype="str")
+        if isinstance(values, pd.Series):
+            return values.astype("str").reset_index(drop=True)
+        return pd.Series(values, dtype="str")
 
-    mins = None if minutes is None else round_half_up(np.asarray(minutes, dtype="float64"))
+    whole = [pd.NA] * n if minutes is None else whole_minutes(np.asarray(minutes, dtype="float64"))
     return pd.DataFrame(
         {
-            "type": pd.Series([kind] * n, dtype="str"),
-            "severity": pd.Series([SEVERITY.get(kind, "warning")] * n, dtype="str"),
-            "employee_id": col(employee_id),
-            "system": col(system),
-            "record_id": col(record_id),
-            "minutes": pd.array(mins, dtype="Int64")
-            if mins is not None
-            else pd.array([pd.NA] * n, dtype="Int64"),
-            "detail": col(detail),
+            "type": text(kind),
+            "severity": text(SEVERITY.get(kind, "warning")),
+            "employee_id": text(employee_id),
+            "system": text(system),
+            "record_id": text(record_id),
+            "minutes": pd.array(whole, dtype="Int64"),
+            "detail": text(detail),
         }
     )
 
 
-def combine(blocks: list[pd.DataFrame]) -> pd.DataFrame:
-    """All exceptions, ordered by severity, type, person, system, record: deterministic."""
-    blocks = [b for b in blocks if len(b)]
-    if not blocks:
-        return rows(
-            "input_issue",
-            employee_id=None,
-            system=None,
-            record_id=None,
-            minutes=None,
-            detail=np.array([], dtype=object),
-        )
-    out = pd.concat(blocks, ignore_index=True)
-    order = np.lexsort(
-        [
-            _codes(out["record_id"]),
-            _codes(out["system"]),
-            _codes(out["employee_id"]),
-            _looked_up(out["type"], {t: i for i, t in enumerate(TYPES)}, len(TYPES)),
-            _looked_up(out["severity"], _SEVERITY_RANK, len(_SEVERITY_RANK)),
-        ]
+def disposed(ledger: pd.DataFrame, disposition: str, columns: list[str]) -> pd.DataFrame:
+    """The ``columns`` of a ledger's records with ``disposition``."""
+    return ledger.loc[(ledger["disposition"] == disposition).to_numpy(), columns]
+
+
+def of_records(
+    kind: str, records: pd.DataFrame, minutes: Any, detail: Sequence[str]
+) -> pd.DataFrame:
+    """One exception of ``kind`` per ledger record: its person, system and record id."""
+    return rows(
+        kind,
+        employee_id=records["employee_id"],
+        system=records["system"],
+        record_id=records["record_id"],
+        minutes=minutes,
+        detail=detail,
     )
-    return pd.DataFrame({c: _taken(out[c], order) for c in out.columns})
 
 
-def _taken(values: pd.Series, order: np.ndarray) -> pd.Series:
-    """values in ``order`` as a fresh positional Series.
-
-    Arrow strings are gathered from one contiguous array: after the concat of several blocks
-    the column is chunked, and Arrow's take over chunks is about three times slower.
-    """
-    arr = getattr(values.array, "_pa_array", None)
-    if isinstance(arr, pa.ChunkedArray) and values.dtype == "str":
-        return pd.Series(arr.combine_chunks().take(order), dtype=values.dtype)
-    return values.iloc[order].reset_index(drop=True)
-
-
-def _codes(values: pd.Series) -> np.ndarray:
-    """Sort rank of each value (missing last), cheaper than sorting strings row by row.
-
-    Arrow strings are ranked by Arrow itself (several times faster than a sorted factorize);
-    both orders are by code point, so the result is the same.
-    """
-    arr = getattr(values.array, "_pa_array", None)
-    if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        rank = pc.rank(arr, sort_keys="ascending", tiebreaker="dense")  # nulls last
-        return rank.to_numpy().astype(np.int64)
-    codes, _ = pd.factorize(values, sort=True)
-    return np.where(codes < 0, np.iinfo(np.int64).max, codes)
+def input_issues(issues: pd.DataFrame) -> pd.DataFrame:
+    """``input_issue`` per warning the spreadsheets raised ("file / sheet row 4 column
+    Email: problem; fix")."""
+    detail = [
+        _place(file, sheet, row, column) + f": {problem}" + (f"; {fix}" if given(fix) else "")
+        for file, sheet, row, column, problem, fix in zip(
+            issues["file"],
+            issues["sheet"],
+            issues["row"],
+            issues["column"],
+            issues["problem"],
+            issues["fix"],
+            strict=True,
+        )
+    ]
+    return rows(
+        "input_issue", employee_id=issues["employee_id"], system="spreadsheet", detail=detail
+    )
 
 
-def _looked_up(values: pd.Series, order: dict[str, int], missing: int) -> np.ndarray:
-    """order[value] per row (``missing`` for unknown values), looked up once per distinct value."""
-    codes, uniques = pd.factorize(values)
-    ranks = np.array([order.get(u, missing) for u in uniques] + [missing], dtype=np.int64)
-    return ranks[codes]
+def _place(file: str, sheet: Any, row: Any, column: Any) -> str:
+    where = str(file)
+    if given(sheet):
+        where += f" / {sheet}"
+    if given(row):
+        where += f" row {int(row)}"
+    if given(column):
+        where += f" column {column}"
+    return where
+
+
+def combine(blocks: list[pd.DataFrame]) -> pd.DataFrame:
+    """All exceptions in one frame, ordered by severity, type, person, system, record."""
+    listed = pd.concat([rows("input_issue", detail=[]), *blocks], ignore_index=True)
+    ranked = listed.assign(  # severities and types in the order of their lists
+        severity=pd.Categorical(listed["severity"], categories=SEVERITIES),
+        type=pd.Categorical(listed["type"], categories=TYPES),
+    )
+    order = ranked.sort_values(["severity", "type", "employee_id", "system", "record_id"]).index
+    return listed.loc[order].reset_index(drop=True)

@@ -1,262 +1,311 @@
-"""Rule 1: which roster person each platform account (and CPD-log row) belongs to.
+"""Stage 1, identity (§6.1): which roster person each platform account, and through it each
+record, belongs to.
 
-Precedence, first step with any candidate decides: the roster's explicit id column for that
-system → the platform's external reference equal to ``employee_id`` → normalised e-mail.
-One candidate is a match; two or more is ``ambiguous``; none is ``unmatched``. A name that
+Per account, the first step with any candidate decides: the roster's explicit id column for
+that system (``thrive_id``...) equal to the account id → the platform's external reference
+equal to ``employee_id`` → the e-mail, trimmed and case-folded. One candidate is a match; two
+or more is ``ambiguous``; none is ``unmatched``. Ids compare trimmed, case kept. A name that
 looks alike is only ever a *suggestion* in the exception's detail.
 
-How it stays fast: the roster side of every step is indexed once (:class:`Matcher`): each
-distinct normalised key gets its number of distinct people and its lowest person row. An
-account then costs one hash lookup per step, with no merge and no per-row Python; only the
-(rare) ambiguous keys carry a Python list of their candidates.
+A CPD-log row (``system="spreadsheet"``) names its person by employee id or e-mail: the same
+steps without the explicit-id step. A record naming an account the users list lacks belongs to
+nobody.
+
+Exceptions: ``unmatched_account`` (with the account's in-period minutes, which are not
+counted), ``ambiguous_match`` (listing the candidates), and one ``unmatched_account`` per
+account that only records name.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from reconcile.engine import exceptions
 from reconcile.engine.canonical import PLATFORMS
+from reconcile.engine.period import in_period
+from reconcile.engine.rules import Rules
 from reconcile.engine.text import (
-    casefold,
-    factorize,
+    Normaliser,
+    distinct_pairs,
+    given,
     normalise_emails,
     normalise_ids,
-    positions,
-    text_array,
 )
 
 MATCHED, UNMATCHED, AMBIGUOUS = "matched", "unmatched", "ambiguous"
 EXPLICIT, REFERENCE, EMAIL = "explicit id", "external reference", "email"
 #: Fuzzy suggestions are a courtesy: difflib compares each unmatched name with every roster
 #: name, so beyond this many comparisons only exact (normalised) names are suggested.
-_SUGGEST_BUDGET = 200_000
+SUGGESTION_BUDGET = 200_000
 
 
-@dataclass(frozen=True)
-class _Keys:
-    """The roster side of one identity step: distinct keys and who holds each."""
-
-    keys: pa.Array  #: distinct normalised keys
-    count: np.ndarray  #: distinct people per key
-    first: np.ndarray  #: lowest person row per key
-    several: dict[int, list[int]]  #: key position → sorted people rows, where count > 1
-
-    @classmethod
-    def build(cls, keys: pd.Series, person: np.ndarray, n_people: int) -> _Keys:
-        """``keys``: normalised key per roster row (NA = the person has none)."""
-        codes, uniques = factorize(keys)
-        held = codes >= 0
-        if held.sum() == len(uniques):  # every key held by one row: the usual roster
-            first = np.full(len(uniques), -1, dtype=np.int64)
-            first[codes[held]] = person[held]
-            count = np.ones(len(uniques), dtype=np.int64)
-            return cls(text_array(uniques), count, first, {})
-        # distinct (key, person) pairs, sorted by key then person: a person listed twice
-        # under one key is one candidate, and the first of each run is the lowest row
-        pairs = np.unique(codes[held] * np.int64(max(n_people, 1)) + person[held])
-        key_of, person_of = np.divmod(pairs, max(n_people, 1))
-        count = np.bincount(key_of, minlength=len(uniques))
-        first = np.full(len(uniques), -1, dtype=np.int64)
-        starts = np.flatnonzero(np.r_[True, key_of[1:] != key_of[:-1]]) if len(pairs) else pairs
-        first[key_of[starts]] = person_of[starts]
-        several: dict[int, list[int]] = {}
-        multi = count[key_of] > 1
-        if multi.any():
-            k, p = key_of[multi], person_of[multi]
-            cut = np.flatnonzero(k[1:] != k[:-1]) + 1
-            for key, people in zip(k[np.r_[0, cut]], np.split(p, cut), strict=True):
-                several[int(key)] = people.tolist()
-        return cls(text_array(uniques), count, first, several)
-
-    def find(self, keys: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per key: position in the index (-1 none), candidate count, lowest person row."""
-        at = positions(keys, self.keys)
-        found = at >= 0
-        safe = np.maximum(at, 0)
-        count = np.where(found, self.count[safe] if len(self.count) else 0, 0)
-        first = np.where(found, self.first[safe] if len(self.first) else -1, -1)
-        return at, count, first
-
-
-class Matcher:
-    """The roster indexed once for every identity step; resolves any number of accounts.
-
-    Built once per run: the same roster answers the platform accounts and the CPD-log rows
-    (which skip the explicit-id step).
-    """
+class Roster:
+    """The roster's side of each identity step: who holds each id, reference and e-mail."""
 
     def __init__(self, people: pd.DataFrame) -> None:
-        n = len(people)
-        person = np.arange(n, dtype=np.int64)
-        self.explicit = {
-            system: _Keys.build(_present(people[f"{system}_id"], normalise_ids), person, n)
-            for system in PLATFORMS
+        self.people = people
+        #: Employee ids as a categorical: cheap on millions of records, in roster order.
+        self.employee_ids = pd.CategoricalDtype(people["employee_id"])
+        self.explicit_ids = {
+            system: _holders(people[f"{system}_id"], normalise_ids) for system in PLATFORMS
         }
-        self.reference = _Keys.build(_present(people["employee_id"], normalise_ids), person, n)
-        self.email = _Keys.build(_present(people["email"], normalise_emails), person, n)
+        self.references = _holders(people["employee_id"], normalise_ids)
+        self.emails = _holders(people["email"], normalise_emails)
 
-    def resolve(self, accounts: pd.DataFrame, *, explicit: bool = True) -> pd.DataFrame:
-        """Match ``accounts`` (system, account_id, email, external_ref) to people.
-
-        Returns a frame aligned with ``accounts``: ``person`` (row in people, -1 for none),
-        ``match`` (matched / unmatched / ambiguous), ``rule`` (the step that decided) and
-        ``candidates`` (sorted people rows, only for ambiguous accounts).
-        """
+    def match(self, accounts: pd.DataFrame, *, explicit: bool = True) -> pd.DataFrame:
+        """``person`` (row in people, -1: none), ``match``, ``match_rule`` (the step that
+        decided, "" for none) and ``candidates`` (people rows, ambiguous accounts only), one
+        row per account."""
         n = len(accounts)
         person = np.full(n, -1, dtype=np.int64)
-        match = np.zeros(n, dtype=np.int8)  # positions in _MATCHES
-        rule = np.zeros(n, dtype=np.int8)  # positions in _RULES
+        match = np.full(n, UNMATCHED, dtype=object)
+        rule = np.full(n, "", dtype=object)
         candidates = np.full(n, None, dtype=object)
-        open_rows = np.ones(n, dtype=bool)
-        for step, index, step_rows, step_keys in self._steps(accounts, explicit):
-            keep = open_rows[step_rows] & step_keys.notna().to_numpy()
-            rows, keys = step_rows[keep], step_keys[keep]
-            if not len(rows):
-                continue
-            at, count, first = index.find(keys)
-            single, several = count == 1, count > 1
-            person[rows[single]] = first[single]
-            match[rows[single]] = _MATCHES.index(MATCHED)
-            match[rows[several]] = _MATCHES.index(AMBIGUOUS)
-            for row, key in zip(rows[several], at[several], strict=True):
-                candidates[row] = list(index.several[int(key)])
-            decided = rows[count >= 1]
-            rule[decided] = _RULES.index(step)
-            open_rows[decided] = False
+        undecided = np.ones(n, dtype=bool)
+        for step, holders, keys in self._steps(accounts, explicit):
+            asking = np.flatnonzero(undecided & keys.notna().to_numpy())
+            found = holders.reindex(keys.iloc[asking].to_numpy())
+            count = found["count"].fillna(0).to_numpy()
+            one, several = asking[count == 1], asking[count > 1]
+            person[one] = found["person"].to_numpy()[count == 1]
+            match[one], match[several] = MATCHED, AMBIGUOUS
+            candidates[several] = found["candidates"].to_numpy()[count > 1]
+            rule[one], rule[several] = step, step
+            undecided[one], undecided[several] = False, False
         return pd.DataFrame(
             {
                 "person": person,
-                "match": _labels(_MATCHES, match),
-                "rule": _labels(_RULES, rule),
+                "match": pd.Series(match, dtype="str"),
+                "match_rule": pd.Series(rule, dtype="str"),
                 "candidates": candidates,
             }
         )
 
-    def _steps(self, accounts: pd.DataFrame, explicit: bool):
-        """(step name, roster keys, account rows, their normalised keys), in precedence order.
-
-        The explicit-id step is split by system: an account only meets its own system's column.
-        """
-        # a roster without any explicit ids (the usual case) skips the step outright
-        if explicit and any(len(index.keys) for index in self.explicit.values()):
+    def _steps(
+        self, accounts: pd.DataFrame, explicit: bool
+    ) -> Iterator[tuple[str, pd.DataFrame, pd.Series]]:
+        """(step, the roster's holders, each account's key: missing where the step does not
+        apply), in precedence order. An account only meets its own system's id column."""
+        if explicit:
             ids = normalise_ids(accounts["account_id"])
-            for name, index in self.explicit.items():
-                same = (accounts["system"] == name).to_numpy(dtype=bool, na_value=False)
-                rows = np.flatnonzero(same)
-                yield EXPLICIT, index, rows, ids.iloc[rows].reset_index(drop=True)
-        every = np.arange(len(accounts))
-        yield REFERENCE, self.reference, every, normalise_ids(accounts["external_ref"])
-        yield EMAIL, self.email, every, normalise_emails(accounts["email"])
+            for system, holders in self.explicit_ids.items():
+                if len(holders):  # most rosters have no explicit id column
+                    yield EXPLICIT, holders, ids.where((accounts["system"] == system).to_numpy())
+        yield REFERENCE, self.references, _keys(accounts["external_ref"], normalise_ids)
+        yield EMAIL, self.emails, _keys(accounts["email"], normalise_emails)
 
 
-_MATCHES = (UNMATCHED, MATCHED, AMBIGUOUS)
-_RULES = ("", EXPLICIT, REFERENCE, EMAIL)
+def _keys(values: pd.Series, normalise: Normaliser) -> pd.Series:
+    """Normalised keys; a missing value stays missing (an empty one is still a key)."""
+    return normalise(values).where(values.notna().to_numpy()).reset_index(drop=True)
 
 
-def _labels(names: tuple[str, ...], codes: np.ndarray) -> pd.Series:
-    """Text column from small codes, taken in Arrow (no Python string per row)."""
-    taken = pa.array(names, type=pa.large_string()).take(pa.array(codes))
-    return pd.Series(pd.array(taken, dtype="str"))
+def _holders(values: pd.Series, normalise: Normaliser) -> pd.DataFrame:
+    """Per distinct key: how many people hold it, the first of them, and all of them when
+    there are several (each roster row is one person with one key per step)."""
+    held = pd.DataFrame({"key": _keys(values, normalise), "person": np.arange(len(values))})
+    held = held.dropna(subset=["key"])
+    by_key = held.groupby("key", sort=False)["person"]
+    out = pd.DataFrame({"count": by_key.size(), "person": by_key.min()})
+    shared = held[held.duplicated("key", keep=False)]
+    out["candidates"] = shared.groupby("key", sort=False)["person"].agg(list)  # rows ascending
+    return out
 
 
-def _present(values: pd.Series, normalise) -> pd.Series:
-    """Normalised keys; a missing raw value stays missing (an empty one is still a key)."""
-    return normalise(values).where(values.notna().to_numpy())
+def match_accounts(roster: Roster, accounts: pd.DataFrame) -> pd.DataFrame:
+    """``accounts`` with ``person``, ``employee_id``, ``match``, ``match_rule`` and
+    ``candidates`` (see :meth:`Roster.match`)."""
+    matched = accounts.reset_index(drop=True).join(roster.match(accounts))
+    employee_id = pd.Categorical.from_codes(matched["person"], dtype=roster.employee_ids)
+    return matched.assign(employee_id=employee_id)
 
 
-def resolve(
+class Owners:
+    """Which listed account, and through it which person, each record names."""
+
+    def __init__(self, roster: Roster, accounts: pd.DataFrame) -> None:
+        self.roster = roster
+        self.person = np.append(accounts["person"].to_numpy(dtype=np.int64), -1)
+        listed = pd.DataFrame(
+            {
+                "system": accounts["system"],
+                "key": normalise_ids(accounts["account_id"]),
+                "account": np.arange(len(accounts)),
+            }
+        )
+        # two accounts whose ids differ only in spaces: the first one listed decides
+        self.listed = listed.dropna(subset=["key"]).drop_duplicates(["system", "key"])
+
+    def attach(self, records: pd.DataFrame) -> pd.DataFrame:
+        """``records`` with the ``account`` they name (row in accounts, -1: not listed), its
+        ``person`` (row in people, -1: nobody) and their ``employee_id``."""
+        owner = self.of(records)
+        return records.reset_index(drop=True).assign(
+            account=owner["account"].to_numpy(),
+            person=owner["person"].to_numpy(),
+            employee_id=pd.Categorical.from_codes(owner["person"], dtype=self.roster.employee_ids),
+        )
+
+    def of(self, records: pd.DataFrame) -> pd.DataFrame:
+        """Per record: ``account`` (its row in the accounts table, -1: not listed) and
+        ``person`` (-1: nobody). Worked out once per distinct (system, account id): millions
+        of records name a few hundred thousand accounts."""
+        pair, named = distinct_pairs(records["system"], records["account_id"])
+        named["key"] = normalise_ids(named["account_id"])
+        listed = named.merge(self.listed, on=["system", "key"], how="left")["account"]
+        account = listed.fillna(-1).to_numpy(dtype=np.int64)
+        person = self.person[account]  # the extra last slot: -1 for an account not listed
+        from_log = (named["system"] == "spreadsheet").to_numpy()
+        person[from_log] = self._log_people(named.loc[from_log, "key"])
+        return pd.DataFrame({"account": account[pair], "person": person[pair]})
+
+    def _log_people(self, ids: pd.Series) -> np.ndarray:
+        """CPD-log rows name a person by employee id or e-mail (no explicit-id step)."""
+        named = pd.DataFrame({"account_id": ids, "email": ids, "external_ref": ids})
+        return self.roster.match(named.assign(system="spreadsheet"), explicit=False)[
+            "person"
+        ].to_numpy()
+
+
+# ------------------------------------------------------------------------------ exceptions
+
+
+def unmatched_accounts(
     people: pd.DataFrame,
     accounts: pd.DataFrame,
-    *,
-    explicit: bool = True,
+    activities: pd.DataFrame,
+    completions: pd.DataFrame,
+    rules: Rules,
 ) -> pd.DataFrame:
-    """One-off :meth:`Matcher.resolve` (indexes the roster for this call only)."""
-    return Matcher(people).resolve(accounts, explicit=explicit)
+    """``unmatched_account`` per listed account matching nobody: its in-period minutes are
+    shown (not counted) with a "did you mean" hint, and what to fix."""
+    unmatched = accounts[(accounts["match"] == UNMATCHED).to_numpy()]
+    earned = _minutes_per_account(activities, completions, rules)
+    minutes = earned.reindex(unmatched.index, fill_value=0.0)
+    who = unmatched["email"].fillna(unmatched["name"]).fillna("no e-mail")
+    hints = suggest_names(people, unmatched["name"])
+    detail = [
+        f"account {ident} matches no roster person (no id, reference or e-mail match); "
+        f"its {spent:,.0f} min in the period are not counted"
+        + (f"; did you mean {hint}?" if given(hint) else "")
+        + "; add the account id to the roster or fix the e-mail"
+        for ident, spent, hint in zip(who.tolist(), minutes.tolist(), hints.tolist(), strict=True)
+    ]
+    return exceptions.rows(
+        "unmatched_account",
+        system=unmatched["system"],
+        record_id=unmatched["account_id"],
+        minutes=minutes,
+        detail=detail,
+    )
 
 
-def account_keys(
-    accounts: pd.DataFrame, person: np.ndarray
-) -> dict[str, tuple[pd.Index, np.ndarray]]:
-    """Per system: the distinct normalised account ids and the person row each resolved to.
+def ambiguous_matches(people: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """``ambiguous_match`` per account that several roster people could be."""
+    ambiguous = accounts[(accounts["match"] == AMBIGUOUS).to_numpy()]
+    employee_id = people["employee_id"].to_numpy(dtype=object)
+    detail = [
+        f"account matches several roster people by {rule}: "
+        + ", ".join(str(employee_id[row]) for row in candidates)
+        + "; keep the id on one roster row only"
+        for rule, candidates in zip(
+            ambiguous["match_rule"].tolist(), ambiguous["candidates"].tolist(), strict=True
+        )
+    ]
+    return exceptions.rows(
+        "ambiguous_match",
+        system=ambiguous["system"],
+        record_id=ambiguous["account_id"],
+        detail=detail,
+    )
 
-    The first account wins when two normalise to the same id. Lets every table that names an
-    account (activities, completions, memberships, totals) find its person by hash lookup.
-    """
-    ids = normalise_ids(accounts["account_id"])
-    codes, systems = factorize(accounts["system"])
-    out = {}
-    for code, system in enumerate(systems):
-        rows = np.flatnonzero(codes == code)
-        keys = ids.iloc[rows]
-        first = ~keys.duplicated(keep="first").to_numpy()
-        out[system] = (text_array(keys[first]), person[rows[first]])
-    return out
+
+def unlisted_accounts(activities: pd.DataFrame, completions: pd.DataFrame) -> pd.DataFrame:
+    """One ``unmatched_account`` per account that records name but the users list lacks (or
+    per person a CPD log names who is not on the roster), with its records' minutes."""
+    unowned = pd.concat(
+        [_unmatched_records(activities, "minutes"), _unmatched_records(completions, "cpd_minutes")]
+    )
+    unowned = unowned[(unowned["account"] < 0).to_numpy()]
+    per_account = unowned.groupby(["system", "account_id"], sort=True)["minutes"].agg(
+        ["sum", "size"]
+    )
+    per_account = per_account.reset_index()
+    detail = [
+        (
+            f"CPD log names {account}, who is not on the roster; "
+            "fix the employee id or e-mail in the log"
+            if system == "spreadsheet"
+            else f"records name account {account}, which is not in the platform's user list; "
+            "check the account or pull again"
+        )
+        + f"; {size} record(s) not counted"
+        for system, account, size in zip(
+            per_account["system"].tolist(),
+            per_account["account_id"].tolist(),
+            per_account["size"].tolist(),
+            strict=True,
+        )
+    ]
+    return exceptions.rows(
+        "unmatched_account",
+        system=per_account["system"],
+        record_id=per_account["account_id"],
+        minutes=per_account["sum"],
+        detail=detail,
+    )
 
 
-def find_accounts(
-    by_system: dict[str, tuple[pa.Array, np.ndarray]], system: pd.Series, key: pd.Series
-) -> np.ndarray:
-    """Person row per (system, normalised account id) pair; -1 for an account not listed."""
-    out = np.full(len(key), -1, dtype=np.int64)
-    for name, (keys, person) in by_system.items():
-        rows = np.flatnonzero((system == name).to_numpy(dtype=bool, na_value=False))
-        if not len(rows) or not len(keys):
-            continue
-        at = positions(key.iloc[rows], keys)
-        out[rows] = np.where(at >= 0, person[np.maximum(at, 0)], -1)
-    return out
+def _unmatched_records(ledger: pd.DataFrame, minutes: str) -> pd.DataFrame:
+    """system, account_id, account (-1: not listed), local_date and minutes (none or
+    negative: 0) of a ledger's records that belong to nobody."""
+    columns = ["system", "account_id", "account", "local_date", minutes]
+    unmatched = exceptions.disposed(ledger, UNMATCHED, columns)
+    return unmatched.rename(columns={minutes: "minutes"}).assign(
+        minutes=lambda records: records["minutes"].clip(lower=0).fillna(0.0)
+    )
+
+
+def _minutes_per_account(
+    activities: pd.DataFrame, completions: pd.DataFrame, rules: Rules
+) -> pd.Series:
+    """Minutes an unmatched account would have earned in the period, by account (row in
+    accounts): its logged activities' minutes and its passed completions' CPD value. A
+    Coursepath account only has completions: leaving them out would show 0 min for an account
+    that really holds hours."""
+    passed = completions[completions["passed"].to_numpy(dtype=bool)]
+    earned = pd.concat(
+        [_unmatched_records(activities, "minutes"), _unmatched_records(passed, "cpd_minutes")]
+    )
+    earned = earned[in_period(earned["local_date"], rules) & (earned["account"] >= 0).to_numpy()]
+    return earned.groupby("account")["minutes"].sum()
 
 
 def suggest_names(people: pd.DataFrame, names: pd.Series) -> pd.Series:
-    """A "did you mean" hint per name: exact normalised name first, then close spelling.
-
-    Only for the few unmatched accounts; never used to make a match. When two roster people
-    share a normalised name, the later one is named.
-    """
-    roster = _fold_name(people["name"])
+    """A "did you mean" hint per name: the roster person with the same name (case and
+    spacing ignored), else one spelled closely (difflib ≥ 0.85). Only for the few unmatched
+    accounts; never used to make a match. Of two roster people with one name, the later."""
+    roster = _folded_names(people["name"]).reset_index(drop=True)
     label = people["name"].astype("str") + " (" + people["employee_id"].astype("str") + ")"
-    named = roster.notna().to_numpy()
-    roster, label = roster[named], label[named]
-    last = ~roster.duplicated(keep="last").to_numpy()
-    by_name = pd.Series(label.to_numpy()[last], index=pd.Index(roster.to_numpy()[last]))
-    wanted = _fold_name(names)
-    out = wanted.map(by_name)
-    missing = np.flatnonzero(out.isna().to_numpy() & wanted.notna().to_numpy())
-    if len(missing) > 0 and len(missing) * len(by_name) <= _SUGGEST_BUDGET:
-        # first-seen order of the distinct roster names, as difflib has always been given
-        vocabulary = roster[~roster.duplicated(keep="first").to_numpy()].tolist()
-        for i in missing:
+    by_name = pd.Series(label.to_numpy(), index=roster.to_numpy())[roster.notna().to_numpy()]
+    by_name = by_name[~by_name.index.duplicated(keep="last")]
+    wanted = _folded_names(names).reset_index(drop=True)
+    hints = wanted.map(by_name)
+    missing = np.flatnonzero(hints.isna().to_numpy() & wanted.notna().to_numpy())
+    if 0 < len(missing) * len(by_name) <= SUGGESTION_BUDGET:
+        vocabulary = roster.dropna().drop_duplicates().tolist()
+        for i in missing.tolist():
             near = difflib.get_close_matches(wanted.iloc[i], vocabulary, n=1, cutoff=0.85)
             if near:
-                out.iloc[i] = by_name[near[0]]
-    return out
+                hints.iloc[i] = by_name[near[0]]
+    return hints
 
 
-#: Characters Python's ``\s`` / ``str.strip`` treat as space in ASCII text, other than " ".
-_ODD_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f]|  |^ | $"
-
-
-def _fold_name(names: pd.Series) -> pd.Series:
-    """Case-folded, runs of white space as one space, trimmed.
-
-    The regular expression runs in Python per value, so it is applied only to names that
-    need it: an ASCII name with single inner spaces and nothing to trim is already folded
-    once case-folded.
-    """
-    folded = casefold(names.astype("str"))
-    arr = getattr(folded.array, "_pa_array", None)
-    if arr is None:
-        return folded.str.replace(r"\s+", " ", regex=True).str.strip()
-    odd = pc.or_(pc.invert(pc.string_is_ascii(arr)), pc.match_substring_regex(arr, _ODD_SPACE))
-    odd = pc.fill_null(odd, False).to_numpy(zero_copy_only=False)
-    if odd.any():
-        fixed = folded[odd].str.replace(r"\s+", " ", regex=True).str.strip()
-        folded = folded.copy()
-        folded[odd] = fixed
-    return folded
+def _folded_names(names: pd.Series) -> pd.Series:
+    """Case-folded, runs of white space as one space, trimmed."""
+    folded = names.astype("str").str.casefold().str.replace(r"\s+", " ", regex=True)
+    return folded.str.strip()

@@ -1,8 +1,28 @@
-"""Rule 4: one disposition per activity, duplicates within and across systems.
+"""Stage 4, ledger (§6.4): one disposition per activity.
 
-Precedence (first that applies wins): unmatched, out_of_period, future_dated, draft,
-implausible, duplicate, counted. Duplicates are looked for only among records that reached
-that step, so a draft never makes a published record a duplicate.
+The first that applies wins: ``unmatched`` (no person, or an ambiguous account) →
+``out_of_period`` (or no date) → ``future_dated`` (local date after as_of) → ``draft`` →
+``implausible`` (minutes missing, ≤ 0 or > max_activity_minutes) → ``duplicate`` →
+``counted``. Employment dates change the requirement, never whether an activity counts.
+
+Duplicates are looked for only among the records that reached that step, so a draft never
+makes a published record a duplicate. A group is the same person, the same normalised title
+and the same minutes, in any system. Within a group records are taken by local date, then
+instant, then system (platform records before hand-typed ones, ``SYSTEM_ORDER``), then record
+id: the first counts, and a later record is a duplicate when its date is within
+``duplicate_window_days`` of the *last record that counted* (so a weekly meeting of the same
+length is not collapsed into one).
+
+Each activity is also described: the catalogue course it names (by course_id, else by
+title), its category (its own, else its course's) and whether it is structured (its own flag
+→ its course's → its category's → no).
+
+Pending minutes are those of drafts that would count once approved (over 0 and at most
+``max_activity_minutes``): a draft of -15 or 2,000 minutes is still a ``draft``, but it is not
+shown as minutes on their way.
+
+Exceptions: ``duplicate_activity`` (naming the record it repeats), ``implausible_minutes``,
+``future_dated``.
 """
 
 from __future__ import annotations
@@ -10,10 +30,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from reconcile.engine import exceptions
 from reconcile.engine.canonical import SYSTEM_ORDER
-from reconcile.engine.period import DAY, as_datetime
+from reconcile.engine.catalogue import Catalogue, display_categories
+from reconcile.engine.period import as_datetime, in_period
 from reconcile.engine.rules import Rules
-from reconcile.engine.text import factorize, is_draft
+from reconcile.engine.text import (
+    first_known,
+    is_draft,
+    iso_days,
+    normalise_names,
+    normalise_titles,
+    normalised_keys,
+)
 
 DISPOSITIONS = (
     "unmatched",
@@ -24,212 +53,185 @@ DISPOSITIONS = (
     "duplicate",
     "counted",
 )
-UNMATCHED, OUT, FUTURE, DRAFT, IMPLAUSIBLE, DUPLICATE, COUNTED = range(7)
-_OPEN = -1
+#: A disposition column: few labels, millions of records.
+DISPOSITION = pd.CategoricalDtype(list(DISPOSITIONS))
+UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DRAFT, IMPLAUSIBLE, DUPLICATE, COUNTED = range(7)
 
 
-def system_rank(systems: pd.Series) -> np.ndarray:
-    """Tie order of systems: platforms before spreadsheets (see docs/engine.md)."""
-    codes, uniques = factorize(systems)
-    ranks = {name: i for i, name in enumerate(SYSTEM_ORDER)}
-    of_unique = np.array([ranks.get(u, len(ranks)) for u in uniques] + [len(ranks)])
-    return of_unique[codes]
-
-
-def dispositions(
-    person: np.ndarray,
-    local_date: pd.Series,
-    state: pd.Series,
-    minutes: pd.Series,
-    rules: Rules,
-) -> np.ndarray:
-    """Disposition codes before duplicates (``_OPEN`` = still a candidate)."""
-    code = np.full(len(person), _OPEN, dtype=np.int8)
-    date = local_date.to_numpy()
-    start, end = as_datetime(rules.period_start), as_datetime(rules.period_end)
-    as_of = as_datetime(rules.as_of)
-    mins = minutes.to_numpy(dtype="float64")
-    checks = (
-        (UNMATCHED, person < 0),
-        (OUT, np.isnat(date) | (date < start) | (date > end)),
-        (FUTURE, date > as_of),
-        (DRAFT, is_draft(state)),
-        (IMPLAUSIBLE, ~plausible(mins, rules)),
+def describe(activities: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """``activities`` with ``title_key``, ``course`` (the Courses-sheet row it names, -1:
+    none), ``category_key``, ``structured`` resolved, and ``draft`` (not published yet)."""
+    activities = activities.assign(title_key=normalised_keys(activities["title"], normalise_titles))
+    course = catalogue.course_named(activities)
+    courses = catalogue.courses
+    category_key = first_known(
+        normalised_keys(activities["category"], normalise_names),
+        _of_course(courses["category_key"], course),
     )
-    for value, applies in checks:
-        code[(code == _OPEN) & applies] = value
-    return code
+    structured = activities["structured"].astype("boolean")
+    structured = structured.fillna(_of_course(courses["structured"], course).astype("boolean"))
+    structured = structured.fillna(catalogue.category_structured(category_key))
+    return activities.assign(
+        course=course,
+        category_key=category_key,
+        structured=structured.fillna(False).astype(bool),
+        draft=is_draft(activities["state"]),
+    )
 
 
-def plausible(minutes: np.ndarray, rules: Rules) -> np.ndarray:
+def _of_course(values: pd.Series, course: pd.Series) -> pd.Series:
+    """``values`` of each record's course (missing where it names none)."""
+    return values.reindex(course.to_numpy()).set_axis(course.index)
+
+
+def dispose(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """``activities`` with ``disposition`` and ``duplicate_row`` (the ledger row a duplicate
+    repeats, -1 for any other record)."""
+    local_date = activities["local_date"]
+    code = np.select(
+        [
+            activities["person"].to_numpy() < 0,
+            ~in_period(local_date, rules),
+            (local_date > as_datetime(rules.as_of)).to_numpy(),
+            activities["draft"].to_numpy(),
+            ~plausible(activities["minutes"], rules),
+        ],
+        [UNMATCHED, OUT_OF_PERIOD, FUTURE_DATED, DRAFT, IMPLAUSIBLE],
+        default=COUNTED,
+    )
+    duplicate_row = find_duplicates(activities, code == COUNTED, rules.duplicate_window_days)
+    code[duplicate_row.index.to_numpy()] = DUPLICATE
+    return activities.assign(
+        disposition=pd.Categorical.from_codes(code, dtype=DISPOSITION),
+        duplicate_row=duplicate_row.reindex(activities.index, fill_value=-1).to_numpy(),
+    )
+
+
+def plausible(minutes: pd.Series, rules: Rules) -> np.ndarray:
     """Minutes over 0 and at most ``max_activity_minutes`` (missing minutes are not)."""
-    return (minutes > 0) & (minutes <= rules.max_activity_minutes)
+    values = minutes.to_numpy(dtype="float64", na_value=np.nan)
+    return (values > 0) & (values <= rules.max_activity_minutes)
 
 
-def pending_minutes(minutes: np.ndarray, rules: Rules) -> np.ndarray:
-    """What each draft adds to Pending: its minutes if they would count once approved, else 0.
+#: What makes two activities the same one logged twice (§6.4).
+SAME_RECORD = ["person", "title_key", "minutes"]
+#: What the ledger's order reads.
+ORDER_COLUMNS = ["local_date", "completed_at", "system", "record_id"]
 
-    A draft is ``draft`` before it is checked for plausibility (§6.4's order), so a draft of
-    -15 or 2,000 minutes, or none, is still a draft; it is not shown as minutes on their way.
+
+def in_ledger_order(records: pd.DataFrame, first_by: list[str]) -> pd.DataFrame:
+    """``records`` sorted by ``first_by``, then in the ledger's order: local date, instant (a
+    CPD-log row has none: last), system (platforms before spreadsheets), record id."""
+    systems, names = pd.factorize(records["system"])
+    rank = [SYSTEM_ORDER.index(s) if s in SYSTEM_ORDER else len(SYSTEM_ORDER) for s in names]
+    ranked = records.assign(system_rank=np.append(rank, len(SYSTEM_ORDER))[systems])
+    return ranked.sort_values([*first_by, "local_date", "completed_at", "system_rank", "record_id"])
+
+
+def find_duplicates(activities: pd.DataFrame, candidate: np.ndarray, window_days: int) -> pd.Series:
+    """The ledger row each duplicate repeats, indexed by the duplicate's ledger row, among the
+    ``candidate`` records (those that reached the duplicate step).
+
+    Only records that share person, title and minutes with another can be duplicates: their
+    groups are put in the ledger's order and walked all at once, one step per rank.
     """
-    minutes = np.asarray(minutes, dtype="float64")
-    return np.where(plausible(minutes, rules), minutes, 0.0)
+    same = activities.loc[candidate, SAME_RECORD]
+    shared = same.index[same.duplicated(keep=False).to_numpy()]
+    ordered = in_ledger_order(activities.loc[shared, [*SAME_RECORD, *ORDER_COLUMNS]], SAME_RECORD)
+    grouped = ordered.groupby(SAME_RECORD, sort=False, dropna=False, observed=True)
+    group = grouped.ngroup().to_numpy()
+    rank = grouped.cumcount().to_numpy()
+    day = ordered["local_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    row = ordered.index.to_numpy()
+    # per group, the day and row of the last record that counted: at first, the group's first
+    last_day = np.zeros(group.max(initial=-1) + 1, dtype=np.int64)
+    last_row = np.zeros_like(last_day)
+    first = rank == 0
+    last_day[group[first]], last_row[group[first]] = day[first], row[first]
+    repeats, originals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for step in range(1, rank.max(initial=0) + 1):
+        at = np.flatnonzero(rank == step)
+        repeat = day[at] - last_day[group[at]] <= window_days
+        repeats.append(row[at[repeat]])
+        originals.append(last_row[group[at[repeat]]])
+        counts = at[~repeat]
+        last_day[group[counts]], last_row[group[counts]] = day[counts], row[counts]
+    return pd.Series(np.concatenate(originals), index=pd.Index(np.concatenate(repeats)))
 
 
-def find_duplicates(
-    rows: np.ndarray,
-    person: np.ndarray,
-    title_key: np.ndarray,
-    minutes: np.ndarray,
-    local_date: np.ndarray,
-    records: pd.DataFrame,
-    window_days: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy duplicate search among the ledger ``rows`` that reached the duplicate step.
+def pending_minutes(activities: pd.DataFrame, rules: Rules, n_people: int) -> pd.Series:
+    """Per person: the minutes of drafts that would count once approved."""
+    drafts = activities.loc[
+        (activities["disposition"] == "draft").to_numpy(), ["person", "minutes"]
+    ]
+    waiting = drafts["minutes"].where(plausible(drafts["minutes"], rules), 0.0)
+    per_person = waiting.groupby(drafts["person"].to_numpy()).sum()
+    return per_person.reindex(range(n_people), fill_value=0.0)
 
-    ``person``, ``title_key`` (normalised title code), ``minutes`` and ``local_date`` are
-    ledger-aligned arrays; ``records`` is the ledger (system, record_id, completed_at: the
-    tie-breaks, read only for rows that share a key with another row). Within a group of the
-    same person, normalised title and minutes, records are taken earliest first (then instant,
-    system order, record id); a record within ``window_days`` of the last record that counted
-    is a duplicate of it, otherwise it counts and becomes the reference. Returns (duplicate
-    rows, the row each duplicates).
-    """
-    none = np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    if not len(rows):
-        return none
-    titles = title_key[rows]
-    pair = person[rows].astype(np.int64)
-    pair *= int(titles.max()) + 2
-    pair += titles
-    pair += 1
-    del titles
-    shared = rows[_repeated(pair, np.asarray(minutes[rows], dtype="float64"))]
-    if not len(shared):
-        return none
-    keys = ["person", "title_key", "minutes"]
-    at = shared
-    multi = pd.DataFrame(
-        {
-            "person": person[at],
-            "title_key": title_key[at],
-            "minutes": minutes[at],
-            "local_date": local_date[at],
-            "instant": _instants(records["completed_at"].iloc[at]),
-            "rank": system_rank(records["system"].iloc[at]),
-            "record_id": records["record_id"].iloc[at].to_numpy(),
-            "row": at,
-        }
+
+def shown(activities: pd.DataFrame, category_names: pd.Series) -> pd.DataFrame:
+    """``activities`` with the columns the Result shows: ``category`` by its display name,
+    ``state`` (published unless said), ``duplicate_of`` ('system:record_id')."""
+    return activities.assign(
+        category=display_categories(activities["category_key"], category_names),
+        state=activities["state"].fillna("published"),
+        duplicate_of=labels(activities, activities["duplicate_row"].to_numpy()),
     )
-    multi = multi.sort_values([*keys, "local_date", "instant", "rank", "record_id", "row"])
-    group = multi.groupby(keys, sort=False).ngroup().to_numpy()
-    position = multi.groupby(keys, sort=False).cumcount().to_numpy()
-    days = (multi["local_date"].to_numpy() - np.datetime64("1970-01-01", "us")) // DAY
-    days = days.astype(np.int64)
-    rows_sorted = multi["row"].to_numpy()
-    first = position == 0
-    kept_day = np.zeros(group.max() + 1, dtype=np.int64)
-    kept_row = np.zeros(group.max() + 1, dtype=np.int64)
-    kept_day[group[first]] = days[first]
-    kept_row[group[first]] = rows_sorted[first]
-    dup_rows: list[np.ndarray] = []
-    dup_of: list[np.ndarray] = []
-    order = np.argsort(position, kind="stable")
-    bounds = np.searchsorted(position[order], np.arange(1, position.max() + 2))
-    for k in range(1, position.max() + 1):
-        step = order[bounds[k - 1] : bounds[k]]
-        g = group[step]
-        is_dup = days[step] - kept_day[g] <= window_days
-        dup_rows.append(rows_sorted[step[is_dup]])
-        dup_of.append(kept_row[g[is_dup]])
-        fresh = step[~is_dup]
-        kept_day[group[fresh]] = days[fresh]
-        kept_row[group[fresh]] = rows_sorted[fresh]
-    if not dup_rows:
-        return none
-    return np.concatenate(dup_rows), np.concatenate(dup_of)
 
 
-_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+def labels(records: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
+    """'system:record_id' of ledger row ``rows[i]`` for each i (-1: blank)."""
+    named = np.flatnonzero(rows >= 0)
+    named_records = records[["system", "record_id"]].iloc[rows[named]]
+    codes, distinct = pd.factorize(named_records["system"] + ":" + named_records["record_id"])
+    every = np.full(len(rows), -1, dtype=np.int64)
+    every[named] = codes
+    return pd.Categorical.from_codes(every, categories=distinct)
 
 
-def _repeated(pair: np.ndarray, minutes: np.ndarray) -> np.ndarray:
-    """True where (pair, minutes) occurs more than once.
+# ------------------------------------------------------------------------------ exceptions
 
-    Why not ``duplicated`` over everything: almost every ledger row is unique, and hashing two
-    million keys exactly is slow. Rows are first spread over ~2 buckets per row by a hash of
-    the key; a row alone in its bucket is certainly unique. A few rounds on the survivors
-    (fresh buckets each time) leave only real repeats and rare collisions for the exact check.
-    """
-    out = np.zeros(len(pair), dtype=bool)
-    minutes = minutes + 0.0  # -0.0 becomes 0.0: one bit pattern per value
-    minutes[np.isnan(minutes)] = np.nan
-    # built in place: every temporary of the ledger's length is fresh memory to fault in
-    mixed = pair.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        mixed *= _MIX[0]
-        mixed ^= minutes.view(np.uint64)
-        mixed *= _MIX[1]
-    maybe: np.ndarray | None = None  # None: every row
-    for shift in (29, 31, 33):
-        h = mixed if maybe is None else mixed[maybe]
-        if len(h) < 1024:
-            break
-        bits = int(np.ceil(np.log2(2 * len(h))))
-        bucket = h >> np.uint64(shift)
-        with np.errstate(over="ignore"):
-            bucket ^= h
-            bucket *= _MIX[0]
-        bucket >>= np.uint64(64 - bits)
-        slots = bucket.view(np.int64)
-        crowded = np.flatnonzero(np.bincount(slots, minlength=1 << bits)[slots] > 1)
-        maybe = crowded if maybe is None else maybe[crowded]
-    if maybe is None:
-        maybe = np.arange(len(pair))
-    if len(maybe):
-        exact = pd.DataFrame({"pair": pair[maybe], "minutes": minutes[maybe]})
-        out[maybe] = exact.duplicated(keep=False).to_numpy()
-    return out
+#: What an exception about a record reads of it.
+RECORD_COLUMNS = ["employee_id", "system", "record_id", "title", "minutes", "local_date"]
 
 
-def _instants(series: pd.Series) -> np.ndarray:
-    """UTC instants as int64 for sorting; missing ones sort last."""
-    values = series.astype("datetime64[us, UTC]").dt.tz_localize(None).to_numpy()
-    out = values.astype("datetime64[us]").astype(np.int64)
-    out[np.isnat(values)] = np.iinfo(np.int64).max
-    return out
+def duplicate_activities(activities: pd.DataFrame) -> pd.DataFrame:
+    """``duplicate_activity`` per duplicate, naming the record that counts instead."""
+    is_duplicate = (activities["duplicate_row"] >= 0).to_numpy()
+    duplicates = activities.loc[is_duplicate, RECORD_COLUMNS]
+    kept = activities[RECORD_COLUMNS].iloc[activities.loc[is_duplicate, "duplicate_row"]]
+    detail = [
+        f"same as {system} record {record} ({title}, {minutes:,.0f} min, {day}); "
+        "only that one counts"
+        for system, record, title, minutes, day in zip(
+            kept["system"].tolist(),
+            kept["record_id"].tolist(),
+            duplicates["title"].tolist(),
+            duplicates["minutes"].tolist(),
+            iso_days(kept["local_date"]),
+            strict=True,
+        )
+    ]
+    return exceptions.of_records("duplicate_activity", duplicates, duplicates["minutes"], detail)
 
 
-def resolve_structured(
-    given: pd.Series, from_course: pd.Series, from_category: pd.Series
-) -> np.ndarray:
-    """The record's own flag, else the Courses sheet, else the Categories sheet, else False."""
-    out = given.astype("boolean").fillna(from_course.astype("boolean"))
-    return out.fillna(from_category.astype("boolean")).fillna(False).to_numpy(dtype=bool)
+def implausible_minutes(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """``implausible_minutes``: not counted until the record is corrected."""
+    implausible = exceptions.disposed(activities, "implausible", RECORD_COLUMNS)
+    detail = [
+        f"{minutes:,.0f} min is not plausible (must be over 0 and at most "
+        f"{rules.max_activity_minutes:,}); not counted, correct the record"
+        for minutes in implausible["minutes"].tolist()
+    ]
+    minutes = implausible["minutes"].fillna(0)
+    return exceptions.of_records("implausible_minutes", implausible, minutes, detail)
 
 
-def structured_flags(
-    given: pd.Series,
-    course_flags: pd.Series,
-    course: np.ndarray,
-    category_flags: pd.Series,
-    category: np.ndarray,
-) -> np.ndarray:
-    """:func:`resolve_structured` on codes: the record's flag, else its course's (``course``
-    indexes ``course_flags``, -1 none), else its category's, else False.
-
-    Works on int8 (-1 unknown, 0, 1) with one gather per source, instead of building two
-    nullable-boolean columns of the ledger's length.
-    """
-    out = _maybe(given)
-    for flags, codes in ((course_flags, course), (category_flags, category)):
-        fallback = np.append(_maybe(flags), np.int8(-1))[codes]
-        out = np.where(out >= 0, out, fallback)
-    return out == 1
-
-
-def _maybe(flags: pd.Series) -> np.ndarray:
-    """A nullable flag as int8: 1 true, 0 false, -1 unknown."""
-    known = flags.notna().to_numpy()
-    values = flags.fillna(False).to_numpy(dtype=bool).astype(np.int8)
-    return np.where(known, values, np.int8(-1)).astype(np.int8)
+def future_dated(activities: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """``future_dated``: counts once its date has passed."""
+    future = exceptions.disposed(activities, "future_dated", RECORD_COLUMNS)
+    detail = [
+        f"dated {day}, after {rules.as_of}; not counted yet"
+        for day in iso_days(future["local_date"])
+    ]
+    return exceptions.of_records("future_dated", future, future["minutes"].fillna(0), detail)

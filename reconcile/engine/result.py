@@ -49,6 +49,63 @@ EXCEPTION_HEADERS = MappingProxyType(
         "detail": "Detail",
     }
 )
+#: ``Result.people``: the People sheet's columns with ``manager_id`` before the manager's
+#: name, then what the other sheets, the PDFs and the e-mails read (the full requirement and
+#: its basis, the window, minutes over category caps).
+_SHEET = tuple(PEOPLE_HEADERS)
+PEOPLE_COLUMNS = (
+    *_SHEET[: _SHEET.index("manager")],
+    "manager_id",
+    *_SHEET[_SHEET.index("manager") :],
+    "full_required",
+    "requirement_basis",
+    "window_start",
+    "window_end",
+    "employed_days",
+    "elapsed",
+    "capped",
+)
+#: ``Result.activities``: the activity ledger, one row per input record, in input order.
+ACTIVITY_COLUMNS = (
+    "system",
+    "record_id",
+    "account_id",
+    "employee_id",
+    "title",
+    "category",
+    "structured",
+    "minutes",
+    "completed_at",
+    "local_date",
+    "state",
+    "disposition",
+    "duplicate_of",
+    "claim",
+    "source_table",
+)
+#: ``Result.completions``: the completion ledger, one row per input record, in input order.
+COMPLETION_COLUMNS = (
+    "system",
+    "record_id",
+    "account_id",
+    "employee_id",
+    "course_id",
+    "title",
+    "completed_at",
+    "local_date",
+    "passed",
+    "score",
+    "certificate",
+    "cpd_minutes",
+    "category",
+    "structured",
+    "disposition",
+    "matched_record_id",
+    "thrive_content_id",  # for push-completions
+    "source_table",
+)
+#: ``Result.accounts``: the canonical accounts table, then these.
+ACCOUNT_COLUMNS = ("employee_id", "match", "match_rule")
 #: Sources sheet: ``Pulled at`` comes from the snapshot manifest, not the engine.
 SOURCES_HEADERS = MappingProxyType({"source": "Source", "table": "Table", "pulled": "Pulled"})
 

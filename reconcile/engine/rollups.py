@@ -1,4 +1,5 @@
-"""Rule 9: roll-ups by department, manager, audience and category.
+"""Stage 9, roll-ups (the Departments and Categories sheets, §7): by department, manager,
+audience and category.
 
 Compliance rate everywhere = Compliant ÷ (people − Exempt − Not required); blank when no one
 in the group owes anything.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from reconcile.engine.catalogue import Catalogue
 from reconcile.engine.status import STATUSES
 
 _FIGURES = ("required", "counted", "shortfall")
@@ -42,33 +44,44 @@ def by_group(people: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
-def build(people_out, person_aud, per_category, cat_names, unmet, minimums) -> dict:
+def manager_names(people: pd.DataFrame) -> pd.Series:
+    """Each person's manager's name, by manager_id (the first person of a repeated id)."""
+    names = pd.Series(people["name"].to_numpy(), index=people["employee_id"].to_numpy())
+    return people["manager_id"].map(names[~names.index.duplicated()]).astype("str")
+
+
+def build(
+    people: pd.DataFrame,
+    belongs: pd.DataFrame,
+    per_category: pd.DataFrame,
+    unmet: pd.DataFrame,
+    catalogue: Catalogue,
+    names: pd.Series,
+) -> dict[str, pd.DataFrame]:
+    """Departments, managers, audiences (``belongs``: person, audience) and categories."""
     # only the columns a roll-up reads: the audience roll-up repeats rows per membership
     wanted = ["department", "manager_id", "manager", "status", *_FIGURES]
-    people = people_out[wanted].assign(
-        department=people_out["department"].fillna("(no department)"),
-        manager_id=people_out["manager_id"].fillna("(no manager)"),
-        manager=people_out["manager"].fillna(""),
+    people = people[wanted].assign(
+        department=people["department"].fillna("(no department)"),
+        manager_id=people["manager_id"].fillna("(no manager)"),
+        manager=people["manager"].fillna(""),
     )
-    departments = by_group(people, ["department"])
-    managers = by_group(people, ["manager_id", "manager"])
-    if len(person_aud):
-        aud = people.iloc[person_aud["person"].to_numpy()].assign(
-            audience=person_aud["audience"].to_numpy()
-        )
-        audiences = by_group(aud, ["audience"])
-    else:
-        audiences = by_group(people.iloc[0:0].assign(audience=[]), ["audience"])
+    members = people.iloc[belongs["person"].to_numpy()]
     return {
-        "departments": departments,
-        "managers": managers,
-        "audiences": audiences,
-        "categories": _categories(per_category, cat_names, unmet, minimums),
+        "departments": by_group(people, ["department"]),
+        "managers": by_group(people, ["manager_id", "manager"]),
+        "audiences": by_group(
+            members.assign(audience=belongs["audience"].to_numpy()), ["audience"]
+        ),
+        "categories": _categories(per_category, unmet, catalogue, names),
     }
 
 
-def _categories(per_category, cat_names, unmet, minimums) -> pd.DataFrame:
-    """Per category: people with minutes, counted, structured, capped away, minimum, below it."""
+def _categories(
+    per_category: pd.DataFrame, unmet: pd.DataFrame, catalogue: Catalogue, names: pd.Series
+) -> pd.DataFrame:
+    """Per category: people with minutes, counted, structured, capped away, minimum, and the
+    people below it."""
     columns = [
         "category",
         "people",
@@ -80,29 +93,21 @@ def _categories(per_category, cat_names, unmet, minimums) -> pd.DataFrame:
     ]
     if not len(per_category) and not len(unmet):
         return pd.DataFrame(columns=columns)
-    g = per_category.groupby("category")
+    by_category = per_category.groupby("category_key", dropna=False)
     out = pd.DataFrame(
         {
-            "people": g["person"].nunique(),
-            "counted": g["counted"].sum(),
-            "structured": g["counted_structured"].sum(),
-            "capped": g["capped"].sum(),
+            "people": by_category["person"].nunique(),
+            "counted": by_category["counted"].sum(),
+            "structured": by_category["counted_structured"].sum(),
+            "capped": by_category["capped"].sum(),
         }
     )
-    below = unmet.groupby("category")["person"].nunique() if len(unmet) else pd.Series(dtype=int)
-    out = out.reindex(out.index.union(below.index))
-    out[["people", "counted", "structured", "capped"]] = out[
-        ["people", "counted", "structured", "capped"]
-    ].fillna(0)
-    out["people_below_minimum"] = below.reindex(out.index).fillna(0).astype(np.int64)
-    codes = out.index.to_numpy(dtype=np.int64)
-    out["min_minutes"] = (
-        np.where(codes >= 0, minimums[np.maximum(codes, 0)], np.nan) if len(minimums) else np.nan
-    )
-    names = np.where(
-        codes >= 0, cat_names[np.maximum(codes, 0)] if len(cat_names) else None, "(no category)"
-    )
-    out.insert(0, "category", pd.Series(names, index=out.index, dtype="str"))
+    below = unmet.groupby("category_key")["person"].nunique()
+    out = out.reindex(out.index.union(below.index), fill_value=0)
+    out["people_below_minimum"] = below.reindex(out.index, fill_value=0).astype(np.int64)
+    out["min_minutes"] = catalogue.categories["min_minutes"].reindex(out.index).to_numpy()
+    category = names.reindex(out.index).astype("str").fillna("(no category)")
+    out["category"] = category.to_numpy()
     for c in ("people", "counted", "structured", "capped"):
         out[c] = out[c].round().astype(np.int64)
-    return out.rename_axis(None).sort_values("category").reset_index(drop=True)[columns]
+    return out.sort_values("category").reset_index(drop=True)[columns]

@@ -7,10 +7,14 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from reconcile.config import Policy
 from reconcile.errors import ConfigError
 
 if TYPE_CHECKING:
     from reconcile.config import Config
+
+#: The [policy] defaults (DESIGN §4), declared once, in the config.
+_DEFAULT = Policy()
 
 
 @dataclass(frozen=True)
@@ -21,12 +25,12 @@ class Rules:
     period_end: dt.date
     as_of: dt.date
     timezone: str = "UTC"
-    multiple_audiences: Literal["max", "sum"] = "max"
-    prorate: bool = True
-    count_unlogged_completions: bool = True
-    duplicate_window_days: int = 1
-    completion_match_days: int = 14
-    max_activity_minutes: int = 1440
+    multiple_audiences: Literal["max", "sum"] = _DEFAULT.multiple_audiences
+    prorate: bool = _DEFAULT.prorate
+    count_unlogged_completions: bool = _DEFAULT.count_unlogged_completions
+    duplicate_window_days: int = _DEFAULT.duplicate_window_days
+    completion_match_days: int = _DEFAULT.completion_match_days
+    max_activity_minutes: int = _DEFAULT.max_activity_minutes
 
     def __post_init__(self) -> None:
         if self.period_end < self.period_start:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -67,7 +68,7 @@ def environment(user: Path | None) -> jinja2.Environment:
     return env
 
 
-def _missing(value: object) -> bool:
+def _missing(value: Any) -> bool:
     return value is None or bool(pd.isna(value))
 
 

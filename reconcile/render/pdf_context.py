@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,7 @@ def _rate(value: float | None) -> float | None:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with NA turned into None (Jinja tests ``is none`` on them)."""
     clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict("records")
+    return cast(list[dict[str, Any]], clean.to_dict("records"))
 
 
 def period_context(result: Result, organisation: str) -> dict[str, Any]:

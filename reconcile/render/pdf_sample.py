@@ -42,7 +42,7 @@ def sample_result(
             "name": names,
             "email": np.char.add(np.char.lower(eids), "@acme.example"),
             "department": _DEPARTMENTS[(idx // team_size) % len(_DEPARTMENTS)],
-            "manager_id": pd.Series(managers).replace("", None),
+            "manager_id": [manager or None for manager in managers],
             "exempt": idx % 29 == 5,
         }
     )
