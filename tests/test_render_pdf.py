@@ -275,3 +275,53 @@ def test_only_pool_workers_collect_between_statements(kind):
         assert enabled == 0 and young < 100
     else:
         assert first == second == 0 and enabled == 1
+
+
+def test_own_markup_draws_what_weasyprint_draws(tmp_path):
+    """Our statement markup parsed as XML with our user-agent sheet (own_markup) gives the
+    same pages as WeasyPrint's HTML5 parser and sheet: every page's drawing operators, and
+    so every glyph, line and tag, are identical. A user template means WeasyPrint's way."""
+    import reconcile.render.pdf as pdf
+    from reconcile.render import own_markup, pdf_context
+    from reconcile.render.pdf_assets import template_dirs
+
+    team = sample_result(32, team_size=(15, 15), structured_minutes=600.0)
+    job = next(iter(pdf_context.statements(team, organisation=f"{ORG} & <Co>", by="manager")))
+    job["people"][0]["pending"] = 120  # a second line in the counted cell too
+    pdf._worker_init(None)
+    assert pdf._OWN_MARKUP
+    html = pdf._render(pdf._ENV, "statement.html", {**job, "shared_styles": True})
+    dirs = template_dirs(None)
+    assert isinstance(own_markup.parse(html, dirs[0].as_uri(), None), own_markup.OwnHTML)
+    pages = []
+    for own in (True, False):
+        path = tmp_path / f"{own}.pdf"
+        write_html_pdf(html, path, dirs, [pdf._STATEMENT_CSS], own_markup=own)
+        reader = PdfReader(path)
+        drawn = [page.get_contents().get_data() for page in reader.pages]
+        outline = [item.title for item in reader.outline]
+        pages.append((drawn, outline, roles(reader.trailer["/Root"]["/StructTreeRoot"])))
+        assert reader.metadata.title == job["title"] and reader.metadata.author == f"{ORG} & <Co>"
+    assert len(pages[0][0]) == 2 and pages[0] == pages[1]
+    # Not XML (a control character, say): WeasyPrint's own parser and sheet.
+    assert not isinstance(
+        own_markup.parse("<p>\x0b</p>", dirs[0].as_uri(), None), own_markup.OwnHTML
+    )
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "statement.css").write_text("h1 { color: #123456; }")
+    pdf._worker_init(str(mine))
+    assert not pdf._OWN_MARKUP
+    pdf._worker_init(None)
+
+
+def roles(node, depth: int = 0) -> list[tuple[int, str]]:
+    """The tags of a PDF's structure tree, depth first."""
+    node = node.get_object()
+    found = [(depth, str(node.get("/S")))]
+    kids = node.get("/K")
+    for kid in kids if isinstance(kids, list) else [kids]:
+        child = kid.get_object() if hasattr(kid, "get_object") else kid
+        if isinstance(child, dict) and "/S" in child:
+            found += roles(child, depth + 1)
+    return found
