@@ -198,12 +198,12 @@ def _collect_after_statement() -> None:
 
     After its first statement a worker holds ~120,000 long-lived objects (WeasyPrint, fonts,
     the stylesheet, caches). With the collector's defaults every full collection walked them
-    all again (~90 ms, 27 times in 200 statements: 11 ms a statement), and young
-    collections interrupted the layout ~16 times a statement. So the first statement's
-    survivors are frozen (never scanned again) and automatic collection is switched off;
-    instead each statement's own garbage, reference cycles included, is collected as soon
-    as it is written, and the whole heap every ``FULL_COLLECTION_EVERY`` statements. Memory
-    stays flat; collection fell from 18 ms to ~6 ms a statement (docs/reports.md).
+    all again, many times a run, and young collections interrupted the layout many times a
+    statement. So the first statement's survivors are frozen (never scanned again) and
+    automatic collection is switched off; instead each statement's own garbage, reference
+    cycles included, is collected as soon as it is written, and the whole heap every
+    ``FULL_COLLECTION_EVERY`` statements. Memory stays flat and collection costs a fraction
+    of what it did (docs/reports.md, bench/RESULTS.md).
 
     Only pool workers do this (:func:`_pool_statement_job`): anything frozen that later
     turns into garbage is freed when the worker exits (every ``maxtasksperchild``
