@@ -95,15 +95,15 @@ def tree_rss(root: int) -> int:
 
 class PeakTreeRss:
     """The largest :func:`tree_rss` of a process while the ``with`` block runs (sampled from a
-    thread every 0.2 s): the peak memory of a run and every process it starts."""
+    thread every ``every`` seconds): the peak memory of a run and every process it starts."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid, self.bytes = pid, 0
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        self.pid, self.bytes, self.every = pid, 0, every
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
-        while not self._done.wait(0.2):
+        while not self._done.wait(self.every):
             self.bytes = max(self.bytes, tree_rss(self.pid))
 
     def __enter__(self) -> PeakTreeRss:

@@ -20,7 +20,7 @@ process just before and just after it (the baseline):
   /proc, the workers' collected by the fork server that reaps them) — the robust figure on
   this shared machine, where wall time moves with other people's load;
 - peak memory: the resident size of the whole process tree (caller, fork server, workers),
-  sampled every 0.2 s (bench/run.py's ``tree_rss``), and the caller's alone before the
+  sampled every 0.5 s (bench/run.py's ``tree_rss``), and the caller's alone before the
   statements (it holds the result) and at most.
 """
 
@@ -141,7 +141,7 @@ def measure(code: Path, result_folder: Path) -> dict:
         raise SystemExit("the measuring process failed")
     from run import PeakTreeRss
 
-    with PeakTreeRss(process.pid) as peak:
+    with PeakTreeRss(process.pid, every=0.5) as peak:  # reading /proc costs CPU too
         output = process.stdout.read()
         process.wait()
     if process.returncode:
