@@ -31,7 +31,6 @@ from reconcile.errors import ConfigError
 from reconcile.files import atomic_path
 from reconcile.interrupts import signals_deferred
 from reconcile.render import charts, pdf_context
-from reconcile.render.own_markup import STATEMENT_FILES
 from reconcile.render.pdf_assets import (
     environment,
     parsed_stylesheet,
@@ -149,8 +148,6 @@ _ENV: jinja2.Environment | None = None
 #: The statement styles (base.css + statement.css, the user's if they override them), parsed
 #: once per process and shared by every statement that process lays out.
 _STATEMENT_CSS: Any = None
-#: Whether every file of the statement is ours (see reconcile/render/own_markup.py).
-_OWN_MARKUP = False
 #: Statements this pool worker has written (see :func:`_collect_after_statement`).
 _WORKER_STATEMENTS = 0
 FULL_COLLECTION_EVERY = 20
@@ -160,12 +157,11 @@ STATEMENT_STYLES = ("base.css", "statement.css")
 def _worker_init(templates: str | None) -> None:
     """Build, once per process, what every statement shares: the Jinja environment and the
     parsed statement stylesheet (the font configuration is cached in pdf_assets)."""
-    global _ENV, _STATEMENT_CSS, _OWN_MARKUP  # noqa: PLW0603 - per worker process, built once
+    global _ENV, _STATEMENT_CSS  # noqa: PLW0603 - per worker process, built once
     user = Path(templates) if templates else None
     _ENV = environment(user)
     css = "\n".join(_render(_ENV, name, {}) for name in STATEMENT_STYLES)
     _STATEMENT_CSS = parsed_stylesheet(css, template_dirs(user))
-    _OWN_MARKUP = user is None or not any((user / name).exists() for name in STATEMENT_FILES)
 
 
 def _start_fork_server_deaf_to_ctrl_c() -> None:
@@ -225,7 +221,7 @@ def _statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
     html = _render(_ENV, STATEMENT_TEMPLATE, {**context, "shared_styles": True})
     path = Path(folder) / (context.get("file_name") or statement_filename(context["statement_id"]))
     dirs = template_dirs(Path(templates) if templates else None)
-    return str(_atomic_pdf(html, path, dirs, [_STATEMENT_CSS], own_markup=_OWN_MARKUP))
+    return str(_atomic_pdf(html, path, dirs, [_STATEMENT_CSS]))
 
 
 def _pool_statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
@@ -254,14 +250,9 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
 
 
 def _atomic_pdf(
-    html: str,
-    path: Path,
-    dirs: Iterable[Path],
-    stylesheets: list[Any] | None = None,
-    *,
-    own_markup: bool = False,
+    html: str, path: Path, dirs: Iterable[Path], stylesheets: list[Any] | None = None
 ) -> Path:
     """Lay out and write to a temporary file beside ``path``, then rename over it."""
     with atomic_path(path, mode=0o600) as temporary:  # HR data: the job's user alone
-        write_html_pdf(html, temporary, list(dirs), stylesheets, own_markup=own_markup)
+        write_html_pdf(html, temporary, list(dirs), stylesheets)
     return path

@@ -20,7 +20,6 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from reconcile.errors import ConfigError
-from reconcile.render.own_markup import parse as own_markup_html
 
 log = logging.getLogger(__name__)
 
@@ -152,25 +151,14 @@ def parsed_stylesheet(css: str, dirs: list[Path]) -> CSS:
 
 
 def write_html_pdf(
-    html: str,
-    target: Path,
-    dirs: list[Path],
-    stylesheets: list[CSS] | None = None,
-    *,
-    own_markup: bool = False,
+    html: str, target: Path, dirs: list[Path], stylesheets: list[CSS] | None = None
 ) -> SafeFetcher:
     """Lay out ``html`` (relative URLs resolve in the first template folder) into ``target``.
 
     ``stylesheets`` are already-parsed styles applied before the page's own (author level).
-    ``own_markup``: ``html`` is a statement made only of our templates
-    (:mod:`reconcile.render.own_markup`). Tagged (``pdf_tags``) so screen readers get
-    headings, tables and reading order.
+    Tagged (``pdf_tags``) so screen readers get headings, tables and reading order.
     """
     fetcher = SafeFetcher(dirs)
-    base_url = dirs[0].as_uri() + "/"
-    if own_markup:
-        document = own_markup_html(html, base_url, fetcher)
-    else:
-        document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+    document = HTML(string=html, base_url=dirs[0].as_uri() + "/", url_fetcher=fetcher)
     document.write_pdf(target, pdf_tags=True, font_config=_fonts(), stylesheets=stylesheets or None)
     return fetcher
