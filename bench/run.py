@@ -93,6 +93,28 @@ def tree_rss(root: int) -> int:
     return total
 
 
+class PeakTreeRss:
+    """The largest :func:`tree_rss` of a process while the ``with`` block runs (sampled from a
+    thread every ``every`` seconds): the peak memory of a run and every process it starts."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        self.pid, self.bytes, self.every = pid, 0, every
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.every):
+            self.bytes = max(self.bytes, tree_rss(self.pid))
+
+    def __enter__(self) -> PeakTreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def run_reconcile(config: Path, out: Path, env: dict[str, str]) -> tuple[float, dict, int]:
     """``reconcile -v run`` in its own process: wall seconds, step seconds, peak tree RSS."""
     command = [sys.executable, "-m", "reconcile", "-v", "run", "-c", str(config), "--out", str(out)]
@@ -100,24 +122,13 @@ def run_reconcile(config: Path, out: Path, env: dict[str, str]) -> tuple[float, 
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.wait(0.2):
-            peak = max(peak, tree_rss(process.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    output, _ = process.communicate()
-    done.set()
-    sampler.join()
+    with PeakTreeRss(process.pid) as peak:
+        output, _ = process.communicate()
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"reconcile run failed ({process.returncode}):\n{output[-3000:]}")
     steps = {m.group(1): float(m.group(2)) for m in _STEP.finditer(output)}
-    return seconds, steps, peak
+    return seconds, steps, peak.bytes
 
 
 # ------------------------------------------------------------------ baselines

@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,44 +91,51 @@ def write_statements(
     ``record`` (the run folder's ``statements.csv``), which file is whose is written there
     once every PDF is. People without a manager get no statement with ``by="manager"``: they
     appear in the organisation report. Big batches use a process pool (one Jinja environment
-    per worker, recycled every few hundred files so memory stays flat).
+    per worker, recycled every few hundred files). Each statement's context is built only
+    when a worker is ready for it, so memory does not grow with the number of statements.
     """
     if by not in ("manager", "person"):
         raise ConfigError(f'statements = "{by}"; use "manager", "person" or "none"')
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    jobs = list(pdf_context.statements(result, organisation=organisation, by=by))
-    names = statement_filenames(job["statement_id"] for job in jobs)
-    for job in jobs:
-        job["file_name"] = names[job["statement_id"]]
-    paths = _write_all(jobs, folder, templates, processes)
+    groups = pdf_context.statement_groups(result, by=by)
+    names = statement_filenames(groups.ids)
+    contexts = pdf_context.statement_contexts(
+        groups, pdf_context.period_context(result, organisation)
+    )
+    jobs = ({**job, "file_name": names[job["statement_id"]]} for job in contexts)
+    paths = _write_all(jobs, len(groups), folder, templates, processes)
     if record is not None:
-        owners = [(job["statement_id"], job["owner_name"]) for job in jobs]
-        write_record(record.parent, [(i, n, p) for (i, n), p in zip(owners, paths, strict=True)])
+        write_record(record.parent, zip(groups.ids, groups.names, paths, strict=True))
     return paths
 
 
 def _write_all(
-    jobs: list[dict[str, Any]], folder: Path, templates: Path | None, processes: int | None
+    jobs: Iterator[dict[str, Any]],
+    count: int,
+    folder: Path,
+    templates: Path | None,
+    processes: int | None,
 ) -> list[Path]:
-    """The statements, in the order of ``jobs``: in this process, or a pool for many."""
-    if not jobs:
+    """The ``count`` statements of ``jobs``, in order: in this process, or a pool for many."""
+    if not count:
         return []
-    args = [(job, str(folder), str(templates) if templates else None) for job in jobs]
+    user = str(templates) if templates else None
+    args = ((job, str(folder), user) for job in jobs)
     workers = processes or os.cpu_count() or 1
-    if workers <= 1 or len(args) < POOL_THRESHOLD:
-        _worker_init(str(templates) if templates else None)
+    if workers <= 1 or count < POOL_THRESHOLD:
+        _worker_init(user)
         return [Path(_statement_job(a)) for a in args]
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     if os.name == "posix":  # workers fork from a server that has WeasyPrint imported already
         ctx.set_forkserver_preload([__name__])
         _start_fork_server_deaf_to_ctrl_c()
-    chunk = max(1, min(16, len(args) // (workers * 4)))
+    chunk = max(1, min(16, count // (workers * 4)))
     with signals_deferred():  # a pool interrupted while it starts leaves workers behind
         pool = ctx.Pool(
             workers,
             initializer=_pool_worker_init,
-            initargs=(str(templates) if templates else None,),
+            initargs=(user,),
             maxtasksperchild=400,
         )
     with pool:
@@ -187,12 +194,12 @@ def _collect_after_statement() -> None:
 
     After its first statement a worker holds ~120,000 long-lived objects (WeasyPrint, fonts,
     the stylesheet, caches). With the collector's defaults every full collection walked them
-    all again (~90 ms, 27 times in 200 statements: 11 ms a statement), and young
-    collections interrupted the layout ~16 times a statement. So the first statement's
-    survivors are frozen (never scanned again) and automatic collection is switched off;
-    instead each statement's own garbage, reference cycles included, is collected as soon
-    as it is written, and the whole heap every ``FULL_COLLECTION_EVERY`` statements. Memory
-    stays flat; collection fell from 18 ms to ~6 ms a statement (docs/reports.md).
+    all again, many times a run, and young collections interrupted the layout many times a
+    statement. So the first statement's survivors are frozen (never scanned again) and
+    automatic collection is switched off; instead each statement's own garbage, reference
+    cycles included, is collected as soon as it is written, and the whole heap every
+    ``FULL_COLLECTION_EVERY`` statements. Memory stays flat and collection costs a fraction
+    of what it did (docs/reports.md, bench/RESULTS.md).
 
     Only pool workers do this (:func:`_pool_statement_job`): anything frozen that later
     turns into garbage is freed when the worker exits (every ``maxtasksperchild``

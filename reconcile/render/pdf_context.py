@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -214,6 +215,8 @@ def _rules(result: Result) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ statements
 
+#: Shown in the statement's name cell, which keeps line breaks (see :func:`_one_line`).
+_ONE_LINE_COLUMNS = ("employee_id", "name", "department")
 _STATEMENT_COLUMNS = [
     "employee_id",
     "name",
@@ -230,50 +233,104 @@ _STATEMENT_COLUMNS = [
 ]
 
 
-def statements(result: Result, *, organisation: str, by: str) -> Iterator[dict[str, Any]]:
-    """One context per statement: its owner and only the people it is about."""
+#: Statements whose rows are turned into dicts at a time: enough to spread pandas' cost per
+#: call, few enough that memory does not grow with the number of statements.
+STATEMENT_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class StatementGroups:
+    """Who gets a statement and which rows are theirs, before any row becomes a dict.
+
+    ``table`` holds the statement columns of every person who is in a statement, ordered by
+    statement; statement ``i`` (id ``ids[i]``, for ``names[i]``) is rows
+    ``starts[i]:ends[i]``.
+    """
+
+    by: str
+    table: pd.DataFrame
+    ids: list[str]
+    names: list[str]
+    starts: np.ndarray
+    ends: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def statement_groups(result: Result, *, by: str) -> StatementGroups:
+    """One group per statement: per manager (their direct reports) or per person."""
     people = result.people
-    base = period_context(result, organisation)
     table = people[_STATEMENT_COLUMNS].assign(status=people["status"].astype(str))
+    for column in _ONE_LINE_COLUMNS:
+        table[column] = _one_line(table[column])
     table["css"] = table["status"].map(STATUS_CLASS).fillna("")
     table["bar"] = np.clip(table["progress"].fillna(0).to_numpy(), 0, 100).round(1)
     if by == "person":
         keys = people["employee_id"].astype(str)
-        owners = people["employee_id"].astype(str)
         owner_names = people["name"].astype(str)
     else:
         has = people["manager_id"].notna().to_numpy()
         table = table[has]
         keys = people["manager_id"][has].astype(str)
-        owners = keys
         owner_names = people["manager"][has].fillna(keys).astype(str)
     order = np.argsort(keys.to_numpy(), kind="stable")
     keys_sorted = keys.to_numpy()[order]
-    records = _records(table.iloc[order])
     names_sorted = owner_names.to_numpy()[order]
-    owners_sorted = owners.to_numpy()[order]
-    if not len(records):
-        return
-    starts = np.flatnonzero(np.r_[True, keys_sorted[1:] != keys_sorted[:-1]])
-    ends = np.r_[starts[1:], len(records)]
-    for s, e in zip(starts, ends, strict=True):
-        rows = records[s:e]
-        rows.sort(key=lambda r: r["name"])
-        counts = {st: 0 for st in STATUS_ORDER}
-        for row in rows:
-            counts[row["status"]] = counts.get(row["status"], 0) + 1
-        context = dict(base)
-        context.update(
-            statement_id=str(owners_sorted[s]),
-            by=by,
-            owner_name=str(names_sorted[s]),
-            title=(f"CPD statement — {names_sorted[s]}"),
-            people=rows,
-            counts=[
-                {"name": k, "css": STATUS_CLASS[k], "count": v} for k, v in counts.items() if v
-            ],
-        )
-        yield context
+    first_of_group = np.r_[True, keys_sorted[1:] != keys_sorted[:-1]][: len(keys_sorted)]
+    starts = np.flatnonzero(first_of_group)
+    ends = np.append(starts[1:], len(keys_sorted)) if len(starts) else starts
+    return StatementGroups(
+        by=by,
+        table=table.iloc[order],
+        ids=[str(k) for k in keys_sorted[starts]],
+        names=[str(n) for n in names_sorted[starts]],
+        starts=starts,
+        ends=ends,
+    )
+
+
+def statements(result: Result, *, organisation: str, by: str) -> Iterator[dict[str, Any]]:
+    """One context per statement: its owner and only the people it is about."""
+    return statement_contexts(statement_groups(result, by=by), period_context(result, organisation))
+
+
+def statement_contexts(groups: StatementGroups, base: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The contexts of ``groups`` in order, built as they are taken (``STATEMENT_BLOCK`` at a
+    time), so a run holds a few hundred statements' rows as dicts, never all of them."""
+    for first in range(0, len(groups), STATEMENT_BLOCK):
+        last = min(first + STATEMENT_BLOCK, len(groups))
+        offset = int(groups.starts[first])
+        records = _records(groups.table.iloc[offset : int(groups.ends[last - 1])])
+        for i in range(first, last):
+            rows = records[int(groups.starts[i]) - offset : int(groups.ends[i]) - offset]
+            yield _statement_context(groups, i, rows, base)
+
+
+def _statement_context(
+    groups: StatementGroups, i: int, rows: list[dict[str, Any]], base: dict[str, Any]
+) -> dict[str, Any]:
+    rows.sort(key=lambda r: r["name"])
+    counts = {st: 0 for st in STATUS_ORDER}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    context = dict(base)
+    context.update(
+        statement_id=groups.ids[i],
+        by=groups.by,
+        owner_name=groups.names[i],
+        title=f"CPD statement — {groups.names[i]}",
+        people=rows,
+        counts=[{"name": k, "css": STATUS_CLASS[k], "count": v} for k, v in counts.items() if v],
+    )
+    return context
+
+
+def _one_line(text: pd.Series) -> pd.Series:
+    """``text`` with each line break as a space. The statement's name cell keeps line breaks
+    (``white-space: pre-line``: its id line follows a newline, not a ``<br>``), so a name
+    typed over two lines must arrive as one line, as the cell used to show it."""
+    return text.str.replace(r"[\r\n]", " ", regex=True)
 
 
 def changes(found: Changes) -> dict[str, Any]:

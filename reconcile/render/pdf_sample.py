@@ -24,24 +24,35 @@ _TITLES = np.array(["Fire safety", "Infection control", "Safeguarding", "Manual 
 def sample_result(
     people: int = 60,
     *,
-    team_size: int = 8,
+    team_size: int | tuple[int, int] = 8,
     seed: int = 7,
     as_of: dt.date = dt.date(2026, 9, 30),
     titles: list[str] | None = None,
+    structured_minutes: float = 0.0,
 ) -> Result:
-    """Run the real engine on generated tables: ``people`` staff, one manager per team."""
+    """Run the real engine on generated tables: ``people`` staff, one manager per team.
+
+    ``team_size`` N: blocks of N people, the first managing the others. A range (low, high):
+    one tree in which each person manages between low and high of the next people, as the
+    sandbox's organisations do (3-15 gives ~9 people a manager and one statement in nine).
+    ``structured_minutes`` adds a structured requirement (a second line in some cells).
+    """
     rng = np.random.default_rng(seed)
     idx = np.arange(people)
     eids = np.char.add("E", np.char.zfill(idx.astype(str), 5))
     names = np.char.add(np.char.add(_FIRST[idx % len(_FIRST)], " "), _LAST[idx // 3 % len(_LAST)])
     names = np.char.add(names, np.where(idx >= 108, np.char.add(" ", idx.astype(str)), ""))
-    managers = np.where(idx % team_size == 0, "", eids[(idx // team_size) * team_size])
+    boss = _managers(people, team_size, rng)
+    managers = np.where(boss < 0, "", eids[np.maximum(boss, 0)])
+    team = np.where(boss < 0, idx, boss)  # the row of the team's manager
+    if isinstance(team_size, int):
+        team = team // team_size
     frame = pd.DataFrame(
         {
             "employee_id": eids,
             "name": names,
             "email": np.char.add(np.char.lower(eids), "@acme.example"),
-            "department": _DEPARTMENTS[(idx // team_size) % len(_DEPARTMENTS)],
+            "department": _DEPARTMENTS[team % len(_DEPARTMENTS)],
             "manager_id": [manager or None for manager in managers],
             "exempt": idx % 29 == 5,
         }
@@ -100,7 +111,7 @@ def sample_result(
                 {
                     "audience": "Clinical staff",
                     "required_minutes": 1200.0,
-                    "structured_minutes": 0.0,
+                    "structured_minutes": structured_minutes,
                     "origin": "policy",
                     "source_table": "policy/requirements",
                 }
@@ -112,3 +123,16 @@ def sample_result(
     )
     rules = Rules(dt.date(2026, 1, 1), dt.date(2026, 12, 31), as_of, "Europe/London")
     return reconcile(tables, rules)
+
+
+def _managers(
+    people: int, team_size: int | tuple[int, int], rng: np.random.Generator
+) -> np.ndarray:
+    """Each person's manager (a row number), or -1 for none."""
+    idx = np.arange(people)
+    if isinstance(team_size, int):
+        return np.where(idx % team_size == 0, -1, (idx // team_size) * team_size)
+    low, high = team_size
+    slots = np.cumsum(rng.integers(low, high + 1, size=people))  # person j manages a run
+    boss = np.searchsorted(slots, idx, side="left")  # of ``slots[j] - slots[j - 1]`` people
+    return np.where(idx == 0, -1, boss)
