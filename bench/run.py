@@ -19,6 +19,9 @@ machine:
 - statements: a plain one-page WeasyPrint render in one process (bench/reports_pdf.py),
   as pages per second, against the run's statements per second.
 
+The workbook's size, and the seconds LibreOffice takes to open it and save it as CSV
+(``soffice --headless --convert-to csv``, a warm second start), say whether people can open it.
+
 The figures replace this benchmark's section of bench/RESULTS.md (date, machine, command).
 """
 
@@ -29,6 +32,7 @@ import datetime as dt
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,7 +58,7 @@ from reconcile.inputs import read_inputs  # noqa: E402
 from reconcile.render import xlsx as render  # noqa: E402
 from reconcile.render.xlsx_columns import local_naive  # noqa: E402
 from reconcile.result_store import read_result  # noqa: E402
-from reconcile.runs import STEP_LOG  # noqa: E402
+from reconcile.runs import STEP_LOG, WORKBOOK_FILE  # noqa: E402
 from reconcile.sandbox import Sandbox  # noqa: E402
 from reconcile.sandbox.generate import generate  # noqa: E402
 from reconcile.sandbox.spreadsheets import write_spreadsheets  # noqa: E402
@@ -62,6 +66,7 @@ from reconcile.snapshot import read_snapshot  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## End to end: `bench/run.py`"
+LEDGERS = ("activities", "completions")  # spilled to CSV past [output] workbook_detail_rows
 STEPS = ("pull", "snapshot", "read", "engine", "summary", "workbook", "report", "statements")
 _STEP = re.compile(re.escape(STEP_LOG).replace("%s", r"(\w+)").replace("%\\.2f", r"([\d.]+)"))
 
@@ -174,6 +179,32 @@ def plain_workbook(result, folder: Path, detail_rows: int) -> float:
     return time.perf_counter() - started
 
 
+def libreoffice_load(workbook: Path, folder: Path) -> float | None:
+    """Seconds for LibreOffice to open the run's workbook and save its first sheet as CSV
+    (``soffice --headless --convert-to csv``), or None where LibreOffice is not installed."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        return None
+    profile = folder / "lo-profile"  # a fresh profile: no first-start state of another user
+    command = [
+        soffice,
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--headless",
+        "--convert-to",
+        "csv",
+        "--outdir",
+        str(folder / "lo-out"),
+        str(workbook),
+    ]
+    subprocess.run(command, capture_output=True, timeout=600, check=True)  # profile set-up
+    started = time.perf_counter()
+    subprocess.run(command, capture_output=True, timeout=600, check=True)
+    seconds = time.perf_counter() - started
+    if not (folder / "lo-out" / f"{workbook.stem}.csv").is_file():
+        raise SystemExit(f"LibreOffice did not convert {workbook}")
+    return seconds
+
+
 # ------------------------------------------------------------------ one size
 
 
@@ -200,7 +231,11 @@ def measure(people: int) -> dict:
         result = read_result(run_folder)
         statements = len(list((run_folder / "statements").glob("*.pdf")))
         detail_rows = config_module.load(config).output.workbook_detail_rows
+        workbook = run_folder / WORKBOOK_FILE
         return {
+            "workbook_mib": workbook.stat().st_size / 2**20,
+            "csv_ledgers": sorted(p.name for p in run_folder.glob("*.csv") if p.stem in LEDGERS),
+            "libreoffice": libreoffice_load(workbook, folder),
             "people": people,
             "wall": wall,
             "steps": steps,
@@ -223,7 +258,13 @@ def table(m: dict) -> list[str]:
         "engine": f"bare-pandas floor {m['floor']:.2f} s: "
         f"{steps.get('engine', 0) / m['floor']:.1f}x",
         "workbook": f"plain XlsxWriter {m['plain_workbook']:.1f} s: "
-        f"{steps.get('workbook', 0) / m['plain_workbook']:.2f}x",
+        f"{steps.get('workbook', 0) / m['plain_workbook']:.2f}x; file {m['workbook_mib']:.1f} MiB"
+        + (f", ledgers in {' and '.join(m['csv_ledgers'])}" if m["csv_ledgers"] else "")
+        + (
+            f"; LibreOffice opens it in {m['libreoffice']:.1f} s"
+            if m["libreoffice"] is not None
+            else "; LibreOffice not installed"
+        ),
     }
     if m["statements"] and steps.get("statements"):
         per_s = m["statements"] / steps["statements"]
