@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/engine.py                   # 10k, 100k and 1M people
     .venv/bin/python bench/engine.py --people 10000 100000
+    .venv/bin/python bench/engine.py --before /tmp/old-checkout   # and an older engine beside
 
 Per size: 20 activities and 5 completions per person (100,000 people → 2,000,000 activities,
-500,000 completions). Each size runs in a forked child so peaks do not leak between sizes;
+500,000 completions). Each size runs in a process of its own so peaks do not leak between
+sizes; ``--before DIR`` measures, after each size, the engine of another checkout (``git
+worktree add DIR REV``) on the same generated tables against the same floor;
 peak memory is the rise of the child's peak RSS (VmHWM, reset through /proc/self/clear_refs)
 over its RSS just before the measured step; "process MiB" is the child's whole peak RSS during the
 engine step (the input tables included), the figure that does not depend on how much freed
@@ -13,13 +16,18 @@ memory the process kept from the steps before. Generation is vectorised and not 
 The floor: one groupby-sum of minutes per (person, category), one ``duplicated`` over
 (person, title, minutes, date), one merge of the totals onto people. Any engine must do at
 least that much; the ratio engine ÷ floor is the figure to watch.
+
+The table replaces this benchmark's section of bench/RESULTS.md (``--no-results``: not).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
-import multiprocessing as mp
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,11 +35,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+#: The checkout whose engine is measured: this one, or --before's (set for its process).
+CODE = Path(os.environ.get("BENCH_ENGINE_CODE", HERE.parent))
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(CODE))
 
-import contextlib
+from results import replace_section  # noqa: E402
 
-from reconcile.engine import CanonicalTables, Rules, reconcile
+from reconcile.engine import CanonicalTables, Rules, reconcile  # noqa: E402
+
+SECTION = "## Engine against the bare-pandas floor: `bench/engine.py`"
 
 ACTIVITIES_PER_PERSON = 20
 COMPLETIONS_PER_PERSON = 5
@@ -284,58 +298,78 @@ def _measure(fn, *args) -> tuple[float, int]:
     return seconds, max(_rss("VmHWM") - before, 0)
 
 
-def _child(n_people: int, queue) -> None:
-    try:
-        _run(n_people, queue)
-    except BaseException as exc:
-        queue.put(exc)
-        raise
-
-
-def _run(n_people: int, queue) -> None:
+def measure_one_size(n_people: int) -> dict:
+    """Generate ``n_people``'s tables, then time the floor and the engine on them."""
     tables = generate(n_people)
-    floor_s, floor_mem = _measure(floor, tables)
+    floor_s, _ = _measure(floor, tables)
     engine_s, engine_mem = _measure(reconcile, tables, RULES)
-    queue.put(
-        (
-            n_people,
-            len(tables.activities),
-            len(tables.completions),
-            floor_s,
-            floor_mem,
-            engine_s,
-            engine_mem,
-            _rss("VmHWM"),
-        )
+    return {
+        "people": n_people,
+        "activities": len(tables.activities),
+        "completions": len(tables.completions),
+        "floor_s": floor_s,
+        "engine_s": engine_s,
+        "engine_mib": engine_mem / 2**20,
+        "process_mib": _rss("VmHWM") / 2**20,
+    }
+
+
+def in_own_process(n_people: int, code: Path | None = None) -> dict:
+    """:func:`measure_one_size` in a fresh process (``code``: another checkout's engine)."""
+    env = dict(os.environ)
+    if code is not None:
+        env["BENCH_ENGINE_CODE"] = str(code.resolve())
+    done = subprocess.run(
+        [sys.executable, __file__, "--one-size", str(n_people)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"size {n_people:,} failed ({code or 'this checkout'}):\n{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+HEADER = (
+    "| engine | people | activities | completions | floor s | engine s | × floor | "
+    "engine MiB | process MiB |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+)
+
+
+def row(label: str, m: dict) -> str:
+    return (
+        f"| {label} | {m['people']:,} | {m['activities']:,} | {m['completions']:,} | "
+        f"{m['floor_s']:.2f} | {m['engine_s']:.2f} | {m['engine_s'] / m['floor_s']:.1f} | "
+        f"{m['engine_mib']:.0f} | {m['process_mib']:.0f} |"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--before", type=Path, help="another checkout, its engine measured too")
+    parser.add_argument("--no-results", action="store_true", help="leave RESULTS.md alone")
+    parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args()
-    ctx = mp.get_context("fork")
-    print(
-        f"{'people':>10} {'activities':>11} {'completions':>11} {'floor s':>8} "
-        f"{'engine s':>9} {'ratio':>6} {'floor MiB':>10} {'engine MiB':>11} {'s/1k people':>11} "
-        f"{'process MiB':>11}"
-    )
+    if args.one_size:
+        print(json.dumps(measure_one_size(args.one_size)))
+        return
+    lines = list(HEADER)
+    print("\n".join(HEADER), flush=True)
     for n in args.people:
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_child, args=(n, queue))
-        proc.start()
-        row = queue.get()
-        proc.join()
-        if isinstance(row, BaseException):
-            raise SystemExit(f"size {n:,} failed: {row!r}")
-        people, acts, comps, fs, fm, es, em, hwm = row
-        print(
-            f"{people:>10,} {acts:>11,} {comps:>11,} {fs:>8.2f} {es:>9.2f} {es / fs:>6.1f} "
-            f"{fm / 2**20:>10.0f} {em / 2**20:>11.0f} {es / people * 1000:>11.4f} "
-            f"{hwm / 2**20:>11.0f}",
-            flush=True,
-        )
-    print("limits at 100,000 people: engine < 10 s and <= 5x the floor; grows like the floor")
+        measured = [row("this checkout", in_own_process(n))]
+        if args.before:
+            measured.append(row(f"`{args.before}`", in_own_process(n, args.before)))
+        print("\n".join(measured), flush=True)
+        lines += measured
+    limits = (
+        "Limits at 100,000 people: engine under 10 s and within 5× the floor; grows like the floor."
+    )
+    lines += ["", limits]
+    print(limits)
+    if not args.no_results:
+        replace_section(SECTION, lines, "python bench/engine.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -28,9 +28,7 @@ The figures replace this benchmark's section of bench/RESULTS.md (date, machine,
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -51,6 +49,7 @@ from engine import floor  # noqa: E402
 from pull import remote_sandbox  # noqa: E402
 from reports_pdf import baseline as one_page_pages_per_second  # noqa: E402
 from reports_xlsx import _sheets  # noqa: E402
+from results import replace_section  # noqa: E402
 
 from reconcile import config as config_module  # noqa: E402
 from reconcile.canonical_build import build_canonical, known_audiences  # noqa: E402
@@ -64,7 +63,6 @@ from reconcile.sandbox.generate import generate  # noqa: E402
 from reconcile.sandbox.spreadsheets import write_spreadsheets  # noqa: E402
 from reconcile.snapshot import read_snapshot  # noqa: E402
 
-RESULTS = HERE / "RESULTS.md"
 SECTION = "## End to end: `bench/run.py`"
 LEDGERS = ("activities", "completions")  # spilled to CSV past [output] workbook_detail_rows
 STEPS = ("pull", "snapshot", "read", "engine", "summary", "workbook", "report", "statements")
@@ -294,23 +292,6 @@ def table(m: dict) -> list[str]:
     return [*lines, ""]
 
 
-def write_results(lines: list[str], command: str) -> None:
-    """Replace this benchmark's section of bench/RESULTS.md (other sections are kept)."""
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    head = [
-        SECTION,
-        "",
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · {platform.machine()}, "
-        f"{os.cpu_count()} cores · load average {load} at the end · `{command}`",
-        "",
-    ]
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    body = "\n".join(head + lines) + "\n"
-    text = pattern.sub(lambda _m: body, text) if pattern.search(text) else text + "\n" + body
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000])
@@ -323,7 +304,7 @@ def main() -> None:
         print("\n".join(block), flush=True)
         lines += block
     if not args.no_results:
-        write_results(lines, "python bench/run.py " + " ".join(sys.argv[1:]))
+        replace_section(SECTION, lines, "python bench/run.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":
