@@ -1,7 +1,8 @@
 """The frozen result of a reconciliation, and ``summary(result)``: summary.json's content.
 
 Renderers read only this. Column names are snake_case; :data:`PEOPLE_HEADERS`,
-:data:`EXCEPTION_HEADERS` and :data:`SOURCES_HEADERS` give the §7 sheet headers in order.
+:data:`ACTIVITY_HEADERS`, :data:`COMPLETION_HEADERS`, :data:`EXCEPTION_HEADERS` and
+:data:`SOURCES_HEADERS` give the §7 sheet headers in order (the workbook's only list of them).
 """
 
 from __future__ import annotations
@@ -65,45 +66,54 @@ PEOPLE_COLUMNS = (
     "elapsed",
     "capped",
 )
+#: Activities sheet (§7): ledger column → header, in sheet order.
+ACTIVITY_HEADERS = MappingProxyType(
+    {
+        "system": "System",
+        "record_id": "Record ID",
+        "account_id": "Account ID",
+        "employee_id": "Employee ID",
+        "title": "Title",
+        "category": "Category",
+        "structured": "Structured",
+        "minutes": "Minutes",
+        "completed_at": "Completed at",
+        "local_date": "Local date",
+        "state": "State",
+        "disposition": "Disposition",
+        "duplicate_of": "Duplicate of",
+        "claim": "Claim",
+        "source_table": "Source table",
+    }
+)
+#: Completions sheet (§7): ledger column → header, in sheet order.
+COMPLETION_HEADERS = MappingProxyType(
+    {
+        "system": "System",
+        "record_id": "Record ID",
+        "account_id": "Account ID",
+        "employee_id": "Employee ID",
+        "course_id": "Course ID",
+        "title": "Title",
+        "completed_at": "Completed at",
+        "local_date": "Local date",
+        "passed": "Passed",
+        "score": "Score",
+        "certificate": "Certificate",
+        "cpd_minutes": "CPD minutes",
+        "category": "Category",
+        "structured": "Structured",
+        "disposition": "Disposition",
+        "matched_record_id": "Matched record ID",
+        "source_table": "Source table",
+    }
+)
 #: ``Result.activities``: the activity ledger, one row per input record, in input order.
-ACTIVITY_COLUMNS = (
-    "system",
-    "record_id",
-    "account_id",
-    "employee_id",
-    "title",
-    "category",
-    "structured",
-    "minutes",
-    "completed_at",
-    "local_date",
-    "state",
-    "disposition",
-    "duplicate_of",
-    "claim",
-    "source_table",
-)
-#: ``Result.completions``: the completion ledger, one row per input record, in input order.
-COMPLETION_COLUMNS = (
-    "system",
-    "record_id",
-    "account_id",
-    "employee_id",
-    "course_id",
-    "title",
-    "completed_at",
-    "local_date",
-    "passed",
-    "score",
-    "certificate",
-    "cpd_minutes",
-    "category",
-    "structured",
-    "disposition",
-    "matched_record_id",
-    "thrive_content_id",  # for push-completions
-    "source_table",
-)
+ACTIVITY_COLUMNS = tuple(ACTIVITY_HEADERS)
+#: ``Result.completions``: the completion ledger, one row per input record, in input order;
+#: ``thrive_content_id`` (not on the sheet) is what push-completions writes back.
+_LEDGER = tuple(COMPLETION_HEADERS)
+COMPLETION_COLUMNS = (*_LEDGER[:-1], "thrive_content_id", _LEDGER[-1])
 #: ``Result.accounts``: the canonical accounts table, then these.
 ACCOUNT_COLUMNS = ("employee_id", "match", "match_rule")
 #: Sources sheet: ``Pulled at`` comes from the snapshot manifest, not the engine.

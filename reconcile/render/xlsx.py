@@ -24,7 +24,13 @@ import xlsxwriter
 from reconcile.config import EXCEL_DATA_ROWS, WORKBOOK_DETAIL_ROWS
 from reconcile.engine.changes import CHANGES_HEADERS, Changes
 from reconcile.engine.exceptions import TYPES
-from reconcile.engine.result import Result
+from reconcile.engine.result import (
+    ACTIVITY_HEADERS,
+    COMPLETION_HEADERS,
+    EXCEPTION_HEADERS,
+    PEOPLE_HEADERS,
+    Result,
+)
 from reconcile.engine.status import STATUSES
 from reconcile.files import atomic_path, remove
 from reconcile.render.ledger_csv import write_ledger_csv
@@ -230,86 +236,58 @@ def _pulled_lookup(pulled_at: PulledAt | None) -> dict[tuple[str, str], Any]:
 # --------------------------------------------------------------------------- sheets
 
 
-def _people_columns(result: Result, tz: str) -> list[Column]:
-    p = result.people
-    spec: list[tuple[str, Kind, str]] = [
-        ("Employee ID", "text", "employee_id"),
-        ("Name", "text", "name"),
-        ("Email", "text", "email"),
-        ("Department", "text", "department"),
-        ("Manager", "text", "manager"),
-        ("Audiences", "text", "audiences"),
-        ("Required (min)", "int", "required"),
-        ("Structured required (min)", "int", "structured_required"),
-        ("Counted (min)", "int", "counted"),
-        ("Structured (min)", "int", "structured"),
-        ("Pending (min)", "int", "pending"),
-        ("Shortfall (min)", "int", "shortfall"),
-        ("Progress %", "progress", "progress"),
-        ("Status", "text", "status"),
-        ("Reason", "text", "reason"),
+#: How a sheet column is written, where it is not text (the headers are the Result's).
+PEOPLE_KINDS: Mapping[str, Kind] = {
+    "required": "int",
+    "structured_required": "int",
+    "counted": "int",
+    "structured": "int",
+    "pending": "int",
+    "shortfall": "int",
+    "progress": "progress",
+}
+ACTIVITY_KINDS: Mapping[str, Kind] = {
+    "structured": "bool",
+    "minutes": "int",
+    "completed_at": "datetime",
+    "local_date": "date",
+}
+COMPLETION_KINDS: Mapping[str, Kind] = {
+    "completed_at": "datetime",
+    "local_date": "date",
+    "passed": "bool",
+    "score": "float",
+    "cpd_minutes": "int",
+    "structured": "bool",
+}
+EXCEPTION_KINDS: Mapping[str, Kind] = {"minutes": "int"}
+
+
+def _sheet_columns(
+    frame: pd.DataFrame, headers: Mapping[str, str], kinds: Mapping[str, Kind], tz: str
+) -> list[Column]:
+    """The columns of ``frame`` that ``headers`` names, in its order, under its headers."""
+    return [
+        column(header, kinds.get(name, "text"), frame[name], tz)
+        for name, header in headers.items()
+        if name in frame.columns
     ]
-    return [column(h, k, p[c], tz) for h, k, c in spec]
+
+
+def _people_columns(result: Result, tz: str) -> list[Column]:
+    return _sheet_columns(result.people, PEOPLE_HEADERS, PEOPLE_KINDS, tz)
 
 
 def _activity_columns(result: Result, tz: str) -> list[Column]:
-    a = result.activities
-    spec: list[tuple[str, Kind, str]] = [
-        ("System", "text", "system"),
-        ("Record ID", "text", "record_id"),
-        ("Account ID", "text", "account_id"),
-        ("Employee ID", "text", "employee_id"),
-        ("Title", "text", "title"),
-        ("Category", "text", "category"),
-        ("Structured", "bool", "structured"),
-        ("Minutes", "int", "minutes"),
-        ("Completed at", "datetime", "completed_at"),
-        ("Local date", "date", "local_date"),
-        ("State", "text", "state"),
-        ("Disposition", "text", "disposition"),
-        ("Duplicate of", "text", "duplicate_of"),
-        ("Claim", "text", "claim"),
-        ("Source table", "text", "source_table"),
-    ]
-    return [column(h, k, a[c], tz) for h, k, c in spec if c in a.columns]
+    return _sheet_columns(result.activities, ACTIVITY_HEADERS, ACTIVITY_KINDS, tz)
 
 
 def _completion_columns(result: Result, tz: str) -> list[Column]:
-    c = result.completions
-    spec: list[tuple[str, Kind, str]] = [
-        ("System", "text", "system"),
-        ("Record ID", "text", "record_id"),
-        ("Account ID", "text", "account_id"),
-        ("Employee ID", "text", "employee_id"),
-        ("Course ID", "text", "course_id"),
-        ("Title", "text", "title"),
-        ("Completed at", "datetime", "completed_at"),
-        ("Local date", "date", "local_date"),
-        ("Passed", "bool", "passed"),
-        ("Score", "float", "score"),
-        ("Certificate", "text", "certificate"),
-        ("CPD minutes", "int", "cpd_minutes"),
-        ("Category", "text", "category"),
-        ("Structured", "bool", "structured"),
-        ("Disposition", "text", "disposition"),
-        ("Matched record ID", "text", "matched_record_id"),
-        ("Source table", "text", "source_table"),
-    ]
-    return [column(h, k, c[n], tz) for h, k, n in spec if n in c.columns]
+    return _sheet_columns(result.completions, COMPLETION_HEADERS, COMPLETION_KINDS, tz)
 
 
 def _exception_columns(result: Result, tz: str) -> list[Column]:
-    e = result.exceptions
-    spec: list[tuple[str, Kind, str]] = [
-        ("Type", "text", "type"),
-        ("Severity", "text", "severity"),
-        ("Employee ID", "text", "employee_id"),
-        ("System", "text", "system"),
-        ("Record ID", "text", "record_id"),
-        ("Minutes", "int", "minutes"),
-        ("Detail", "text", "detail"),
-    ]
-    return [column(h, k, e[c], tz) for h, k, c in spec]
+    return _sheet_columns(result.exceptions, EXCEPTION_HEADERS, EXCEPTION_KINDS, tz)
 
 
 def _category_columns(result: Result, tz: str) -> list[Column]:
