@@ -13,11 +13,8 @@ at a time in ``constant_memory`` mode: memory stays flat however many people the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ import pandas as pd
 import xlsxwriter
 
 from reconcile.errors import ConfigError, InputError
+from reconcile.files import atomic_path
 from reconcile.sandbox.model import Organisation
 
 ROSTER_SHEET = "Staff"
@@ -163,25 +161,6 @@ def _csv_column(frame: pd.DataFrame, column: Column) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------------------
-# Atomic files
-# ---------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it over ``path`` only on success."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-# ---------------------------------------------------------------------------------------
 # XLSX
 # ---------------------------------------------------------------------------------------
 
@@ -202,7 +181,7 @@ def _write_xlsx(org: Organisation, out: Path) -> dict[str, Path]:
 
 
 def _workbook(path: Path, sheets: list[tuple[str, pd.DataFrame, tuple[Column, ...]]]) -> None:
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(
             str(tmp),
             {
@@ -268,7 +247,7 @@ def _csv(path: Path, frame: pd.DataFrame, columns: tuple[Column, ...]) -> None:
     table = pd.DataFrame(
         {column.header: _csv_column(frame, column).reset_index(drop=True) for column in columns}
     )
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
 
 
