@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -236,3 +239,20 @@ def test_frames_are_not_modified_by_serving(sandbox: Sandbox) -> None:
     fresh = generate(60, seed=5)
     for name, frame in fresh.frames().items():
         pd.testing.assert_frame_equal(frame, sandbox.organisation.frames()[name], obj=name)
+
+
+def test_a_client_resetting_its_connection_prints_no_traceback(
+    sandbox: Sandbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A keep-alive connection the client resets (a pull stopped mid-way) is ordinary for a
+    server: the sandbox goes on serving and writes nothing to the terminal."""
+    for _ in range(3):
+        client = socket.create_connection((sandbox.host, sandbox.port))
+        client.sendall(b"GET /thrive/rest/v1/users HTTP/1.1\r\nHo")  # half a request line
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # linger 0: the server's read ends in a reset, not an end of file
+    time.sleep(0.3)
+    answer = requests.get(f"{sandbox.url}/thrive/rest/v1/users", auth=AUTH, timeout=10)
+    assert answer.status_code == 200
+    _, stderr = capfd.readouterr()
+    assert "Traceback" not in stderr and "ConnectionResetError" not in stderr, stderr

@@ -13,6 +13,7 @@ import logging
 import socket
 import ssl
 import struct
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -279,6 +280,16 @@ class _Server(ThreadingHTTPServer):
             except (ssl.SSLError, OSError):
                 return
         super().finish_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-connection (a pull stopped, a keep-alive connection
+        reset) is ordinary: logged at debug level, never a traceback on the terminal. Anything
+        else is the sandbox's own fault and is logged with its traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError | ssl.SSLError):
+            log.debug("%s: connection ended: %s", client_address, error)
+            return
+        log.exception("sandbox: the request from %s failed", client_address)
 
 
 class _Reset(Exception):
