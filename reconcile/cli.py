@@ -221,11 +221,17 @@ def report(
 ) -> None:
     """Reconcile and render from a saved snapshot, with no network."""
     from reconcile import runs
+    from reconcile.console import progress_bars
 
     config = config_module.load(config_path)
-    with _issues_on_failure():
+    with _issues_on_failure(), progress_bars(quiet=settings.quiet) as bars:
         outcome = runs.report(
-            config, snapshot, as_of=as_of and as_of.date(), out=out, compare=compare_dir
+            config,
+            snapshot,
+            as_of=as_of and as_of.date(),
+            out=out,
+            compare=compare_dir,
+            progress=bars,
         )
     _print_outcome(outcome, _echo(settings))
 

@@ -10,7 +10,14 @@ from collections.abc import Iterator
 
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.progress import Progress as RichBars
 
 from reconcile.progress import NullProgress, Progress
@@ -42,13 +49,15 @@ class TerminalProgress:
             TextColumn("{task.description:<34}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("pages  {task.fields[records]:>9,} records"),
+            TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=stderr,
             transient=False,
         )
         self._ids: dict[str, TaskID] = {}
         self._records: dict[str, int] = {}
+        self._units: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> TerminalProgress:
@@ -60,19 +69,29 @@ class TerminalProgress:
 
     def _task(self, task: str, total: int | None = None) -> TaskID:
         if task not in self._ids:
-            self._ids[task] = self._bars.add_task(task, total=total, records=0)
+            self._ids[task] = self._bars.add_task(task, total=total, detail=self._detail(task))
             self._records[task] = 0
         return self._ids[task]
 
-    def start(self, task: str, *, total_pages: int | None = None) -> None:
+    def _detail(self, task: str) -> str:
+        """What the count is: a pull's pages and the records in them, or the task's unit."""
+        unit = self._units.get(task, "pages")
+        if unit != "pages":
+            return unit
+        return f"pages  {self._records.get(task, 0):>9,} records"
+
+    def start(self, task: str, *, total_pages: int | None = None, unit: str = "pages") -> None:
         with self._lock:
-            self._bars.update(self._task(task, total_pages), total=total_pages)
+            self._units[task] = unit
+            self._records[task] = 0  # a task run again (the demo's second month) starts over
+            task_id = self._task(task, total_pages)
+            self._bars.reset(task_id, total=total_pages, detail=self._detail(task))
 
     def advance(self, task: str, *, pages: int = 0, records: int = 0) -> None:
         with self._lock:
             task_id = self._task(task)
             self._records[task] += records
-            self._bars.update(task_id, advance=pages, records=self._records[task])
+            self._bars.update(task_id, advance=pages, detail=self._detail(task))
 
     def finish(self, task: str) -> None:
         with self._lock:

@@ -12,9 +12,13 @@ from typing import Protocol
 
 
 class Progress(Protocol):
-    """Counts work per task (e.g. ``"thrive /cpdEntries"``): pages and records so far."""
+    """Counts work per task (e.g. ``"thrive /cpdEntries"``): pages and records so far.
 
-    def start(self, task: str, *, total_pages: int | None = None) -> None: ...
+    ``unit`` names what ``pages`` counts for a task that is not a pull (``"statements"``):
+    such a task has no records.
+    """
+
+    def start(self, task: str, *, total_pages: int | None = None, unit: str = "pages") -> None: ...
 
     def advance(self, task: str, *, pages: int = 0, records: int = 0) -> None: ...
 
@@ -24,7 +28,7 @@ class Progress(Protocol):
 class NullProgress:
     """Reports nowhere: the default for library calls."""
 
-    def start(self, task: str, *, total_pages: int | None = None) -> None:
+    def start(self, task: str, *, total_pages: int | None = None, unit: str = "pages") -> None:
         pass
 
     def advance(self, task: str, *, pages: int = 0, records: int = 0) -> None:
@@ -43,7 +47,7 @@ class RecordingProgress:
         self.records: dict[str, int] = defaultdict(int)
         self.finished: set[str] = set()
 
-    def start(self, task: str, *, total_pages: int | None = None) -> None:
+    def start(self, task: str, *, total_pages: int | None = None, unit: str = "pages") -> None:
         with self._lock:
             self.pages.setdefault(task, 0)
             self.records.setdefault(task, 0)

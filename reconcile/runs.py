@@ -100,7 +100,9 @@ def run(
         # Without Thrive there are no pulled audiences to check the roster's against, so the
         # inputs read above are final; with Thrive they are read again knowing its audiences.
         final = None if "thrive" in config.sources else inputs
-        built = _reconcile_snapshot(config, snapshot, staging, rules, warnings, final, previous)
+        built = _reconcile_snapshot(
+            config, snapshot, staging, rules, warnings, final, previous, progress=progress
+        )
     return _moved(built, staging, folder)
 
 
@@ -147,6 +149,7 @@ def report(
     as_of: dt.date | None = None,
     out: Path | None = None,
     compare: Path | None = None,
+    progress: Progress | None = None,
 ) -> RunOutcome:
     """Reconcile a saved snapshot (hashes verified) and write ``summary.json``; no network.
 
@@ -163,7 +166,9 @@ def report(
         if snapshot == folder or folder in snapshot.parents:
             # reconciling the folder's own snapshot: it moves into the new folder with it
             snapshot = _copy_snapshot(snapshot, staging)
-        built = _reconcile_snapshot(config, snapshot, staging, rules, (), None, previous)
+        built = _reconcile_snapshot(
+            config, snapshot, staging, rules, (), None, previous, progress=progress
+        )
     return _moved(built, staging, folder)
 
 
@@ -267,6 +272,8 @@ def _reconcile_snapshot(
     warnings: tuple[str, ...],
     inputs: Any = None,
     previous: PreviousRun | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> RunOutcome:
     """The shared second half: read the snapshot back, reconcile, write the outputs.
 
@@ -323,6 +330,7 @@ def _reconcile_snapshot(
                 by=config.output.statements,
                 templates=templates,
                 record=folder / STATEMENT_RECORD,
+                progress=progress,
             )
     log.info("wrote %s, %s and %d statements", workbook, report_pdf, len(statements))
     snapshot_dir = snapshot if (snapshot / "manifest.json").is_file() else snapshot / "snapshot"

@@ -30,6 +30,7 @@ from reconcile.engine.changes import Changes
 from reconcile.errors import ConfigError
 from reconcile.files import atomic_path
 from reconcile.interrupts import signals_deferred
+from reconcile.progress import NullProgress, Progress
 from reconcile.render import charts, pdf_context
 from reconcile.render.pdf_assets import (
     environment,
@@ -49,6 +50,8 @@ REPORT_TEMPLATE = "report.html"
 STATEMENT_TEMPLATE = "statement.html"
 #: Statement batches at least this large go to a process pool.
 POOL_THRESHOLD = 24
+#: The progress task of the statements (one count per statement written).
+STATEMENTS_TASK = "statements"
 
 
 def write_report_pdf(
@@ -84,6 +87,7 @@ def write_statements(
     templates: Path | None = None,
     processes: int | None = None,
     record: Path | None = None,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Write one PDF in ``folder`` for each manager (their direct reports) or each person.
 
@@ -93,6 +97,7 @@ def write_statements(
     appear in the organisation report. Big batches use a process pool (one Jinja environment
     per worker, recycled every few hundred files). Each statement's context is built only
     when a worker is ready for it, so memory does not grow with the number of statements.
+    ``progress`` counts them as they are written (the longest step of a large run).
     """
     if by not in ("manager", "person"):
         raise ConfigError(f'statements = "{by}"; use "manager", "person" or "none"')
@@ -104,7 +109,13 @@ def write_statements(
         groups, pdf_context.period_context(result, organisation)
     )
     jobs = ({**job, "file_name": names[job["statement_id"]]} for job in contexts)
-    paths = _write_all(jobs, len(groups), folder, templates, processes)
+    progress = progress or NullProgress()
+    progress.start(STATEMENTS_TASK, total_pages=len(groups), unit="statements")
+    paths = []
+    for path in _write_all(jobs, len(groups), folder, templates, processes):
+        paths.append(path)
+        progress.advance(STATEMENTS_TASK, pages=1)
+    progress.finish(STATEMENTS_TASK)
     if record is not None:
         write_record(record.parent, zip(groups.ids, groups.names, paths, strict=True))
     return paths
@@ -116,16 +127,18 @@ def _write_all(
     folder: Path,
     templates: Path | None,
     processes: int | None,
-) -> list[Path]:
-    """The ``count`` statements of ``jobs``, in order: in this process, or a pool for many."""
+) -> Iterator[Path]:
+    """The ``count`` statements of ``jobs``, in order, each as it is written: in this
+    process, or a pool for many."""
     if not count:
-        return []
+        return
     user = str(templates) if templates else None
     args = ((job, str(folder), user) for job in jobs)
     workers = processes or os.cpu_count() or 1
     if workers <= 1 or count < POOL_THRESHOLD:
         _worker_init(user)
-        return [Path(_statement_job(a)) for a in args]
+        yield from (Path(_statement_job(a)) for a in args)
+        return
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     if os.name == "posix":  # workers fork from a server that has WeasyPrint imported already
         ctx.set_forkserver_preload([__name__])
@@ -139,7 +152,7 @@ def _write_all(
             maxtasksperchild=400,
         )
     with pool:
-        return [Path(p) for p in pool.imap(_pool_statement_job, args, chunksize=chunk)]
+        yield from (Path(p) for p in pool.imap(_pool_statement_job, args, chunksize=chunk))
 
 
 # ------------------------------------------------------------------ internals
