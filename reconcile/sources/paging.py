@@ -141,21 +141,6 @@ def fetch_list(
     raise state.error(f"went past {PAGE_CAP} pages; the server's pagination looks broken")
 
 
-def fetch_lists(
-    client: HttpClient,
-    requests: Sequence[ListRequest],
-    paging: Callable[[HttpClient, ListRequest], Paging],
-    *,
-    progress: Progress | None = None,
-    task: str = "",
-) -> list[list[Record]]:
-    """Several lists at once on the client's pool, each by :func:`fetch_list`, in order."""
-    return client.map(
-        lambda request: fetch_list(client, request, paging, progress=progress, task=task),
-        requests,
-    )
-
-
 # -- Thrive envelope ----------------------------------------------------------------------
 
 
