@@ -18,7 +18,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,6 +38,7 @@ from reconcile.sources.paging import (
     ShortPageEnd,
     fetch_list,
 )
+from tests.loopback import LoopbackServer
 
 FAST = HttpPolicy(
     concurrency=4,
@@ -78,8 +79,7 @@ class Scripted:
                 self.rfile.read(length)
                 outer.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ from reconcile.errors import SourceError
 from reconcile.sources import Window, brightspace, thrive
 from reconcile.sources.auth import BasicAuth, ClientCredentials, StaticBearer
 from reconcile.sources.http import HttpClient, HttpPolicy
+from tests.loopback import LoopbackServer
 
 FAST = HttpPolicy(
     concurrency=2,
@@ -66,8 +67,7 @@ class Raw:
                 with contextlib.suppress(OSError):
                     super().finish()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
