@@ -24,6 +24,7 @@ from rich.text import Text
 from reconcile import config as config_module
 from reconcile.console import configure_logging, stderr
 from reconcile.errors import ReconcileError, machine_problem
+from reconcile.redaction import redact
 
 
 @dataclass
@@ -86,7 +87,7 @@ def _shown(text: str) -> str:
     """Text from files and servers as the terminal may show it: no secret, nothing active."""
     from reconcile.safe_text import inert
 
-    return inert(config_module.redact(text))
+    return inert(redact(text))
 
 
 config_option = click.option(

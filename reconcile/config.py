@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from reconcile.errors import ConfigError
+from reconcile.redaction import SECRETS
 
 SYSTEMS = ("thrive", "brightspace", "coursepath")
 
@@ -208,8 +209,9 @@ def secret(env_name: str, *, key: str, one_line: bool = True) -> str:
     """Read a secret from the environment, or say which variable to set and where it is named.
 
     The value is cleaned by :func:`clean_secret` (a ``secrets.env`` saved with Windows line
-    endings leaves a CR on every value) and remembered, so :func:`redact` can keep it out of
-    any message. A private key (``one_line=False``) keeps the line breaks inside it.
+    endings leaves a CR on every value) and remembered (``redaction.SECRETS``), so no
+    message the program prints can show it. A private key (``one_line=False``) keeps the
+    line breaks inside it.
     """
     value = os.environ.get(env_name)
     if not value or not value.strip():
@@ -222,8 +224,6 @@ def secret(env_name: str, *, key: str, one_line: bool = True) -> str:
 
 #: Control characters (C0, DEL, C1): never part of a token, password or key.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-#: Every secret value read in this process, longest first when redacting.
-_SECRETS: set[str] = set()
 
 
 def clean_secret(value: str, *, where: str, one_line: bool = True) -> str:
@@ -235,16 +235,8 @@ def clean_secret(value: str, *, where: str, one_line: bool = True) -> str:
             f"{where} holds a control character (a line break, tab or escape) inside the "
             "secret; set it again with the secret alone, without quotes or line breaks"
         )
-    _SECRETS.add(cleaned)
+    SECRETS.add(cleaned)
     return cleaned
-
-
-def redact(text: str) -> str:
-    """``text`` with every secret read so far in this process replaced by ``***``."""
-    for value in sorted(_SECRETS, key=len, reverse=True):
-        if len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
 
 
 def require_secrets(config: Config) -> None:

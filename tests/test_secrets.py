@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from reconcile import config as config_module
 from reconcile.cli import cli
 from reconcile.errors import ConfigError
+from reconcile.redaction import redact
 from reconcile.sandbox import Sandbox
 from tests.processes import ROOT, error_lines, sandbox_config
 
@@ -84,7 +85,11 @@ def test_secrets_are_trimmed_and_never_shown(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("TEST_TOKEN_VALUE", " \r\n")
     with pytest.raises(ConfigError, match="is not set"):
         config_module.secret("TEST_TOKEN_VALUE", key="x")
-    assert config_module.redact("b'Bearer s3cr3t-t0ken-value'") == "b'Bearer ***'"
+    assert redact("b'Bearer s3cr3t-t0ken-value'") == "b'Bearer ***'"
+    assert redact("token=s3cr3t%2Dt0ken") == "token=s3cr3t%2Dt0ken"  # another value
+    monkeypatch.setenv("TEST_TOKEN_VALUE", "s3cr3t/t0ken+value")
+    config_module.secret("TEST_TOKEN_VALUE", key="x")
+    assert redact("form: token=s3cr3t%2Ft0ken%2Bvalue") == "form: token=***"
 
 
 def test_no_error_line_quotes_a_header_value(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,3 +114,37 @@ def test_no_error_line_quotes_a_header_value(monkeypatch: pytest.MonkeyPatch) ->
     assert header.exit_code == 1 and "aHVudGVy" not in header.output
     assert "bug in reconcile" in header.output
     assert echoed.exit_code == 1 and "hunter2" not in echoed.output and "***" in echoed.output
+
+
+def test_a_token_issued_mid_pull_is_hidden_from_an_error_raised_outside_the_http_core(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The HTTP core and the CLI clean text with one list of secrets: an access token the
+    sandbox's OAuth issued is hidden from an error line even when no source raised it."""
+    from reconcile.sandbox.spreadsheets import write_spreadsheets
+    from reconcile.sources import thrive
+    from reconcile.sources.http import HttpPolicy
+
+    spreadsheets = write_spreadsheets(sandbox.organisation, tmp_path / "inputs")
+    config_path = sandbox.write_config(
+        tmp_path, spreadsheets, sources=("thrive",), thrive_auth="oauth2"
+    )
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in sandbox.env().items():
+            env.setenv(name, value)
+        source = config_module.load(config_path).sources["thrive"]
+        with thrive.make_client(source, HttpPolicy(concurrency=1)) as client:
+            client.get_json("/users", params={"limit": 1})
+            token = client.auth._token  # the access token the sandbox issued
+    assert isinstance(token, str) and len(token) >= 8
+
+    @cli.command("explode-token", hidden=True)
+    def explode_token() -> None:
+        raise RuntimeError(f"a report step failed with Authorization: Bearer {token} attached")
+
+    try:
+        shown = CliRunner().invoke(cli, ["explode-token"])
+    finally:
+        cli.commands.pop("explode-token")
+    assert shown.exit_code == 1
+    assert token not in shown.output

@@ -14,7 +14,6 @@ auth or paging code of its own. A writer that must handle a refusal per item
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import email.utils
 import logging
@@ -28,7 +27,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -38,6 +37,7 @@ from requests.adapters import HTTPAdapter
 from reconcile import __version__
 from reconcile.config import Http
 from reconcile.errors import SourceError
+from reconcile.redaction import SECRETS
 
 if TYPE_CHECKING:
     from reconcile.sources.saved import SavedAnswers
@@ -138,41 +138,6 @@ def redact(url: str) -> str:
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe=":,"), ""))
-
-
-class Scrubber:
-    """Every secret and token a source holds, and a way to remove them from any text.
-
-    A server may echo what it was sent (a 401 page quoting the bearer token, an OAuth error
-    quoting the refresh token): whatever a server says is passed through :meth:`clean` before
-    it reaches an error line, a log or a warning. Auth objects :meth:`add` each secret as they
-    read it and each token as it is issued, in the forms a server could echo it (as is,
-    URL-encoded, and inside an HTTP Basic header).
-    """
-
-    MIN_LENGTH = 4  # shorter values would blank out ordinary words
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._secrets: set[str] = set()
-
-    def add(self, *secrets: str | None) -> None:
-        with self._lock:
-            for secret in secrets:
-                if secret and len(secret) >= self.MIN_LENGTH:
-                    self._secrets.update({secret, quote(secret, safe=""), quote(secret)})
-
-    def add_basic(self, user: str, password: str) -> None:
-        """A Basic credential also in the base64 form the Authorization header carries."""
-        self.add(password, base64.b64encode(f"{user}:{password}".encode()).decode("ascii"))
-
-    def clean(self, text: str) -> str:
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
-        return text
 
 
 @dataclass
@@ -404,7 +369,7 @@ class HttpClient:
         self.policy = policy
         self.auth = auth
         self.stats = stats or RequestStats()
-        self.scrubber = Scrubber()
+        self.scrubber = SECRETS  # the process's one list: the CLI hides the same tokens
         self.pacer = RateLimitPacer()
         self.saved: SavedAnswers | None = None
         self.session = _session_for(self.base_url)
