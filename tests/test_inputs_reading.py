@@ -152,6 +152,37 @@ def test_unreadable_roster_in_config_is_one_issue(tmp_path: Path) -> None:
     assert "is a PDF" in str(failed.value)
 
 
+def _torn_sheet(source: Path, target: Path) -> None:
+    """``source`` with its first worksheet's deflate stream overwritten by bytes that are no
+    deflate block (0xff: a reserved block type), its zip directory intact."""
+    import zipfile
+
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as archive:
+        sheet = next(i for i in archive.infolist() if i.filename.startswith("xl/worksheets/"))
+    assert sheet.compress_type == zipfile.ZIP_DEFLATED
+    name_and_extra = int.from_bytes(
+        data[sheet.header_offset + 26 : sheet.header_offset + 28], "little"
+    )
+    name_and_extra += int.from_bytes(
+        data[sheet.header_offset + 28 : sheet.header_offset + 30], "little"
+    )
+    start = sheet.header_offset + 30 + name_and_extra
+    data[start : start + 16] = b"\xff" * 16
+    target.write_bytes(bytes(data))
+
+
+def test_a_workbook_whose_sheet_cannot_be_inflated_is_one_issue_for_hr(tmp_path: Path) -> None:
+    """zlib's own error on a torn sheet says the file is damaged, with the fix (it once
+    reached the CLI as an internal error)."""
+    _torn_sheet(SAMPLES / "roster.xlsx", tmp_path / "roster.xlsx")
+    with pytest.raises(ValidationFailed) as failed:
+        read_inputs(load(_config(tmp_path, "roster.xlsx")))
+    [issue] = failed.value.issues.to_dict("records")
+    assert issue["file"] == "roster.xlsx"
+    assert "damaged" in issue["problem"] and "Save As" in issue["fix"]
+
+
 # --------------------------------------------------------------------------- values
 
 
@@ -285,6 +316,15 @@ def test_impossible_days_are_refused_in_both_parsers() -> None:
         "unparseable_date",
     ]
     assert dates[1] == pd.Timestamp("2024-02-29")
+
+
+def test_a_ten_character_date_cell_with_a_letter_outside_ascii_is_a_bad_date() -> None:
+    """Ten characters, eleven bytes: such a cell is an unparseable date, not a crash (it once
+    broke the fixed-width parser, and the whole file was reported as unreadable)."""
+    cells = pd.Series(["05/01/2026", "05/01/202é", "é5/01/2026", "2026-01-0€"], dtype="str")
+    dates, codes = as_date(cells, "dd/mm/yyyy")
+    assert dates[0] == pd.Timestamp("2026-01-05")
+    assert codes.tolist() == ["", "unparseable_date", "unparseable_date", "unparseable_date"]
 
 
 def test_blank_lines_in_a_csv_keep_excel_row_numbers(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,12 +75,17 @@ class Extent:
         self.rows = max(self.rows, row)
 
 
+#: What the zipfile module raises on a damaged archive: a bad directory, a torn or altered
+#: deflate stream (zlib), an unknown compression method or zip version, a missing member.
+DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, NotImplementedError, KeyError, OSError, EOFError)
+
+
 def check_sheet_extent(path: Path, sheet_member: str, label: str, sheet: str) -> None:
     """Refuse (InputError, exit 2) a sheet whose declared or real range is beyond any HR file."""
     try:
         with zipfile.ZipFile(path) as archive:
             declared, real = scan(lambda: archive.open(sheet_member))
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError):
+    except DAMAGED_ZIP:
         raise InputError(
             f"{label}: sheet {sheet} is damaged (its XML cannot be unpacked); open the file in "
             "Excel, Save As a new .xlsx and try again"

@@ -31,6 +31,7 @@ import pandas as pd
 
 from reconcile.errors import InputError
 from reconcile.inputs.aliases import HeaderMatch, match_headers
+from reconcile.inputs.extent import DAMAGED_ZIP
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def _zip_kind(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             unzipped = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (*DAMAGED_ZIP, ValueError):
         raise InputError(
             f"{name}: the workbook is damaged (not a readable zip); open it in Excel, "
             "Save As a new .xlsx and try again"

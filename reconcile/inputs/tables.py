@@ -7,7 +7,9 @@ hand back the typed column, so each table module reads as a list of rules.
 
 from __future__ import annotations
 
+import csv
 import logging
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -435,11 +437,19 @@ def _wanted(kind: str) -> str:
     return ", ".join(f'"{preferred_header(kind, c)}"' for c in list(ALIASES[kind])[:4])
 
 
+#: What reading a file may raise that says the file (or the disk), not our code, is at fault.
+UNREADABLE = (OSError, EOFError, UnicodeError, csv.Error, zipfile.BadZipFile)
+
+
 def guard(label: str, issues: Issues, action: Callable[[], Any]) -> Any:
     """Run ``action``; a whole-file :class:`InputError` becomes one issue row instead.
 
-    Any other exception while reading is a parser choking on a damaged file: it is logged
-    (with its traceback at debug level) and reported as ``unreadable_file``, never raised.
+    The readers turn what a parser raises on a damaged file into an :class:`InputError`
+    (``reader.py``); what the file system or the standard library's decoders raise while a
+    file is read (a file locked or vanished mid-read, a CSV field past the csv module's
+    limit, a torn zip) is reported here as ``unreadable_file``. Anything else is a bug in
+    our own checks and is raised, so it reaches the CLI as one, not as advice to HR to save
+    a good file again.
     """
     try:
         return action()
@@ -455,9 +465,7 @@ def guard(label: str, issues: Issues, action: Callable[[], Any]) -> Any:
             fix=fix or "save the data again as .xlsx or .csv",
         )
         return None
-    except (MemoryError, RecursionError, KeyboardInterrupt):
-        raise
-    except Exception as exc:
+    except UNREADABLE as exc:
         log.debug("reading %s failed", label, exc_info=True)
         issues.add(
             "unreadable_file",

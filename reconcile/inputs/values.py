@@ -393,7 +393,8 @@ def _fixed_width_chunk(chunk: Any, date_format: str) -> np.ndarray:
 
     n = len(chunk)
     out = np.full(n, _NAT, dtype=np.int64)
-    ten = pc.fill_null(pc.equal(pc.utf8_length(chunk), 10), False)
+    ten = pc.fill_null(pc.equal(pc.binary_length(chunk), 10), False)  # bytes: a cell of 10
+    # characters, one of them not ASCII, is longer and is left to the regular expressions
     count = pc.sum(ten).as_py() or 0
     if not count:
         return out
