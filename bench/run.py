@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                        # 10,000 and 100,000 people
     .venv/bin/python bench/run.py --people 10000         # one size
     .venv/bin/python bench/run.py --people 2000 --no-results   # a quick look, RESULTS.md untouched
+    .venv/bin/python bench/run.py --statement-renderer typst    # statements drawn by Typst
 
 For each size the sandbox organisation (seed 1) is served from its own process, as a remote
 API is, and ``reconcile -v run`` runs as its own process against it: pull, snapshot, engine,
@@ -22,7 +23,8 @@ machine:
 The workbook's size, and the seconds LibreOffice takes to open it and save it as CSV
 (``soffice --headless --convert-to csv``, a warm second start), say whether people can open it.
 
-The figures replace this benchmark's section of bench/RESULTS.md (date, machine, command).
+The figures replace this benchmark's section of bench/RESULTS.md (date, machine, command);
+with ``--statement-renderer typst`` (``[output] statement_renderer``) their own section.
 """
 
 from __future__ import annotations
@@ -206,21 +208,26 @@ def libreoffice_load(workbook: Path, folder: Path) -> float | None:
 # ------------------------------------------------------------------ one size
 
 
-def prepare(people: int, folder: Path) -> tuple[Path, dict[str, str]]:
+def prepare(people: int, folder: Path, renderer: str) -> tuple[Path, dict[str, str]]:
     """Spreadsheets and a config for the seed-1 organisation of ``people`` (not timed)."""
     organisation = generate(people=people, seed=1)
     sheets = write_spreadsheets(organisation, folder / "inputs")
     with Sandbox(organisation) as sandbox:
         config = sandbox.write_config(folder, sheets)
+        text = config.read_text(encoding="utf-8")
+        config.write_text(
+            text.replace("[output]\n", f'[output]\nstatement_renderer = "{renderer}"\n')
+        )
         env = {**os.environ, **sandbox.env()}
         local = sandbox.url
     return config, env | {"_LOCAL_SANDBOX_URL": local}
 
 
-def measure(people: int) -> dict:
+def measure(people: int, renderer: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        config, env = prepare(people, folder)
+        config, env = prepare(people, folder, renderer)
+        assert config_module.load(config).output.statement_renderer == renderer
         local = env.pop("_LOCAL_SANDBOX_URL")
         with remote_sandbox(people, 0) as (url, _pid):
             config.write_text(config.read_text().replace(local, url))
@@ -235,6 +242,7 @@ def measure(people: int) -> dict:
             "csv_ledgers": sorted(p.name for p in run_folder.glob("*.csv") if p.stem in LEDGERS),
             "libreoffice": libreoffice_load(workbook, folder),
             "people": people,
+            "renderer": renderer,
             "wall": wall,
             "steps": steps,
             "peak": peak,
@@ -272,7 +280,7 @@ def table(m: dict) -> list[str]:
         )
     lines = [
         f"### {m['people']:,} people ({m['activities']:,} activities, "
-        f"{m['completions']:,} completions)",
+        f"{m['completions']:,} completions; statements by {m['renderer']})",
         "",
         "| step | seconds | share | against |",
         "| --- | ---: | ---: | --- |",
@@ -296,15 +304,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--no-results", action="store_true", help="leave RESULTS.md alone")
+    parser.add_argument(
+        "--statement-renderer", choices=("weasyprint", "typst"), default="weasyprint"
+    )
     args = parser.parse_args()
     lines: list[str] = []
     for people in args.people:
-        measured = measure(people)
+        measured = measure(people, args.statement_renderer)
         block = table(measured)
         print("\n".join(block), flush=True)
         lines += block
     if not args.no_results:
-        replace_section(SECTION, lines, "python bench/run.py " + " ".join(sys.argv[1:]))
+        section = SECTION + (" with Typst statements" if args.statement_renderer == "typst" else "")
+        replace_section(section, lines, "python bench/run.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

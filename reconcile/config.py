@@ -165,6 +165,8 @@ class Output:
     templates: Path | None = None  # a folder of the user's own templates, overriding ours
     #: ledger rows a workbook sheet holds before the full ledger goes to a CSV beside it
     workbook_detail_rows: int = WORKBOOK_DETAIL_ROWS
+    #: statement.html through WeasyPrint, or statement.typ through Typst (several times faster)
+    statement_renderer: Literal["weasyprint", "typst"] = "weasyprint"
 
 
 @dataclass(frozen=True)
@@ -640,8 +642,11 @@ class _Reader:
             statements=self.choice(t, s, "statements", ("manager", "none", "person")),  # type: ignore[arg-type]
             templates=templates_path,
             workbook_detail_rows=detail_rows,
+            statement_renderer=self.choice(t, s, "statement_renderer", ("weasyprint", "typst")),  # type: ignore[arg-type]
         )
-        self.done(t, s, ("dir", "statements", "templates", "workbook_detail_rows"))
+        self.done(
+            t, s, ("dir", "statements", "templates", "workbook_detail_rows", "statement_renderer")
+        )
         return output
 
     def email(self, t: dict[str, Any]) -> Email:

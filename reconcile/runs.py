@@ -331,6 +331,7 @@ def _reconcile_snapshot(
                 templates=templates,
                 record=folder / STATEMENT_RECORD,
                 progress=progress,
+                renderer=config.output.statement_renderer,
             )
     log.info("wrote %s, %s and %d statements", workbook, report_pdf, len(statements))
     snapshot_dir = snapshot if (snapshot / "manifest.json").is_file() else snapshot / "snapshot"

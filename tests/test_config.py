@@ -103,6 +103,14 @@ def test_workbook_detail_rows_defaults_to_200000_and_can_be_set(tmp_path: Path) 
     assert config.load(write(tmp_path, text)).output.workbook_detail_rows == 0
 
 
+def test_statement_renderer_defaults_to_weasyprint_and_can_be_typst(tmp_path: Path) -> None:
+    assert config.load(write(tmp_path, GOOD)).output.statement_renderer == "weasyprint"
+    text = GOOD.replace(
+        'statements = "manager"', 'statements = "manager"\nstatement_renderer = "typst"'
+    )
+    assert config.load(write(tmp_path, text)).output.statement_renderer == "typst"
+
+
 def test_a_subset_of_sources_is_fine(tmp_path: Path) -> None:
     text = GOOD.split("[sources.thrive]", maxsplit=1)[0] + "[output]\n"
     cfg = config.load(write(tmp_path, text))
@@ -137,6 +145,10 @@ def test_a_subset_of_sources_is_fine(tmp_path: Path) -> None:
         (
             ('statements = "manager"', 'statements = "manager"\nworkbook_detail_rows = -1'),
             "output.workbook_detail_rows",
+        ),
+        (
+            ('statements = "manager"', 'statements = "manager"\nstatement_renderer = "latex"'),
+            'output.statement_renderer is "latex"; use one of "weasyprint", "typst"',
         ),
     ],
 )
