@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py                        # 10,000 and 100,000 people
     .venv/bin/python bench/run.py --people 10000         # one size
     .venv/bin/python bench/run.py --people 2000 --no-results   # a quick look, RESULTS.md untouched
-    .venv/bin/python bench/run.py --statement-renderer typst    # statements drawn by Typst
+    .venv/bin/python bench/run.py --statement-renderer weasyprint   # statement.html instead
 
 For each size the sandbox organisation (seed 1) is served from its own process, as a remote
 API is, and ``reconcile -v run`` runs as its own process against it: pull, snapshot, engine,
@@ -24,7 +24,8 @@ The workbook's size, and the seconds LibreOffice takes to open it and save it as
 (``soffice --headless --convert-to csv``, a warm second start), say whether people can open it.
 
 The figures replace this benchmark's section of bench/RESULTS.md (date, machine, command);
-with ``--statement-renderer typst`` (``[output] statement_renderer``) their own section.
+with ``--statement-renderer weasyprint`` (``[output] statement_renderer``; Typst is the
+default) their own section.
 """
 
 from __future__ import annotations
@@ -304,9 +305,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--no-results", action="store_true", help="leave RESULTS.md alone")
-    parser.add_argument(
-        "--statement-renderer", choices=("weasyprint", "typst"), default="weasyprint"
-    )
+    parser.add_argument("--statement-renderer", choices=("typst", "weasyprint"), default="typst")
     args = parser.parse_args()
     lines: list[str] = []
     for people in args.people:
@@ -315,7 +314,9 @@ def main() -> None:
         print("\n".join(block), flush=True)
         lines += block
     if not args.no_results:
-        section = SECTION + (" with Typst statements" if args.statement_renderer == "typst" else "")
+        section = SECTION + (
+            " with WeasyPrint statements" if args.statement_renderer == "weasyprint" else ""
+        )
         replace_section(section, lines, "python bench/run.py " + " ".join(sys.argv[1:]))
 
 

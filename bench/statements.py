@@ -4,6 +4,7 @@
     .venv/bin/python bench/statements.py --people 18000         # ~2,000 statements
     .venv/bin/python bench/statements.py --result RUN_FOLDER    # a real run's result/
     .venv/bin/python bench/statements.py --code /tmp/before .   # two checkouts, alternating
+    .venv/bin/python bench/statements.py --renderer weasyprint  # statement.html, not the default
 
 The statements are written as ``reconcile run`` writes them (``write_statements`` with all
 cores and the run folder's ``statements.csv``), in a fresh process per measurement, from a
@@ -77,6 +78,12 @@ def page_count(paths: list[Path], sample: int = 400) -> float:
     return sum(len(PdfReader(p).pages) for p in chosen) / max(1, len(chosen))
 
 
+def renderer_chosen() -> dict[str, str]:
+    """``renderer=`` when ``--renderer`` chose one (an older checkout has no such argument)."""
+    chosen = os.environ.get("BENCH_STATEMENT_RENDERER")
+    return {"renderer": chosen} if chosen else {}
+
+
 def child(code: Path, result_folder: Path) -> None:
     """Write the statements of ``result_folder`` with the checkout ``code``; print JSON."""
     import reconcile
@@ -99,6 +106,7 @@ def child(code: Path, result_folder: Path) -> None:
             organisation="Acme Health",
             processes=cores,
             record=folder / "statements.csv",
+            **renderer_chosen(),
         )
         seconds = time.perf_counter() - started
         own = time.process_time() - cpu
@@ -199,10 +207,13 @@ def main() -> None:
     parser.add_argument("--code", nargs="+", default=[str(ROOT)], help="checkouts to measure")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--child", nargs=2)
+    parser.add_argument("--renderer", choices=("typst", "weasyprint"), help="default: run's")
     args = parser.parse_args()
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]))
         return
+    if args.renderer:
+        os.environ["BENCH_STATEMENT_RENDERER"] = args.renderer  # the children read it
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(HERE))
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,32 +1,24 @@
-"""What another renderer would cost: the same statements through WeasyPrint and through Typst.
+"""The same statements drawn by both renderers: Typst (statement.typ), WeasyPrint (.html).
 
-    .venv/bin/pip install typst                    # not a dependency of reconcile
-    .venv/bin/python bench/statements_typst.py     # 9,000 people: about 1,000 statements
+    .venv/bin/python bench/statements_typst.py                   # 9,000 people: ~1,000 statements
     .venv/bin/python bench/statements_typst.py --people 100000 --no-weasyprint
 
-Why: on two cores the statements of a 100,000-person month take about nine minutes through
-WeasyPrint, at its floor (bench/statements.py), more than the whole run's target of issue 21.
-A faster renderer is a design decision (users' HTML statement templates would not carry
-over), so this measures one before anyone makes it. Typst (https://typst.app, the ``typst``
-wheel) writes tagged PDF by default, as DESIGN §7 asks of a statement.
+Why: WeasyPrint lays out each statement in pure Python, and at 100,000 people its 11,000
+statements were most of the month's run on two cores (bench/statements.py finds where its
+time goes). Typst, a compiled typesetter, is the default statement renderer since it draws
+the same statement, tagged, several times faster; this measures by how much.
 
-Both renderers get the same contexts (``pdf_context.statement_contexts``) of the synthetic
-organisation of ``reconcile.render.pdf_sample`` (each manager has 3-15 people, a structured
-requirement). WeasyPrint is measured as ``reconcile run`` writes statements
-(``write_statements``); Typst draws ``bench/typst/statement.typ`` (the content of
-``templates/statement.html``: header, counts, one row and one reason line per person, page X
-of Y) with one compiler per process. Each is run with one process and with one per core.
-
-Printed: statements per second, the minutes 11,000 statements would take, pages per
-statement, whether every PDF sampled is tagged (``/MarkInfo /Marked true`` and a structure
-tree) and holds each of its people's names as text.
+Both renderers write the statements of the synthetic organisation of
+``reconcile.render.pdf_sample`` (each manager has 3-15 people, a structured requirement) as
+``reconcile run`` does (``write_statements``, ``renderer=``), with one process and with one
+per core. Printed: statements per second, the minutes 11,000 statements would take, pages per
+statement, and whether every PDF sampled is tagged (``/MarkInfo /Marked true`` and a
+structure tree) and holds each of its people's names as text.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
 import os
 import random
 import sys
@@ -42,69 +34,23 @@ sys.path.insert(0, str(HERE))
 from results import replace_section  # noqa: E402
 
 from reconcile.render import pdf, pdf_context  # noqa: E402
-from reconcile.render.pdf_assets import format_minutes, format_number, format_percent  # noqa: E402
 from reconcile.render.pdf_sample import sample_result  # noqa: E402
 
-SECTION = "## Statements through another renderer: `bench/statements_typst.py`"
-TEMPLATE = HERE / "typst" / "statement.typ"
+SECTION = "## Statements by renderer: `bench/statements_typst.py`"
+NAMES = {"typst": "Typst", "weasyprint": "WeasyPrint"}
 MONTH_OF_STATEMENTS = 11_000
 
 
-def typst_data(context: dict[str, Any]) -> str:
-    """The statement's context as the Typst template reads it: figures already formatted,
-    as the Jinja filters format them for the HTML template."""
-    people = [
-        {
-            **p,
-            "department": p.get("department") or "",
-            "progress_text": format_percent(p["progress"]),
-            "counted_text": format_minutes(p["counted"]),
-            "pending_text": format_number(p["pending"]),
-            "required_text": format_minutes(p["required"]),
-            "structured_text": format_number(p["structured"]),
-            "structured_required_text": format_number(p["structured_required"]),
-            "shortfall_text": format_minutes(p["shortfall"]),
-            "pending": p["pending"] or 0,
-            "structured_required": p["structured_required"] or 0,
-        }
-        for p in context["people"]
-    ]
-    return json.dumps({**context, "people": people}, default=str)
-
-
-_COMPILER: Any = None
-
-
-def _typst_init() -> None:
-    global _COMPILER  # noqa: PLW0603 - one compiler per process, its caches shared
-    import typst
-
-    _COMPILER = typst.Compiler(input=str(TEMPLATE), root=str(TEMPLATE.parent))
-
-
-def _typst_one(job: tuple[str, str]) -> str:
-    data, target = job
-    _COMPILER.compile(output=target, sys_inputs={"data": data})
-    return target
-
-
-def typst_statements(jobs: list[tuple[str, str]], processes: int) -> float:
-    """Seconds to write every job's PDF with ``processes`` processes."""
+def statements(result: Any, folder: Path, renderer: str, processes: int) -> float:
+    """Seconds to write every statement with ``renderer`` and ``processes`` processes."""
     started = time.perf_counter()
-    if processes == 1:
-        _typst_init()
-        for job in jobs:
-            _typst_one(job)
-    else:
-        context = multiprocessing.get_context("forkserver")
-        with context.Pool(processes, initializer=_typst_init) as pool:
-            list(pool.imap(_typst_one, jobs, chunksize=16))
-    return time.perf_counter() - started
-
-
-def weasyprint_statements(result: Any, folder: Path, processes: int) -> float:
-    started = time.perf_counter()
-    pdf.write_statements(result, folder, organisation="Org", processes=processes)
+    pdf.write_statements(
+        result,
+        folder,
+        organisation="Org",
+        renderer=renderer,
+        processes=processes,
+    )
     return time.perf_counter() - started
 
 
@@ -127,10 +73,6 @@ def check(paths: list[Path], contexts: dict[str, dict[str, Any]]) -> tuple[float
 
 
 def main() -> None:
-    try:
-        import typst  # noqa: F401
-    except ImportError:
-        raise SystemExit("this benchmark needs Typst: .venv/bin/pip install typst") from None
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=9_000)
     parser.add_argument("--no-weasyprint", action="store_true", help="Typst alone")
@@ -142,22 +84,15 @@ def main() -> None:
     base = pdf_context.period_context(result, "Org")
     contexts = {c["statement_id"]: c for c in pdf_context.statement_contexts(groups, base)}
     rows: list[tuple[str, int, float, float, bool, bool]] = []
+    renderers = ["typst"] if args.no_weasyprint else ["typst", "weasyprint"]
     with tempfile.TemporaryDirectory() as tmp:
         for processes in sorted({1, cores}):
-            folder = Path(tmp, f"typst-{processes}")
-            folder.mkdir()
-            jobs = [(typst_data(c), str(folder / f"{i}.pdf")) for i, c in contexts.items()]
-            seconds = typst_statements(jobs, processes)
-            paths = sorted(folder.glob("*.pdf"))
-            rows.append(("Typst", processes, seconds, *check(paths, contexts)))
-            print(rows[-1], flush=True)
-            if args.no_weasyprint:
-                continue
-            folder = Path(tmp, f"weasyprint-{processes}")
-            seconds = weasyprint_statements(result, folder, processes)
-            paths = sorted(folder.glob("*.pdf"))
-            rows.append(("WeasyPrint", processes, seconds, *check(paths, contexts)))
-            print(rows[-1], flush=True)
+            for renderer in renderers:
+                folder = Path(tmp, f"{renderer}-{processes}")
+                seconds = statements(result, folder, renderer, processes)
+                paths = sorted(folder.glob("*.pdf"))
+                rows.append((NAMES[renderer], processes, seconds, *check(paths, contexts)))
+                print(rows[-1], flush=True)
     lines = report(rows, len(contexts), args.people)
     print("\n".join(lines))
     if not args.no_results:

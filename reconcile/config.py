@@ -165,8 +165,9 @@ class Output:
     templates: Path | None = None  # a folder of the user's own templates, overriding ours
     #: ledger rows a workbook sheet holds before the full ledger goes to a CSV beside it
     workbook_detail_rows: int = WORKBOOK_DETAIL_ROWS
-    #: statement.html through WeasyPrint, or statement.typ through Typst (several times faster)
-    statement_renderer: Literal["weasyprint", "typst"] = "weasyprint"
+    #: statement.typ through Typst, or statement.html through WeasyPrint; unset: Typst unless
+    #: ``templates`` restyles the HTML statement (render.pdf.statement_renderer)
+    statement_renderer: Literal["weasyprint", "typst"] | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,13 @@ class _Reader:
             listed = ", ".join(f'"{o}"' for o in options)
             raise self.fail(f"{section}.{key}", f'is "{value}"', f"use one of {listed}")
         return value
+
+    def renderer(
+        self, table: dict[str, Any], section: str
+    ) -> Literal["weasyprint", "typst"] | None:
+        if "statement_renderer" not in table:
+            return None
+        return self.choice(table, section, "statement_renderer", ("typst", "weasyprint"))  # type: ignore[return-value]
 
     def above_zero(
         self, table: dict[str, Any], section: str, key: str, default: float, meaning: str
@@ -642,7 +650,7 @@ class _Reader:
             statements=self.choice(t, s, "statements", ("manager", "none", "person")),  # type: ignore[arg-type]
             templates=templates_path,
             workbook_detail_rows=detail_rows,
-            statement_renderer=self.choice(t, s, "statement_renderer", ("weasyprint", "typst")),  # type: ignore[arg-type]
+            statement_renderer=self.renderer(t, s),
         )
         self.done(
             t, s, ("dir", "statements", "templates", "workbook_detail_rows", "statement_renderer")

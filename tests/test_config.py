@@ -103,12 +103,13 @@ def test_workbook_detail_rows_defaults_to_200000_and_can_be_set(tmp_path: Path) 
     assert config.load(write(tmp_path, text)).output.workbook_detail_rows == 0
 
 
-def test_statement_renderer_defaults_to_weasyprint_and_can_be_typst(tmp_path: Path) -> None:
-    assert config.load(write(tmp_path, GOOD)).output.statement_renderer == "weasyprint"
-    text = GOOD.replace(
-        'statements = "manager"', 'statements = "manager"\nstatement_renderer = "typst"'
-    )
-    assert config.load(write(tmp_path, text)).output.statement_renderer == "typst"
+def test_statement_renderer_is_unset_by_default_and_can_be_either(tmp_path: Path) -> None:
+    assert config.load(write(tmp_path, GOOD)).output.statement_renderer is None
+    for renderer in ("typst", "weasyprint"):
+        text = GOOD.replace(
+            'statements = "manager"', f'statements = "manager"\nstatement_renderer = "{renderer}"'
+        )
+        assert config.load(write(tmp_path, text)).output.statement_renderer == renderer
 
 
 def test_a_subset_of_sources_is_fine(tmp_path: Path) -> None:
@@ -148,7 +149,7 @@ def test_a_subset_of_sources_is_fine(tmp_path: Path) -> None:
         ),
         (
             ('statements = "manager"', 'statements = "manager"\nstatement_renderer = "latex"'),
-            'output.statement_renderer is "latex"; use one of "weasyprint", "typst"',
+            'output.statement_renderer is "latex"; use one of "typst", "weasyprint"',
         ),
     ],
 )

@@ -68,8 +68,11 @@ def test_report_explains_exceptions_and_balances_sources(report):
     assert "NO" not in re.findall(r"\b(?:yes|NO)\b", text)
 
 
-def test_manager_statement_holds_only_their_people(result, tmp_path):
-    paths = write_statements(result, tmp_path / "statements", organisation=ORG, processes=1)
+@pytest.mark.parametrize("renderer", ["typst", "weasyprint"])
+def test_manager_statement_holds_only_their_people(result, tmp_path, renderer):
+    paths = write_statements(
+        result, tmp_path / "statements", organisation=ORG, processes=1, renderer=renderer
+    )
     people = result.people
     managed = people[people["manager_id"].notna()]
     assert sorted(p.stem for p in paths) == sorted(managed["manager_id"].unique())
@@ -89,9 +92,12 @@ def test_manager_statement_holds_only_their_people(result, tmp_path):
         assert len(PdfReader(path).pages) == 1
 
 
-def test_person_statements_in_a_pool(result, tmp_path):
+@pytest.mark.parametrize("renderer", ["typst", "weasyprint"])
+def test_person_statements_in_a_pool(result, tmp_path, renderer):
     small = sample_result(30, team_size=6, seed=3)
-    paths = write_statements(small, tmp_path, organisation=ORG, by="person", processes=2)
+    paths = write_statements(
+        small, tmp_path, organisation=ORG, by="person", processes=2, renderer=renderer
+    )
     assert len(paths) == 30 and all(p.stat().st_size > 1000 for p in paths)
     one = small.people.iloc[7]
     text = flat(text_of(tmp_path / f"{one['employee_id']}.pdf"))
@@ -203,12 +209,17 @@ def test_long_tables_are_summarised(tmp_path):
     assert f"{short:,} people are short" in text and "the 20 largest are listed" in text
 
 
-def test_statements_are_the_same_with_one_or_two_workers(result, tmp_path, monkeypatch):
+@pytest.mark.parametrize("renderer", ["typst", "weasyprint"])
+def test_statements_are_the_same_with_one_or_two_workers(result, tmp_path, monkeypatch, renderer):
     import reconcile.render.pdf as pdf
 
     monkeypatch.setattr(pdf, "POOL_THRESHOLD", 1)  # checked in this process: force the pool
-    one = write_statements(result, tmp_path / "one", organisation=ORG, processes=1)
-    two = write_statements(result, tmp_path / "two", organisation=ORG, processes=2)
+    one = write_statements(
+        result, tmp_path / "one", organisation=ORG, processes=1, renderer=renderer
+    )
+    two = write_statements(
+        result, tmp_path / "two", organisation=ORG, processes=2, renderer=renderer
+    )
     assert [p.name for p in one] == [p.name for p in two] and len(one) == 5
     for a, b in zip(one, two, strict=True):
         assert text_of(a) == text_of(b)
@@ -220,7 +231,7 @@ def test_statements_use_the_shared_styles(result, tmp_path):
     """The statement styles are parsed once and passed to WeasyPrint, not inlined per page."""
     import reconcile.render.pdf as pdf
 
-    pdf._worker_init(None)
+    pdf._worker_init((None, "weasyprint"))
     html = pdf._render(
         pdf._ENV, "statement.html", {**next(iter_jobs(result)), "shared_styles": True}
     )
@@ -239,7 +250,7 @@ import gc, sys, tempfile
 from reconcile.render import pdf, pdf_context
 from reconcile.render.pdf_sample import sample_result
 jobs = list(pdf_context.statements(sample_result(24, team_size=8), organisation="A", by="manager"))
-pdf._worker_init(None)
+pdf._worker_init((None, "weasyprint"))
 job_of = pdf._pool_statement_job if sys.argv[1] == "pool" else pdf._statement_job
 tmp = tempfile.mkdtemp()
 counts = []

@@ -145,8 +145,23 @@ def test_a_users_statement_typ_overrides_ours_and_its_mistakes_are_config_errors
     assert "root:" not in str(refused.value)
 
 
+def test_typst_by_default_unless_the_users_folder_restyles_the_html_statement(tmp_path):
+    from reconcile.render.pdf import statement_renderer
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    assert statement_renderer(None, None) == "typst"
+    (mine / "report.html").write_text("<p>only the report is theirs</p>")
+    assert statement_renderer(None, mine) == "typst"
+    for name in ("statement.html", "statement.css", "base.css", "_macros.html"):
+        (mine / name).write_text("/* theirs */")
+        assert statement_renderer(None, mine) == "weasyprint", name
+        assert statement_renderer("typst", mine) == "typst"
+        (mine / name).unlink()
+
+
 def test_an_unknown_renderer_is_a_config_error(result, tmp_path):
-    with pytest.raises(ConfigError, match='"weasyprint" or "typst"'):
+    with pytest.raises(ConfigError, match='"typst" or "weasyprint"'):
         write_statements(result, tmp_path, organisation=ORG, renderer="latex")  # type: ignore[arg-type]
 
 

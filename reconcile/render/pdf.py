@@ -89,7 +89,7 @@ def write_statements(
     processes: int | None = None,
     record: Path | None = None,
     progress: Progress | None = None,
-    renderer: Literal["weasyprint", "typst"] = "weasyprint",
+    renderer: Literal["weasyprint", "typst"] | None = None,
 ) -> list[Path]:
     """Write one PDF in ``folder`` for each manager (their direct reports) or each person.
 
@@ -100,13 +100,12 @@ def write_statements(
     per worker, recycled every few hundred files). Each statement's context is built only
     when a worker is ready for it, so memory does not grow with the number of statements.
     ``progress`` counts them as they are written (the longest step of a large run).
-    ``renderer``: ``statement.html`` through WeasyPrint, or ``statement.typ`` through Typst
-    (:mod:`pdf_typst`, several times faster).
+    ``renderer``: ``statement.typ`` through Typst (:mod:`pdf_typst`, several times faster)
+    or ``statement.html`` through WeasyPrint; None: :func:`statement_renderer` chooses.
     """
     if by not in ("manager", "person"):
         raise ConfigError(f'statements = "{by}"; use "manager", "person" or "none"')
-    if renderer not in RENDERERS:
-        raise ConfigError(f'statement_renderer = "{renderer}"; use "weasyprint" or "typst"')
+    drawn_by = statement_renderer(renderer, templates)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     groups = pdf_context.statement_groups(result, by=by)
@@ -118,13 +117,31 @@ def write_statements(
     progress = progress or NullProgress()
     progress.start(STATEMENTS_TASK, total_pages=len(groups), unit="statements")
     paths = []
-    for path in _write_all(jobs, len(groups), folder, (templates, renderer), processes):
+    for path in _write_all(jobs, len(groups), folder, (templates, drawn_by), processes):
         paths.append(path)
         progress.advance(STATEMENTS_TASK, pages=1)
     progress.finish(STATEMENTS_TASK)
     if record is not None:
         write_record(record.parent, zip(groups.ids, groups.names, paths, strict=True))
     return paths
+
+
+def statement_renderer(chosen: str | None, templates: Path | None) -> str:
+    """The renderer ``chosen`` in the config; unset, Typst, unless the user's templates folder
+    restyles the HTML statement (one of ``HTML_STATEMENT_FILES``): their design is kept."""
+    if chosen is not None:
+        if chosen not in RENDERERS:
+            raise ConfigError(f'statement_renderer = "{chosen}"; use "typst" or "weasyprint"')
+        return chosen
+    own = [n for n in HTML_STATEMENT_FILES if templates and (Path(templates) / n).is_file()]
+    if own:
+        log.info(
+            'statements drawn from your %s by WeasyPrint; set statement_renderer = "typst" '
+            "for statement.typ, several times faster",
+            " and ".join(own),
+        )
+        return "weasyprint"
+    return "typst"
 
 
 def _write_all(
@@ -165,7 +182,9 @@ def _write_all(
 
 # ------------------------------------------------------------------ internals
 
-RENDERERS = ("weasyprint", "typst")
+RENDERERS = ("typst", "weasyprint")
+#: A user's templates folder holding one of these restyles the HTML statement.
+HTML_STATEMENT_FILES = ("statement.html", "statement.css", "base.css", "_macros.html")
 _ENV: jinja2.Environment | None = None
 #: This process's Typst compiler, when statements are drawn by Typst.
 _TYPST: TypstStatements | None = None

@@ -1,11 +1,11 @@
-"""Statements drawn by Typst: ``[output] statement_renderer = "typst"``.
+"""Statements drawn by Typst: the default, or ``[output] statement_renderer = "typst"``.
 
-Why a second renderer: WeasyPrint lays out every statement in pure Python, about a tenth of
-a second a page per core, so a 100,000-person month (11,000 statements) spends nine minutes
-on two cores writing them. Typst (a compiled typesetter, the ``typst`` wheel) draws the same
-statement, tagged, A4, with "Page X of Y", in about a hundredth of a second
-(``bench/statements_typst.py``). The organisation report stays with WeasyPrint: one document
-a run, where the HTML templates' flexibility costs nothing that matters.
+Why a second renderer: WeasyPrint lays out every statement in pure Python, so the 11,000
+statements of a 100,000-person month were most of its run. Typst (a compiled typesetter, the
+``typst`` wheel) draws the same statement, tagged, A4, with "Page X of Y", several times
+faster (``bench/statements_typst.py``, bench/RESULTS.md). The organisation report stays with
+WeasyPrint: one document a run, where the HTML templates' flexibility costs nothing that
+matters.
 
 ``templates/statement.typ`` shows what ``statement.html`` shows. A user's templates folder
 may hold its own ``statement.typ``. The statement's context (``pdf_context``) reaches the
