@@ -1,10 +1,13 @@
 """PDF reports (DESIGN.md §7): the organisation report and one statement per manager or person.
 
 Jinja2 templates (ours in ``templates/``, a user's folder overriding them file by file) are
-rendered to HTML and laid out by WeasyPrint. Two safety rules hold whatever the data says:
-Jinja autoescapes every value (a course title is text, never markup), and WeasyPrint may only
-load files from the template folders (see :func:`pdf_assets.safe_fetcher`), so no value can
-make it read a local file or reach the network.
+rendered to HTML and laid out by WeasyPrint: the organisation report, and the statements when
+the config or the user's folder asks for ``statement.html`` (:func:`statement_renderer`);
+otherwise Typst draws the statements from ``statement.typ`` (:mod:`pdf_typst`). Two safety
+rules hold whatever the data says: Jinja autoescapes every value (a course title is text,
+never markup), and WeasyPrint may only load files from the template folders (see
+:func:`pdf_assets.safe_fetcher`), so no value can make it read a local file or reach the
+network; Typst gets values as JSON text and reads only its template's folder.
 
 Long tables are cut to a fixed number of rows with a line saying how many more there are and
 that the workbook has them all: WeasyPrint's layout cost grows with pages, and a PDF someone
@@ -204,11 +207,11 @@ def _worker_init(how: tuple[str | None, str]) -> None:
     global _ENV, _STATEMENT_CSS, _TYPST  # noqa: PLW0603 - per worker process, built once
     templates, renderer = how
     user = Path(templates) if templates else None
-    _ENV = environment(user)
     if renderer == "typst":
-        _TYPST = TypstStatements(user)
+        _TYPST, _ENV, _STATEMENT_CSS = TypstStatements(user), None, None
         return
     _TYPST = None
+    _ENV = environment(user)
     css = "\n".join(_render(_ENV, name, {}) for name in STATEMENT_STYLES)
     _STATEMENT_CSS = parsed_stylesheet(css, template_dirs(user))
 
@@ -266,10 +269,10 @@ def _collect_after_statement() -> None:
 
 def _statement_job(arg: tuple[dict[str, Any], str, str | None]) -> str:
     context, folder, templates = arg
-    assert _ENV is not None, "worker not initialised"
     path = Path(folder) / (context.get("file_name") or statement_filename(context["statement_id"]))
     if _TYPST is not None:
         return str(_TYPST.write(context, path))
+    assert _ENV is not None, "worker not initialised"
     html = _render(_ENV, STATEMENT_TEMPLATE, {**context, "shared_styles": True})
     dirs = template_dirs(Path(templates) if templates else None)
     return str(_atomic_pdf(html, path, dirs, [_STATEMENT_CSS]))
