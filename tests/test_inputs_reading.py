@@ -327,6 +327,19 @@ def test_a_ten_character_date_cell_with_a_letter_outside_ascii_is_a_bad_date() -
     assert codes.tolist() == ["", "unparseable_date", "unparseable_date", "unparseable_date"]
 
 
+def test_a_first_row_wider_than_the_header_is_read_like_any_ragged_row(tmp_path: Path) -> None:
+    """pandas only warns when the first data row has a cell past the last header (and drops
+    it); that file reads as one whose later row is the wide one, with no warning printed."""
+    first = tmp_path / "first.csv"
+    first.write_text("Employee ID,Email,Name\n001,a@x.org,Ann,extra\n002,b@x.org,Ben\n")
+    later = tmp_path / "later.csv"
+    later.write_text("Employee ID,Email,Name\n001,a@x.org,Ann\n002,b@x.org,Ben,extra\n")
+    for path in (first, later):  # the suite turns any warning into an error
+        people, issues = roster_of(path)
+        assert people[["employee_id", "name"]].values.tolist() == [["001", "Ann"], ["002", "Ben"]]
+        assert issues.empty
+
+
 def test_blank_lines_in_a_csv_keep_excel_row_numbers(tmp_path: Path) -> None:
     path = tmp_path / "roster.csv"
     path.write_text(

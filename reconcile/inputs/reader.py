@@ -20,6 +20,7 @@ import csv
 import io
 import logging
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -413,17 +414,30 @@ def _pandas_csv(
     except pd.errors.ParserError as exc:
         if "Expected" not in str(exc):
             raise _unparseable(label, exc) from None
+    except pd.errors.ParserWarning:
+        pass  # the first row is the ragged one: read again as wide as the widest row
     except (ValueError, UnicodeError) as exc:
         raise _unparseable(label, exc) from None
     with path.open(encoding=dialect.encoding, newline="") as handle:
         widest = max((len(r) for r in csv.reader(handle, delimiter=dialect.delimiter)), default=0)
     try:
         return _read_pandas(path, dialect, skip, match, max(width, widest))
-    except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, UnicodeError) as exc:
         raise _unparseable(label, exc) from None
 
 
 def _read_pandas(
+    path: Path, dialect: CsvText, skip: int, match: HeaderMatch, width: int
+) -> pd.DataFrame:
+    """The rows as ``width`` columns. pandas only warns (ParserWarning) when a first data row
+    is wider than that, and drops its extra cells; that warning is raised here instead, so
+    the caller reads the file again as wide as its widest row, as when a later row is."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        return _read_csv(path, dialect, skip, match, width)
+
+
+def _read_csv(
     path: Path, dialect: CsvText, skip: int, match: HeaderMatch, width: int
 ) -> pd.DataFrame:
     return pd.read_csv(
