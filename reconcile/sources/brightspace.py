@@ -180,6 +180,19 @@ def pull(
     per_user_targets = [(uid, answers[2 * i + 1]) for i, uid in enumerate(user_ids)]
 
     add_table(client, result, "users", users, USERS, paths["users"], ("user_id",))
+    _add_records(client, result, paths, per_user_records)
+    _add_targets(client, result, paths, window, per_user_targets)
+    progress.finish(task)
+    return result
+
+
+def _add_records(
+    client: HttpClient,
+    result: SourcePull,
+    paths: dict[str, str],
+    per_user_records: list[tuple[str, Any]],
+) -> None:
+    """Every user's CPD records as one table, each row with the user it was asked for."""
     owners = [uid for uid, group in per_user_records for _ in group]
     records = [r for _, group in per_user_records for r in group]
     add_table(
@@ -192,6 +205,16 @@ def pull(
         ("user_id", "record_id"),
         extra={"user_id": ("id", owners)},
     )
+
+
+def _add_targets(
+    client: HttpClient,
+    result: SourcePull,
+    paths: dict[str, str],
+    window: Window,
+    per_user_targets: list[tuple[str, Any]],
+) -> None:
+    """Each user's target progress (a user with none has no row) and its categories."""
     present = [(uid, body) for uid, body in per_user_targets if isinstance(body, dict)]
     n = len(present)
     add_table(
@@ -224,8 +247,6 @@ def pull(
         ("user_id", "category_id"),
         extra={"user_id": ("id", [uid for uid, _ in categories])},
     )
-    progress.finish(task)
-    return result
 
 
 KINDS = ("records", "targets")

@@ -133,6 +133,36 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
             for table, key, owner in lists
         ],
     )
+    _add_memberships(client, result, lists, pulled)
+
+    pairs = list(
+        result.tables["course_members"][["course_id", "member_id"]]
+        .dropna()
+        .itertuples(index=False, name=None)
+    )
+
+    def result_of(pair: tuple[str, str]) -> Any:
+        course_id, member_id = pair
+        body = client.get_json(
+            ENDPOINTS["results"].format(courseId=_segment(course_id), memberId=_segment(member_id)),
+            endpoint=ENDPOINTS["results"],
+            missing_ok=True,
+        )
+        progress.advance(task, pages=1, records=1 if body else 0)
+        return body
+
+    _add_results(client, result, pairs, client.map(result_of, pairs))
+    progress.finish(task)
+    return result
+
+
+def _add_memberships(
+    client: HttpClient,
+    result: SourcePull,
+    lists: list[tuple[str, str, Any]],
+    pulled: list[list[dict[str, Any]]],
+) -> None:
+    """The members of every course and every group, each row with the list it came from."""
     for table, owner_column in (("course_members", "course_id"), ("group_members", "group_id")):
         groups_of = [
             (owner, rows)
@@ -151,23 +181,11 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
             extra={owner_column: ("id", owners)},
         )
 
-    pairs = list(
-        result.tables["course_members"][["course_id", "member_id"]]
-        .dropna()
-        .itertuples(index=False, name=None)
-    )
 
-    def result_of(pair: tuple[str, str]) -> Any:
-        course_id, member_id = pair
-        body = client.get_json(
-            ENDPOINTS["results"].format(courseId=_segment(course_id), memberId=_segment(member_id)),
-            endpoint=ENDPOINTS["results"],
-            missing_ok=True,
-        )
-        progress.advance(task, pages=1, records=1 if body else 0)
-        return body
-
-    bodies = client.map(result_of, pairs)
+def _add_results(
+    client: HttpClient, result: SourcePull, pairs: list[tuple[str, str]], bodies: list[Any]
+) -> None:
+    """Each course member's result (a member with none has no row), keyed by the pair asked."""
     found = [
         (pair, body) for pair, body in zip(pairs, bodies, strict=True) if isinstance(body, dict)
     ]
@@ -183,8 +201,6 @@ def pull(client: HttpClient, window: Window, *, progress: Progress | None = None
             "member_id": ("id", [p[1] for p, _ in found]),
         },
     )
-    progress.finish(task)
-    return result
 
 
 def _segment(value: Any) -> str:
