@@ -231,7 +231,7 @@ def test_statements_use_the_shared_styles(result, tmp_path):
     """The statement styles are parsed once and passed to WeasyPrint, not inlined per page."""
     import reconcile.render.pdf as pdf
 
-    pdf._worker_init((None, "weasyprint"))
+    pdf._worker_init(None, "weasyprint")
     html = pdf._render(
         pdf._ENV, "statement.html", {**next(iter_jobs(result)), "shared_styles": True}
     )
@@ -250,7 +250,7 @@ import gc, sys, tempfile
 from reconcile.render import pdf, pdf_context
 from reconcile.render.pdf_sample import sample_result
 jobs = list(pdf_context.statements(sample_result(24, team_size=8), organisation="A", by="manager"))
-pdf._worker_init((None, "weasyprint"))
+pdf._worker_init(None, "weasyprint")
 job_of = pdf._pool_statement_job if sys.argv[1] == "pool" else pdf._statement_job
 tmp = tempfile.mkdtemp()
 counts = []

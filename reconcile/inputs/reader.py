@@ -434,25 +434,19 @@ def _read_pandas(
     the caller reads the file again as wide as its widest row, as when a later row is."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
-        return _read_csv(path, dialect, skip, match, width)
-
-
-def _read_csv(
-    path: Path, dialect: CsvText, skip: int, match: HeaderMatch, width: int
-) -> pd.DataFrame:
-    return pd.read_csv(
-        path,
-        sep=dialect.delimiter,
-        encoding=dialect.encoding,
-        header=None,
-        names=list(range(width)),
-        index_col=False,
-        skiprows=skip,
-        dtype=dict.fromkeys(_text_columns(match), str),  # text keeps leading zeros
-        keep_default_na=False,
-        na_values=[""],
-        skip_blank_lines=False,
-    )
+        return pd.read_csv(
+            path,
+            sep=dialect.delimiter,
+            encoding=dialect.encoding,
+            header=None,
+            names=list(range(width)),
+            index_col=False,
+            skiprows=skip,
+            dtype=dict.fromkeys(_text_columns(match), str),  # text keeps leading zeros
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+        )
 
 
 def _unparseable(label: str, exc: Exception) -> InputError:

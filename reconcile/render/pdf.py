@@ -120,7 +120,7 @@ def write_statements(
     progress = progress or NullProgress()
     progress.start(STATEMENTS_TASK, total_pages=len(groups), unit="statements")
     paths = []
-    for path in _write_all(jobs, len(groups), folder, (templates, drawn_by), processes):
+    for path in _write_all(jobs, len(groups), folder, templates, drawn_by, processes):
         paths.append(path)
         progress.advance(STATEMENTS_TASK, pages=1)
     progress.finish(STATEMENTS_TASK)
@@ -151,20 +151,19 @@ def _write_all(
     jobs: Iterator[dict[str, Any]],
     count: int,
     folder: Path,
-    how: tuple[Path | None, str],
+    templates: Path | None,
+    renderer: str,
     processes: int | None,
 ) -> Iterator[Path]:
     """The ``count`` statements of ``jobs``, in order, each as it is written: in this
-    process, or a pool for many. ``how``: the user's templates folder and the renderer."""
+    process, or a pool for many."""
     if not count:
         return
-    templates, renderer = how
     folder_name = str(templates) if templates else None
-    setup = (folder_name, renderer)  # what each worker builds once (_worker_init)
     args = ((job, str(folder), folder_name) for job in jobs)
     workers = processes or os.cpu_count() or 1
     if workers <= 1 or count < POOL_THRESHOLD:
-        _worker_init(setup)
+        _worker_init(folder_name, renderer)
         yield from (Path(_statement_job(a)) for a in args)
         return
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
@@ -176,7 +175,7 @@ def _write_all(
         pool = ctx.Pool(
             workers,
             initializer=_pool_worker_init,
-            initargs=(setup,),
+            initargs=(folder_name, renderer),
             maxtasksperchild=400,
         )
     with pool:
@@ -200,12 +199,11 @@ FULL_COLLECTION_EVERY = 20
 STATEMENT_STYLES = ("base.css", "statement.css")
 
 
-def _worker_init(how: tuple[str | None, str]) -> None:
+def _worker_init(templates: str | None, renderer: str) -> None:
     """Build, once per process, what every statement shares: the Jinja environment and the
     parsed statement stylesheet (the font configuration is cached in pdf_assets), or the
     Typst compiler."""
     global _ENV, _STATEMENT_CSS, _TYPST  # noqa: PLW0603 - per worker process, built once
-    templates, renderer = how
     user = Path(templates) if templates else None
     if renderer == "typst":
         _TYPST, _ENV, _STATEMENT_CSS = TypstStatements(user), None, None
@@ -235,10 +233,10 @@ def _start_fork_server_deaf_to_ctrl_c() -> None:
         signal.signal(signal.SIGINT, previous)
 
 
-def _pool_worker_init(how: tuple[str | None, str]) -> None:
+def _pool_worker_init(templates: str | None, renderer: str) -> None:
     """A pool worker leaves Ctrl-C to the parent, which stops the pool (no traceback)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_init(how)
+    _worker_init(templates, renderer)
 
 
 def _collect_after_statement() -> None:
